@@ -1,0 +1,42 @@
+# The two README commands are `make demo` and `make test`; each builds .venv on first use.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+
+.PHONY: venv test lint demo bench bench-smoke erp-bench reliability clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt constraints.txt include/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/pip install --quiet --no-deps -e include
+	touch $(STAMP)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: venv lint
+	$(BIN)/pytest
+
+demo: venv
+	$(BIN)/python -m fincome_airflow.demo
+
+bench: venv
+	$(BIN)/python -m fincome_airflow.bench $(BENCH_ARGS)
+
+bench-smoke: venv
+	$(BIN)/python -m fincome_airflow.bench --smoke
+
+erp-bench: venv
+	$(BIN)/python -m fincome_erp generate --target postgresql --invoices 1000000 --timed
+
+clean:
+	rm -rf $(VENV) .airflow .pytest_cache build

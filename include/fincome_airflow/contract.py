@@ -1,0 +1,60 @@
+"""The Fincome API contract items we *chose* where Fincome's public docs are silent.
+
+Every chosen item of ``fincome-api-contract.md`` lives here (and in the pydantic models, which
+import from here), so that it can be corrected in one edit once the official OpenAPI file is at
+hand. Confirmed items are marked as such.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+#: Confirmed: Fincome's production base URL.
+DEFAULT_BASE_URL: Final = "https://api2.fincome.co/product"
+#: Chosen: the header that carries the secret API key (a connection setting overrides it).
+DEFAULT_API_KEY_HEADER: Final = "X-API-KEY"
+
+Resource = Literal["customers", "subscriptions", "invoices"]
+#: Load order: a record may only reference records of the resources before it.
+RESOURCES: Final[tuple[Resource, ...]] = ("customers", "subscriptions", "invoices")
+
+#: Chosen: upsert answers.
+STATUS_CREATED: Final = 201
+STATUS_UPDATED: Final = 200
+#: Chosen: delete answer (404 when the id is unknown).
+STATUS_DELETED: Final = 204
+#: Confirmed: validation errors.
+STATUS_UNPROCESSABLE: Final = 422
+#: Chosen: rate limiting, with a ``Retry-After`` header in seconds.
+STATUS_RATE_LIMITED: Final = 429
+RETRY_AFTER_HEADER: Final = "Retry-After"
+
+#: Chosen: list endpoints paginate with ``limit`` and ``starting_after`` (ordered by id) and
+#: answer ``{"data": [...], "has_more": bool}``; invoices filter on the issue date.
+LIST_LIMIT_PARAM: Final = "limit"
+LIST_CURSOR_PARAM: Final = "starting_after"
+LIST_MAX_LIMIT: Final = 100
+INVOICE_DATE_FROM_PARAM: Final = "issue_date_gte"
+INVOICE_DATE_TO_PARAM: Final = "issue_date_lt"
+
+#: Chosen: identifiers are non-empty strings of at most this length, without control characters.
+MAX_ID_LENGTH: Final = 255
+#: Chosen: free text (names, descriptions) is capped so that a 10 kB ERP string is a reject,
+#: not a truncated value.
+MAX_TEXT_LENGTH: Final = 1000
+#: Chosen: amounts are decimals in major units, at most this many digits and decimals; they
+#: are sent as JSON strings ("1250.00").
+AMOUNT_MAX_DIGITS: Final = 14
+AMOUNT_DECIMAL_PLACES: Final = 2
+QUANTITY_MAX_DIGITS: Final = 12
+QUANTITY_DECIMAL_PLACES: Final = 3
+#: Chosen: dates outside this range are refused (a year-9999 date is an ERP typo).
+MIN_YEAR: Final = 1970
+MAX_YEAR: Final = 2100
+
+
+def resource_path(resource: Resource, record_id: str | None = None) -> str:
+    """Return the endpoint of a resource, or of one record of it."""
+    from urllib.parse import quote
+
+    return f"/{resource}" if record_id is None else f"/{resource}/{quote(record_id, safe='')}"

@@ -1,0 +1,76 @@
+"""SQLAlchemy engines for the databases the project reads and writes (ERP, state).
+
+Both are Airflow connections (``erp_db``, ``fincome_state``); an engine can also be built from a
+plain SQLAlchemy URL, which is what tests and the command-line tools do.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import URL, create_engine, event
+from sqlalchemy.engine import Engine, make_url
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+_DRIVER_BY_CONN_TYPE = {
+    "postgres": "postgresql+psycopg2",
+    "postgresql": "postgresql+psycopg2",
+    "mysql": "mysql+pymysql",
+    "sqlite": "sqlite",
+}
+
+
+def url_from_connection(conn: Connection) -> URL:
+    """Translate an Airflow connection into a SQLAlchemy URL.
+
+    A ``sqlalchemy_url`` extra wins (any database SQLAlchemy reaches); else the connection type
+    picks the driver. For ``sqlite`` the host holds the file path, as in Airflow's SQLite hook.
+    """
+    extra = conn.extra_dejson or {}
+    if extra.get("sqlalchemy_url"):
+        return make_url(extra["sqlalchemy_url"])
+    driver = _DRIVER_BY_CONN_TYPE.get(conn.conn_type or "")
+    if driver is None:
+        raise ValueError(
+            f"Connection {conn.conn_id!r} has type {conn.conn_type!r}; use postgres or sqlite, "
+            "or give a 'sqlalchemy_url' extra."
+        )
+    if driver == "sqlite":
+        return URL.create("sqlite", database=conn.host or conn.schema or ":memory:")
+    return URL.create(
+        driver,
+        username=conn.login or None,
+        password=conn.password or None,
+        host=conn.host or None,
+        port=conn.port or None,
+        database=conn.schema or None,
+    )
+
+
+def make_engine(url: URL | str, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets WAL and a busy timeout so that parallel tasks can share it."""
+    url = make_url(url)
+    if url.get_backend_name() == "sqlite":
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", 60)
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def engine_for_connection(conn_id: str, **kwargs: Any) -> Engine:
+    """Engine for an Airflow connection id (looked up at call time, never at DAG parse time)."""
+    from airflow.sdk import BaseHook
+
+    return make_engine(url_from_connection(BaseHook.get_connection(conn_id)), **kwargs)

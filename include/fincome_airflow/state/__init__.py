@@ -1,0 +1,1 @@
+"""The sync-state database: staging, change ledger, per-run audit."""

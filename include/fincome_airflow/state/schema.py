@@ -1,0 +1,122 @@
+"""Tables of the sync-state database (connection ``fincome_state``).
+
+Created on first use by :meth:`fincome_airflow.state.store.StateStore.ensure_schema`; pointing
+the connection at an empty database is all a deployment does.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+_ID = String(255)
+_RES = String(16)
+_RUN = String(250)
+
+#: Schema version, for migrations of later releases.
+schema_version = Table(
+    "fincome_schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+)
+
+#: One row per load run: month, status and the audit summary (JSON text).
+runs = Table(
+    "fincome_runs",
+    metadata,
+    Column("run_key", _RUN, primary_key=True),
+    Column("month", String(7), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("dry_run", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("max_updated_at", DateTime),
+    Column("summary", Text),
+)
+
+#: The records a run validated, ready to send (``action`` upsert) or to delete (``delete``).
+staged = Table(
+    "fincome_staged",
+    metadata,
+    Column("run_key", _RUN, primary_key=True),
+    Column("resource", _RES, primary_key=True),
+    Column("record_id", _ID, primary_key=True),
+    Column("action", String(8), nullable=False),
+    Column("payload", Text),
+    Column("payload_hash", String(64)),
+)
+
+#: Records a run refused: ``rejected`` (own defect) or ``blocked`` (a parent was refused).
+rejects = Table(
+    "fincome_rejects",
+    metadata,
+    Column("run_key", _RUN, primary_key=True),
+    Column("resource", _RES, primary_key=True),
+    Column("record_id", _ID, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("outcome", String(8), nullable=False),
+    Column("reason_code", String(64), nullable=False),
+    Column("field", String(128)),
+    Column("message", Text, nullable=False),
+    Column("blocked_by", String(300)),
+)
+
+#: What Fincome confirmed, per record: the hash of the last accepted payload.
+ledger = Table(
+    "fincome_ledger",
+    metadata,
+    Column("resource", _RES, primary_key=True),
+    Column("record_id", _ID, primary_key=True),
+    Column("payload_hash", String(64)),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("run_key", _RUN),
+    Column("confirmed_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Per-record outcome of each run's sends (created, updated, rejected, failed, deleted, ...).
+outcomes = Table(
+    "fincome_outcomes",
+    metadata,
+    Column("run_key", _RUN, primary_key=True),
+    Column("resource", _RES, primary_key=True),
+    Column("record_id", _ID, primary_key=True),
+    Column("outcome", String(16), nullable=False),
+    Column("http_status", Integer),
+    Column("reason", Text),
+    Column("payload_hash", String(64)),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+#: Records refused in some run and not yet confirmed: later runs extract them again, so that a
+#: blocked record goes out once its parent passes.
+pending = Table(
+    "fincome_pending",
+    metadata,
+    Column("resource", _RES, primary_key=True),
+    Column("record_id", _ID, primary_key=True),
+    Column("since_run_key", _RUN, nullable=False),
+)
+
+#: One lock per month: two runs of the same month cannot send at once.
+month_locks = Table(
+    "fincome_month_locks",
+    metadata,
+    Column("month", String(7), primary_key=True),
+    Column("run_key", _RUN, nullable=False),
+    Column("acquired_at", DateTime(timezone=True), nullable=False),
+)
+
+Index("ix_fincome_outcomes_outcome", outcomes.c.run_key, outcomes.c.outcome)

@@ -1,0 +1,150 @@
+"""The sync-state database: engine, schema creation and run bookkeeping.
+
+Staging (``staging.py``) and the change ledger (``ledger.py``) build on :class:`StateStore`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from fincome_airflow.db import engine_for_connection, make_engine
+from fincome_airflow.state import schema
+
+DEFAULT_STATE_CONN_ID = "fincome_state"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    key: Sequence[str],
+) -> None:
+    """Insert ``rows``, replacing rows with the same ``key`` (PostgreSQL and SQLite)."""
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table)
+    else:  # pragma: no cover - other backends are not supported for the state database
+        raise NotImplementedError(f"state database on {dialect} is not supported")
+    updated = {c: stmt.excluded[c] for c in rows[0] if c not in key}
+    if updated:
+        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=updated)
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+    conn.execute(stmt, list(rows))
+
+
+class StateStore:
+    """Access to the state database; cheap to build, creates its tables on first use."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._schema_ready = False
+
+    @classmethod
+    def from_url(cls, url: str) -> StateStore:
+        return cls(make_engine(url))
+
+    @classmethod
+    def from_connection(cls, conn_id: str = DEFAULT_STATE_CONN_ID) -> StateStore:
+        return cls(engine_for_connection(conn_id))
+
+    def ensure_schema(self) -> None:
+        """Create missing tables (idempotent, safe when several workers start at once)."""
+        if self._schema_ready:
+            return
+        schema.metadata.create_all(self.engine, checkfirst=True)
+        with self.engine.begin() as conn:
+            upsert(conn, schema.schema_version, [{"version": schema.SCHEMA_VERSION}], ["version"])
+        self._schema_ready = True
+
+    def begin(self) -> Any:
+        self.ensure_schema()
+        return self.engine.begin()
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def start_run(self, run_key: str, month: str, *, dry_run: bool) -> None:
+        """Register (or restart) a run; a restarted run forgets what it had staged."""
+        with self.begin() as conn:
+            for table in (schema.staged, schema.rejects):
+                conn.execute(table.delete().where(table.c.run_key == run_key))
+            upsert(
+                conn,
+                schema.runs,
+                [
+                    {
+                        "run_key": run_key,
+                        "month": month,
+                        "status": "extracting",
+                        "dry_run": dry_run,
+                        "created_at": utcnow(),
+                        "finished_at": None,
+                        "max_updated_at": None,
+                        "summary": None,
+                    }
+                ],
+                ["run_key"],
+            )
+
+    def set_run_status(self, run_key: str, status: str, **values: Any) -> None:
+        with self.begin() as conn:
+            conn.execute(
+                update(schema.runs)
+                .where(schema.runs.c.run_key == run_key)
+                .values(status=status, **values)
+            )
+
+    def run(self, run_key: str) -> dict[str, Any] | None:
+        with self.begin() as conn:
+            row = conn.execute(
+                select(schema.runs).where(schema.runs.c.run_key == run_key)
+            ).mappings().first()
+        return dict(row) if row else None
+
+    def save_summary(self, run_key: str, summary: Mapping[str, Any], *, status: str) -> None:
+        """Persist the run's audit summary (XComs are cleared on retry; this is not)."""
+        self.set_run_status(
+            run_key, status, summary=json.dumps(summary, default=str), finished_at=utcnow()
+        )
+
+    def last_watermark(self) -> dt.datetime | None:
+        """The ERP ``updated_at`` high-water mark of the last successful, non-dry load."""
+        runs = schema.runs
+        with self.begin() as conn:
+            return conn.execute(
+                select(runs.c.max_updated_at)
+                .where(runs.c.status == "done", runs.c.dry_run.is_(False))
+                .order_by(runs.c.max_updated_at.desc())
+                .limit(1)
+            ).scalar()
+
+    def insert_rows(self, table: Table, rows: Iterable[Mapping[str, Any]], chunk: int = 5000) -> int:
+        """Insert rows in batches (executemany), returning the number written."""
+        total = 0
+        batch: list[Mapping[str, Any]] = []
+        with self.begin() as conn:
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= chunk:
+                    conn.execute(insert(table), batch)
+                    total += len(batch)
+                    batch = []
+            if batch:
+                conn.execute(insert(table), batch)
+                total += len(batch)
+        return total

@@ -1,0 +1,53 @@
+"""Session fixtures shared by every test: throwaway PostgreSQL databases, the sandbox, Airflow env.
+
+Service addresses come from environment variables with this machine's defaults:
+``FINCOME_TEST_PG_URL`` (PostgreSQL server, trust auth).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parents[1]
+PG_SERVER_URL = os.environ.get(
+    "FINCOME_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
+
+# Airflow reads these at import time: no examples, the project's folders, a private home.
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(REPO / "plugins"))
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+
+
+@pytest.fixture(scope="session")
+def create_pg_database() -> Iterator:
+    """Factory of throwaway PostgreSQL databases, all dropped at the end of the session."""
+    admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    created: list[str] = []
+
+    def _create(prefix: str = "fincome_test") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return make_url(PG_SERVER_URL).set(database=name).render_as_string(hide_password=False)
+
+    yield _create
+    with admin.connect() as conn:
+        for name in created:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url(create_pg_database) -> str:
+    """One throwaway PostgreSQL database for the session."""
+    return create_pg_database()
