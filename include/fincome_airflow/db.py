@@ -69,8 +69,37 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def erp_engine(url: URL | str, **kwargs: Any) -> Engine:
+    """Engine on which the ERP's tables are ``erp.<table>`` on every backend.
+
+    PostgreSQL keeps them in schema ``erp``; a SQLite ERP file is attached as ``erp`` to an
+    in-memory main database, so that one SQL text serves both.
+    """
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite":
+        return make_engine(url, **kwargs)
+    path = url.database or ":memory:"
+    engine = create_engine("sqlite://", **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _attach(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("ATTACH DATABASE ? AS erp", (path,))
+        cursor.execute("PRAGMA erp.busy_timeout=60000")
+        cursor.close()
+
+    return engine
+
+
 def engine_for_connection(conn_id: str, **kwargs: Any) -> Engine:
     """Engine for an Airflow connection id (looked up at call time, never at DAG parse time)."""
     from airflow.sdk import BaseHook
 
     return make_engine(url_from_connection(BaseHook.get_connection(conn_id)), **kwargs)
+
+
+def erp_engine_for_connection(conn_id: str, **kwargs: Any) -> Engine:
+    """ERP engine (see :func:`erp_engine`) for an Airflow connection id."""
+    from airflow.sdk import BaseHook
+
+    return erp_engine(url_from_connection(BaseHook.get_connection(conn_id)), **kwargs)

@@ -19,4 +19,11 @@ MODEL_BY_RESOURCE: Final[dict[Resource, type[FincomeModel]]] = {
     "invoices": Invoice,
 }
 
-__all__ = ["MODEL_BY_RESOURCE", "Customer", "FincomeModel", "Invoice", "InvoiceLine", "Subscription"]
+__all__ = [
+    "MODEL_BY_RESOURCE",
+    "Customer",
+    "FincomeModel",
+    "Invoice",
+    "InvoiceLine",
+    "Subscription",
+]

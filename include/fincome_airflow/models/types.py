@@ -48,9 +48,7 @@ Identifier = Annotated[
     Field(min_length=1, max_length=contract.MAX_ID_LENGTH),
     AfterValidator(_no_control_chars),
 ]
-Text = Annotated[
-    str, Field(max_length=contract.MAX_TEXT_LENGTH), AfterValidator(_no_control_chars)
-]
+Text = Annotated[str, Field(max_length=contract.MAX_TEXT_LENGTH), AfterValidator(_no_control_chars)]
 Currency = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_iso_currency)]
 Country = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(_iso_country)]
 Date = Annotated[dt.date, AfterValidator(_date_in_range)]

@@ -111,9 +111,11 @@ class StateStore:
 
     def run(self, run_key: str) -> dict[str, Any] | None:
         with self.begin() as conn:
-            row = conn.execute(
-                select(schema.runs).where(schema.runs.c.run_key == run_key)
-            ).mappings().first()
+            row = (
+                conn.execute(select(schema.runs).where(schema.runs.c.run_key == run_key))
+                .mappings()
+                .first()
+            )
         return dict(row) if row else None
 
     def save_summary(self, run_key: str, summary: Mapping[str, Any], *, status: str) -> None:
@@ -133,7 +135,9 @@ class StateStore:
                 .limit(1)
             ).scalar()
 
-    def insert_rows(self, table: Table, rows: Iterable[Mapping[str, Any]], chunk: int = 5000) -> int:
+    def insert_rows(
+        self, table: Table, rows: Iterable[Mapping[str, Any]], chunk: int = 5000
+    ) -> int:
         """Insert rows in batches (executemany), returning the number written."""
         total = 0
         batch: list[Mapping[str, Any]] = []

@@ -1,0 +1,1 @@
+"""The reference ERP: schema (PostgreSQL and SQLite) and a deterministic demo-data generator."""

@@ -1,0 +1,47 @@
+-- The reference ERP (../shared/erp-reference-schema.md). Runs unchanged on PostgreSQL (schema
+-- "erp") and on SQLite (a database file attached as "erp"). No foreign keys: the ERP does not
+-- enforce them.
+CREATE TABLE IF NOT EXISTS erp.customers (
+  cust_no        varchar(32) primary key,
+  company_name   varchar(200) not null,
+  email          varchar(320),
+  country_code   varchar(2),
+  postal_code    varchar(20),
+  parent_cust_no varchar(32),
+  updated_at     timestamp not null
+);
+CREATE TABLE IF NOT EXISTS erp.contracts (
+  contract_no    varchar(32) primary key,
+  cust_no        varchar(32) not null,
+  plan_code      varchar(64) not null,
+  status         varchar(16) not null,
+  start_date     date not null,
+  end_date       date,
+  terminated_on  date,
+  currency       varchar(3) not null,
+  monthly_fee    numeric(14,2),
+  updated_at     timestamp not null
+);
+CREATE TABLE IF NOT EXISTS erp.invoices (
+  invoice_no     varchar(32) primary key,
+  cust_no        varchar(32) not null,
+  contract_no    varchar(32),
+  invoice_date   date not null,
+  due_date       date,
+  doc_status     varchar(16) not null,
+  currency       varchar(3) not null,
+  total_net      numeric(14,2) not null,
+  total_tax      numeric(14,2) not null default 0,
+  updated_at     timestamp not null
+);
+CREATE TABLE IF NOT EXISTS erp.invoice_lines (
+  invoice_no     varchar(32) not null,
+  line_no        integer not null,
+  description    text,
+  line_kind      varchar(16) not null,
+  service_from   date,
+  service_to     date,
+  quantity       numeric(12,3) not null default 1,
+  net_amount     numeric(14,2) not null,
+  primary key (invoice_no, line_no)
+);
