@@ -1,0 +1,1 @@
+"""Reconciliation: compare what Fincome holds with what the ERP month calls for."""

@@ -1,0 +1,141 @@
+"""Pure comparison of expected (ERP) and actual (Fincome) records, resource by resource."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+DifferenceKind = Literal["missing", "extra", "differs", "refused"]
+
+#: Fields Fincome adds to what it stores; never compared.
+_SERVER_FIELDS = frozenset({"created_at", "updated_at"})
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One record on which Fincome and the ERP disagree.
+
+    ``refused`` marks a record missing from Fincome because this run rejected or blocked it:
+    reported as such, not as a loss.
+    """
+
+    resource: str
+    record_id: str
+    kind: DifferenceKind
+    currency: str | None
+    amount_at_stake: Decimal
+    fields: tuple[str, ...] = ()
+    detail: str = ""
+
+    def as_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["fields"] = ",".join(self.fields)
+        row["amount_at_stake"] = format(self.amount_at_stake, "f")
+        return row
+
+
+#: Decimal fields: '10.5', 10.50 and '10.50' are the same amount.
+_DECIMAL_FIELDS = frozenset({"net_amount", "tax_amount", "monthly_value", "quantity"})
+
+
+def _normalize(value: Any, key: str = "") -> Any:
+    """Make equal values compare equal, deeply; only decimal fields are read as numbers."""
+    if isinstance(value, dict):
+        return {k: _normalize(v, k) for k, v in value.items() if k not in _SERVER_FIELDS}
+    if isinstance(value, list):
+        return [_normalize(v) for v in value]
+    if key in _DECIMAL_FIELDS and value is not None and not isinstance(value, bool):
+        try:
+            return Decimal(str(value)).normalize()
+        except InvalidOperation:
+            return value
+    return value
+
+
+def differing_fields(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> tuple[str, ...]:
+    """Fields of ``expected`` whose value Fincome holds differently (absent counts as null)."""
+    fields = []
+    for key, value in expected.items():
+        if key in _SERVER_FIELDS:
+            continue
+        if _normalize(value, key) != _normalize(actual.get(key), key):
+            fields.append(key)
+    return tuple(sorted(fields))
+
+
+def _amount(record: Mapping[str, Any] | None) -> Decimal:
+    if not record or record.get("net_amount") is None:
+        return Decimal(0)
+    try:
+        return Decimal(str(record["net_amount"]))
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def compare(
+    resource: str,
+    expected: Mapping[str, Mapping[str, Any]],
+    actual: Mapping[str, Mapping[str, Any]],
+    refused: Mapping[str, str] | None = None,
+    *,
+    report_extra: bool = True,
+) -> list[Difference]:
+    """Compare one resource record by record.
+
+    :param expected: the ERP's records (Fincome payloads) by id.
+    :param actual: what Fincome holds, by id.
+    :param refused: ids this run rejected or blocked, with the reason, so that their absence is
+        not reported as a loss.
+    :param report_extra: whether records present only in Fincome are differences (true for the
+        month's invoices; customers and subscriptions are shared between months).
+    """
+    refused = refused or {}
+    out: list[Difference] = []
+    for record_id, want in expected.items():
+        have = actual.get(record_id)
+        currency = want.get("currency")
+        if have is None:
+            out.append(Difference(resource, record_id, "missing", currency, _amount(want)))
+            continue
+        fields = differing_fields(want, have)
+        if fields:
+            stake = abs(_amount(want) - _amount(have))
+            out.append(Difference(resource, record_id, "differs", currency, stake, fields))
+    for record_id, reason in refused.items():
+        if record_id not in expected:
+            out.append(Difference(resource, record_id, "refused", None, Decimal(0), (), reason))
+    if report_extra:
+        for record_id, have in actual.items():
+            if record_id not in expected and record_id not in refused:
+                currency = have.get("currency")
+                out.append(Difference(resource, record_id, "extra", currency, _amount(have)))
+    return out
+
+
+def verdict(differences: Iterable[Difference]) -> dict[str, Any]:
+    """A short verdict: ``reconciled``, or the count of differences and amounts per currency.
+
+    Records refused by this run are counted apart: they are explained, not lost.
+    """
+    counts: dict[str, int] = defaultdict(int)
+    stakes: dict[str, Decimal] = defaultdict(Decimal)
+    for diff in differences:
+        counts[diff.kind] += 1
+        if diff.kind != "refused" and diff.currency:
+            stakes[diff.currency] += diff.amount_at_stake
+    unexplained = sum(n for kind, n in counts.items() if kind != "refused")
+    return {
+        "verdict": "reconciled" if unexplained == 0 else f"{unexplained} differences",
+        "differences": unexplained,
+        "by_kind": dict(sorted(counts.items())),
+        "amount_at_stake": {c: format(a, "f") for c, a in sorted(stakes.items())},
+    }
+
+
+def largest(differences: Iterable[Difference], n: int = 5) -> list[Difference]:
+    """The ``n`` unexplained differences with the most money at stake."""
+    real = [d for d in differences if d.kind != "refused"]
+    return sorted(real, key=lambda d: (-d.amount_at_stake, d.resource, d.record_id))[:n]
