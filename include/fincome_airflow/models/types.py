@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import cache
 from typing import Annotated, Any
 
-import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from fincome_airflow import contract
 
-_CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies)
-_COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries)
+
+@cache
+def iso_currencies() -> frozenset[str]:
+    """ISO 4217 codes (loaded on first use: pycountry's tables are not needed to parse a DAG)."""
+    import pycountry
+
+    return frozenset(c.alpha_3 for c in pycountry.currencies)
+
+
+@cache
+def iso_countries() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes."""
+    import pycountry
+
+    return frozenset(c.alpha_2 for c in pycountry.countries)
 
 
 def _no_control_chars(value: str) -> str:
@@ -22,13 +35,13 @@ def _no_control_chars(value: str) -> str:
 
 
 def _iso_currency(value: str) -> str:
-    if value not in _CURRENCIES:
+    if value not in iso_currencies():
         raise ValueError("must be an upper-case ISO 4217 currency code")
     return value
 
 
 def _iso_country(value: str) -> str:
-    if value not in _COUNTRIES:
+    if value not in iso_countries():
         raise ValueError("must be an upper-case ISO 3166-1 alpha-2 country code")
     return value
 

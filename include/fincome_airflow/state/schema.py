@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -57,6 +58,9 @@ staged = Table(
     Column("action", String(8), nullable=False),
     Column("payload", Text),
     Column("payload_hash", String(64)),
+    # Denormalized from the payload, so that audits sum amounts per currency in SQL.
+    Column("currency", String(3)),
+    Column("net_amount", Numeric(20, 2)),
 )
 
 #: Records a run refused: ``rejected`` (own defect) or ``blocked`` (a parent was refused).
