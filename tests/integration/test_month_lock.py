@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import update
+
+from fincome_airflow.state import schema
+from fincome_airflow.state.locks import MonthLockedError, acquire, month_lock, release
+from fincome_airflow.state.store import StateStore
+
+LEASE = dt.timedelta(hours=1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path, create_pg_database):
+    if request.param == "sqlite":
+        return StateStore.from_url(f"sqlite:///{tmp_path / 'state.db'}")
+    return StateStore.from_url(create_pg_database("fincome_lock"))
+
+
+def test_second_run_of_a_month_is_refused_while_the_first_sends(store):
+    with month_lock(store, "2026-10", "run-a", lease=LEASE):
+        with pytest.raises(MonthLockedError, match="run-a"):
+            acquire(store, "2026-10", "run-b", lease=LEASE)
+        acquire(store, "2026-09", "run-b", lease=LEASE)  # another month is free
+    acquire(store, "2026-10", "run-b", lease=LEASE)  # released: the second run goes on
+
+
+def test_a_retry_of_the_same_run_takes_its_lock_back(store):
+    acquire(store, "2026-10", "run-a", lease=LEASE)  # then the task was killed
+    acquire(store, "2026-10", "run-a", lease=LEASE)
+    release(store, "2026-10", "run-a")
+
+
+def test_a_lock_older_than_its_lease_is_taken_over(store):
+    acquire(store, "2026-10", "run-a", lease=LEASE)
+    with store.begin() as conn:
+        old = dt.datetime.now(dt.UTC) - 2 * LEASE
+        conn.execute(update(schema.month_locks).values(acquired_at=old))
+    acquire(store, "2026-10", "run-b", lease=LEASE)
+    with pytest.raises(MonthLockedError, match="run-b"):
+        acquire(store, "2026-10", "run-a", lease=LEASE)
