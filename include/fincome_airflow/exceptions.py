@@ -1,0 +1,21 @@
+"""Exceptions raised by the Fincome hook and operators (chain them with ``raise ... from``)."""
+
+from __future__ import annotations
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+
+class FincomeError(AirflowException):
+    """A Fincome call failed; Airflow may retry the task."""
+
+
+class FincomeConfigError(AirflowFailException):
+    """The connection is wrong (401/403, bad base URL, missing key): fail without any retry."""
+
+
+class FincomeRequestError(FincomeError):
+    """A single read or write failed after its retry budget, or got an unexpected answer."""
+
+
+class FincomeLoadIncomplete(FincomeError):
+    """Some records failed after retries; a task retry resends only those not yet confirmed."""

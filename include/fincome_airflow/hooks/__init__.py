@@ -1,0 +1,1 @@
+"""The Fincome hook and what it returns."""

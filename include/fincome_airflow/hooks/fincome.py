@@ -1,0 +1,441 @@
+"""The Fincome hook: one keep-alive session, a request budget, classified answers, no leaks."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import requests
+from airflow.providers.http.hooks.http import HttpHook
+from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
+
+from fincome_airflow import contract
+from fincome_airflow.budget import Clock, RequestBudget, RetryPolicy, Sleep
+from fincome_airflow.errors import Action, Resolution, classify
+from fincome_airflow.exceptions import FincomeConfigError, FincomeRequestError
+from fincome_airflow.hooks.outcome import Outcome
+from fincome_airflow.hooks.redact import Redactor, register_with_airflow
+from fincome_airflow.hooks.settings import SETTING_KEYS, FincomeSettings
+from fincome_airflow.provider_info import CONN_TYPE, DEFAULT_CONN_ID
+
+if TYPE_CHECKING:
+    from fincome_airflow.models import FincomeModel
+
+_RETRYING = (Action.RETRY, Action.RATE_LIMITED)
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    resolution: Resolution
+    response: requests.Response | None
+    attempts: int
+    retries: int
+    rate_limited: int
+
+
+class FincomeHook(HttpHook):
+    """Talk to the Fincome API through a ``fincome`` connection.
+
+    Host is the base URL, password the API key; the extras ``api_key_header``,
+    ``requests_per_second``, ``max_concurrency``, ``timeout`` and ``retry_budget`` configure the
+    hook and are never sent as headers (other extras keep HttpHook's meaning).
+
+    :param fincome_conn_id: the connection id.
+    :param sleep: replaces waiting between retries (tests pass a no-op or a fake clock's sleep).
+    :param clock: monotonic clock for the budgets.
+    :param rng: jitter source, ``() -> [0, 1)``.
+    :param window: records in flight in :meth:`upsert_many` (default twice the concurrency).
+    """
+
+    conn_name_attr = "fincome_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "Fincome"
+    default_host = contract.DEFAULT_BASE_URL
+
+    def __init__(
+        self,
+        fincome_conn_id: str = default_conn_name,
+        *,
+        sleep: Sleep | None = None,
+        clock: Clock = time.monotonic,
+        rng: Callable[[], float] = random.random,
+        window: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(method="GET", http_conn_id=fincome_conn_id, **kwargs)
+        self.fincome_conn_id = fincome_conn_id
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng
+        self._window = window
+        self._lock = threading.Lock()
+        self._session: requests.Session | None = None
+        self._settings: FincomeSettings | None = None
+        self._budget: RequestBudget | None = None
+        self._policy: RetryPolicy | None = None
+        self.redact = Redactor()
+        self._counts = {"requests": 0, "retries": 0, "rate_limited": 0}
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def get_conn(
+        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
+    ) -> requests.Session:
+        """Return the hook's session, built once and reused by every request and thread."""
+        if headers or extra_options:
+            return self._build_session(headers, extra_options)
+        with self._lock:
+            if self._session is None:
+                self._session = self._build_session()
+            return self._session
+
+    @property
+    def settings(self) -> FincomeSettings:
+        self.get_conn()
+        assert self._settings is not None
+        return self._settings
+
+    def _build_session(
+        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
+    ) -> requests.Session:
+        connection = self.get_connection(self.fincome_conn_id)
+        api_key = connection.password
+        self.redact = Redactor(api_key)
+        register_with_airflow(api_key)
+        if not api_key:
+            raise FincomeConfigError(f"Connection {self.fincome_conn_id!r} has no API key.")
+        try:
+            settings = FincomeSettings.from_extra(connection.extra_dejson)
+        except ValueError as e:
+            raise FincomeConfigError(f"Connection {self.fincome_conn_id!r}: {e}") from e
+        session = super().get_conn(headers, extra_options)
+        if self.adapter is None:
+            adapter = TCPKeepAliveAdapter(pool_connections=1, pool_maxsize=settings.max_concurrency)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        session.headers[settings.api_key_header] = api_key
+        session.headers["Accept"] = "application/json"
+        if self._settings is None:
+            self._settings = settings
+            self._budget = RequestBudget(
+                settings.requests_per_second,
+                settings.max_concurrency,
+                clock=self._clock,
+                sleep=self._sleep or time.sleep,
+            )
+            self._policy = RetryPolicy(budget=settings.retry_budget, rng=self._rng)
+        return session
+
+    def _configure_session_from_extra(
+        self, session: requests.Session, connection: Any, extra_options: dict[str, Any]
+    ) -> requests.Session:
+        session = super()._configure_session_from_extra(session, connection, extra_options)
+        for key in SETTING_KEYS:
+            session.headers.pop(key, None)
+        return session
+
+    def _extract_auth(self, connection: Any) -> Any | None:
+        # The API key header authenticates; never send the password as basic auth.
+        return self.auth_type() if self._auth_type else None
+
+    def run_and_check(self, session: Any, prepped_request: Any, extra_options: dict) -> Any:
+        """HttpHook's ``run()`` path, with the connection's timeout as the default."""
+        return super().run_and_check(
+            session, prepped_request, {"timeout": self.settings.timeout, **extra_options}
+        )
+
+    def check_response(self, response: requests.Response) -> None:
+        """Raise on a non-2xx answer without logging its body (it may echo the API key)."""
+        if response.ok:
+            return
+        resolution = classify(response, response.request.method or "GET")
+        message = self.redact(f"Fincome answered {resolution.message}")
+        self.log.error("%s", message)
+        if resolution.action is Action.CONFIG_ERROR:
+            raise FincomeConfigError(message)
+        raise FincomeRequestError(message)
+
+    # -- counters -----------------------------------------------------------------------------
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self._counts[name] += 1
+
+    @property
+    def requests_made(self) -> int:
+        return self._counts["requests"]
+
+    @property
+    def retries(self) -> int:
+        return self._counts["retries"]
+
+    @property
+    def rate_limited(self) -> int:
+        return self._counts["rate_limited"]
+
+    def stats(self) -> dict[str, int]:
+        """Requests made, retries and 429s since the hook was built."""
+        with self._lock:
+            return dict(self._counts)
+
+    # -- one request, retried -----------------------------------------------------------------
+
+    def _send_once(
+        self, method: str, url: str, params: Mapping[str, Any] | None, body: bytes | None
+    ) -> requests.Response | requests.RequestException:
+        session = self.get_conn()
+        assert self._budget is not None and self._settings is not None
+        headers = {"Content-Type": "application/json"} if body is not None else None
+        with self._budget.slot():
+            self._count("requests")
+            try:
+                return session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=body,
+                    headers=headers,
+                    timeout=self._settings.timeout,
+                )
+            except requests.RequestException as e:
+                return e
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: bytes | None = None,
+        stop: threading.Event | None = None,
+        max_attempts: int | None = None,
+    ) -> _Result:
+        """Send until the answer is final, the retry budget is spent or ``stop`` is set.
+
+        :raise FincomeConfigError: on 401/403 or an unusable base URL (no retry at all).
+        """
+        self.get_conn()
+        assert self._policy is not None and self._budget is not None
+        url = self.url_from_endpoint(path)
+        started = self._clock()
+        attempts = retries = limited = 0
+        while True:
+            attempts += 1
+            answer = self._send_once(method, url, params, body)
+            resolution = classify(answer, method)
+            if resolution.action is Action.CONFIG_ERROR:
+                message = self.redact(f"Fincome {method} {path}: {resolution.message}")
+                cause = answer if isinstance(answer, BaseException) else None
+                raise FincomeConfigError(message) from cause
+            if resolution.action is Action.RATE_LIMITED:
+                limited += 1
+                self._count("rate_limited")
+            response = answer if isinstance(answer, requests.Response) else None
+            if resolution.action not in _RETRYING:
+                return _Result(resolution, response, attempts, retries, limited)
+            delay = None
+            if max_attempts is None or attempts < max_attempts:
+                elapsed = self._clock() - started
+                delay = self._policy.delay(retries + 1, elapsed, resolution.retry_after)
+            if delay is None or (stop is not None and stop.is_set()):
+                return _Result(resolution, response, attempts, retries, limited)
+            if resolution.action is Action.RATE_LIMITED:
+                self._budget.pause(delay)
+            retries += 1
+            self._count("retries")
+            self.log.warning(
+                "Fincome %s %s: %s; retry %d in %.2f s",
+                method,
+                path,
+                self.redact(resolution.message),
+                retries,
+                delay,
+            )
+            self._wait(delay, stop)
+
+    def _wait(self, seconds: float, stop: threading.Event | None) -> None:
+        if self._sleep is not None:
+            self._sleep(seconds)
+        else:
+            (stop or threading.Event()).wait(seconds)
+
+    def _outcome(self, resource: str, record_id: str, result: _Result) -> Outcome:
+        res = result.resolution
+        if res.action is Action.SUCCESS:
+            kind = res.kind or "updated"
+            reason = None
+        elif res.action is Action.ABSENT:
+            kind, reason = "absent", None
+        elif res.action is Action.REJECT:
+            kind, reason = "rejected", self.redact(res.message)
+        else:
+            kind = "failed"
+            reason = self.redact(f"failed after {result.attempts} attempts: {res.message}")
+        return Outcome(
+            resource=resource,
+            record_id=record_id,
+            kind=kind,
+            http_status=res.http_status,
+            reason=reason,
+            attempts=result.attempts,
+            retries=result.retries,
+            rate_limited=result.rate_limited,
+        )
+
+    # -- the contract's endpoints -------------------------------------------------------------
+
+    def upsert(
+        self,
+        resource: contract.Resource,
+        payload: Mapping[str, Any] | FincomeModel | str | bytes,
+        *,
+        record_id: str | None = None,
+        stop: threading.Event | None = None,
+    ) -> Outcome:
+        """Create or replace one record (``POST /{resource}``): created, updated, rejected or
+        failed after retries.
+
+        :raise FincomeConfigError: when the key is refused.
+        """
+        body, record_id = _encode(payload, record_id)
+        result = self._call("POST", contract.resource_path(resource), body=body, stop=stop)
+        return self._outcome(resource, record_id, result)
+
+    def delete(
+        self, resource: contract.Resource, record_id: str, *, stop: threading.Event | None = None
+    ) -> Outcome:
+        """Delete one record: deleted, absent (404: already gone), rejected or failed."""
+        result = self._call("DELETE", contract.resource_path(resource, record_id), stop=stop)
+        return self._outcome(resource, record_id, result)
+
+    def get(self, resource: contract.Resource, record_id: str) -> dict[str, Any] | None:
+        """Read one record, or ``None`` when Fincome does not have it (404).
+
+        :raise FincomeRequestError: when the read fails after its retries.
+        """
+        result = self._call("GET", contract.resource_path(resource, record_id))
+        if result.resolution.action is Action.ABSENT:
+            return None
+        return self._json(result, f"GET {resource}/{record_id}")
+
+    def list(
+        self, resource: contract.Resource, *, limit: int = contract.LIST_MAX_LIMIT, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every record of a resource, walking the ``starting_after`` pagination.
+
+        :param filters: query parameters, e.g. ``issue_date_gte`` / ``issue_date_lt`` on invoices.
+        """
+        params: dict[str, Any] = {**filters, contract.LIST_LIMIT_PARAM: limit}
+        while True:
+            page = self._json(
+                self._call("GET", contract.resource_path(resource), params=params),
+                f"GET {resource}",
+            )
+            data = page.get("data") or []
+            yield from data
+            if not page.get("has_more") or not data:
+                return
+            params[contract.LIST_CURSOR_PARAM] = data[-1]["id"]
+
+    def _json(self, result: _Result, what: str) -> Any:
+        if result.resolution.action is not Action.SUCCESS or result.response is None:
+            raise FincomeRequestError(self.redact(f"{what}: {result.resolution.message}"))
+        try:
+            return result.response.json()
+        except ValueError as e:
+            raise FincomeRequestError(f"{what}: the answer is not JSON") from e
+
+    # -- streaming, concurrent ----------------------------------------------------------------
+
+    def upsert_many(
+        self,
+        resource: contract.Resource,
+        records: Iterable[tuple[str, Mapping[str, Any] | FincomeModel | str | bytes]],
+    ) -> Iterator[Outcome]:
+        """Send ``(id, payload)`` records concurrently; yield each outcome as soon as known.
+
+        Records are pulled from ``records`` in the caller's thread, only as fast as a bounded
+        window frees up, so a million-record iterable is never held in memory. Outcomes come
+        in completion order. A refused key raises :class:`FincomeConfigError` at once.
+        """
+
+        def task(record: tuple[str, Any], stop: threading.Event) -> Callable[[], Outcome]:
+            return lambda: self.upsert(resource, record[1], record_id=record[0], stop=stop)
+
+        return self._stream(records, task)
+
+    def delete_many(
+        self, resource: contract.Resource, record_ids: Iterable[str]
+    ) -> Iterator[Outcome]:
+        """Delete records concurrently; yield each outcome as soon as known."""
+
+        def task(record_id: str, stop: threading.Event) -> Callable[[], Outcome]:
+            return lambda: self.delete(resource, record_id, stop=stop)
+
+        return self._stream(record_ids, task)
+
+    def _stream(
+        self,
+        items: Iterable[Any],
+        make_task: Callable[[Any, threading.Event], Callable[[], Outcome]],
+    ) -> Iterator[Outcome]:
+        settings = self.settings
+        window = self._window or 2 * settings.max_concurrency
+        stop = threading.Event()
+        pool = ThreadPoolExecutor(settings.max_concurrency, thread_name_prefix="fincome")
+        pending: set[Future[Outcome]] = set()
+        source = iter(items)
+        try:
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < window:
+                    item = next(source, _END)
+                    if item is _END:
+                        exhausted = True
+                    else:
+                        pending.add(pool.submit(make_task(item, stop)))
+                if not pending:
+                    return
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        finally:
+            if pending:
+                stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Make one authenticated read (``GET /customers?limit=1``)."""
+        try:
+            result = self._call(
+                "GET",
+                contract.resource_path("customers"),
+                params={contract.LIST_LIMIT_PARAM: 1},
+                max_attempts=1,
+            )
+        except Exception as e:
+            return False, self.redact(e)
+        if result.resolution.action is Action.SUCCESS:
+            return True, "Connection successfully tested: authenticated read of /customers"
+        return False, self.redact(f"Fincome answered {result.resolution.message}")
+
+
+_END = object()
+
+
+def _encode(
+    payload: Mapping[str, Any] | FincomeModel | str | bytes, record_id: str | None
+) -> tuple[bytes, str]:
+    """JSON body and record id of a payload (a mapping, a model or JSON text sent as is)."""
+    if isinstance(payload, bytes | str):
+        body = payload.encode() if isinstance(payload, str) else payload
+        return body, record_id or str(json.loads(body).get("id", ""))
+    data = payload.to_payload() if hasattr(payload, "to_payload") else dict(payload)
+    return json.dumps(data, separators=(",", ":")).encode(), record_id or str(data.get("id", ""))

@@ -1,0 +1,61 @@
+"""The hook's settings, read from the ``fincome`` connection's extras.
+
+Defaults come from the connection form's declaration (:data:`provider_info.CONN_FIELDS`), so
+that the form and the hook can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from fincome_airflow.provider_info import CONN_FIELDS
+
+#: Extras that configure the hook; they are never sent as HTTP headers.
+SETTING_KEYS: Final = frozenset(CONN_FIELDS)
+
+
+def _default(key: str) -> Any:
+    return CONN_FIELDS[key]["schema"]["default"]
+
+
+@dataclass(frozen=True, slots=True)
+class FincomeSettings:
+    api_key_header: str = _default("api_key_header")
+    requests_per_second: float = float(_default("requests_per_second"))
+    max_concurrency: int = int(_default("max_concurrency"))
+    timeout: float = float(_default("timeout"))
+    retry_budget: float = float(_default("retry_budget"))
+
+    @classmethod
+    def from_extra(cls, extra: Mapping[str, Any]) -> FincomeSettings:
+        """Read the settings; empty values take the default.
+
+        :raise ValueError: when a value has the wrong type or is out of range.
+        """
+
+        def pick(key: str, cast: type) -> Any:
+            value = extra.get(key)
+            if value is None or value == "":
+                return cast(_default(key))
+            try:
+                return cast(value)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"connection extra {key!r} must be a {cast.__name__}") from e
+
+        settings = cls(
+            api_key_header=str(pick("api_key_header", str)).strip(),
+            requests_per_second=pick("requests_per_second", float),
+            max_concurrency=pick("max_concurrency", int),
+            timeout=pick("timeout", float),
+            retry_budget=pick("retry_budget", float),
+        )
+        for key in ("requests_per_second", "max_concurrency", "timeout", "retry_budget"):
+            schema = CONN_FIELDS[key]["schema"]
+            value = getattr(settings, key)
+            if value < schema.get("minimum", 0) or value > schema.get("maximum", float("inf")):
+                raise ValueError(f"connection extra {key!r} is out of range: {value}")
+        if not settings.api_key_header:
+            raise ValueError("connection extra 'api_key_header' must not be empty")
+        return settings
