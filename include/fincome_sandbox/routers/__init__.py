@@ -1,0 +1,1 @@
+"""One router per contract resource, plus the ``/_sandbox`` inspection router."""
