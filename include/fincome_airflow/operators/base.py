@@ -1,0 +1,79 @@
+"""What the Fincome operators share: connections, template fields, hook and store properties."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from fincome_airflow.contract import RESOURCES
+from fincome_airflow.hooks.fincome import FincomeHook
+from fincome_airflow.provider_info import DEFAULT_CONN_ID
+from fincome_airflow.state.ledger import Ledger
+from fincome_airflow.state.store import DEFAULT_STATE_CONN_ID, StateStore
+
+
+class FincomeBaseOperator(BaseOperator):
+    """Base of the Fincome operators; no I/O before ``execute``.
+
+    :param resource: ``customers``, ``subscriptions`` or ``invoices``.
+    :param run_key: the key under which the records were staged (templated).
+    :param month: the billing month ``YYYY-MM``, for the audit (templated).
+    :param dry_run: count what would be sent, send nothing.
+    :param fail_on_failed: fail the task when records failed after their retries (rejected
+        records never fail the task: they are data defects, recorded per record).
+    :param progress_interval: seconds between progress lines in the task log.
+    :param fincome_conn_id: the ``fincome`` connection.
+    :param state_conn_id: the state database connection.
+    """
+
+    template_fields: Sequence[str] = (
+        "resource",
+        "run_key",
+        "month",
+        "fincome_conn_id",
+        "state_conn_id",
+    )
+    ui_color = "#e8f4fd"
+
+    def __init__(
+        self,
+        *,
+        resource: str,
+        run_key: str,
+        month: str | None = None,
+        dry_run: bool = False,
+        fail_on_failed: bool = True,
+        progress_interval: float = 10.0,
+        fincome_conn_id: str = DEFAULT_CONN_ID,
+        state_conn_id: str = DEFAULT_STATE_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.resource = resource
+        self.run_key = run_key
+        self.month = month
+        self.dry_run = dry_run
+        self.fail_on_failed = fail_on_failed
+        self.progress_interval = progress_interval
+        self.fincome_conn_id = fincome_conn_id
+        self.state_conn_id = state_conn_id
+
+    @cached_property
+    def hook(self) -> FincomeHook:
+        return FincomeHook(fincome_conn_id=self.fincome_conn_id)
+
+    @cached_property
+    def store(self) -> StateStore:
+        return StateStore.from_connection(self.state_conn_id)
+
+    @property
+    def ledger(self) -> Ledger:
+        if self.resource not in RESOURCES:
+            raise ValueError(f"resource must be one of {RESOURCES}, not {self.resource!r}")
+        return Ledger(self.store, self.run_key, self.resource)
+
+    def _with_month(self, audit: dict[str, Any]) -> dict[str, Any]:
+        return {**audit, "month": self.month} if self.month else audit

@@ -1,0 +1,26 @@
+"""Delete from Fincome the records staged for deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fincome_airflow.operators.base import FincomeBaseOperator
+from fincome_airflow.operators.sync import delete_resource
+
+
+class FincomeDeleteOperator(FincomeBaseOperator):
+    """Delete the records staged with action ``delete`` that the ledger shows as sent.
+
+    A 404 counts as already gone; both mark the ledger row deleted. Returns the audit dict.
+    """
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        audit = delete_resource(
+            self.hook,
+            self.ledger,
+            log=self.log,
+            dry_run=self.dry_run,
+            fail_on_failed=self.fail_on_failed,
+            progress_interval=self.progress_interval,
+        )
+        return self._with_month(audit)

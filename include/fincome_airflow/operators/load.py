@@ -1,0 +1,35 @@
+"""Load one resource's staged records into Fincome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fincome_airflow.operators.base import FincomeBaseOperator
+from fincome_airflow.operators.sync import load_resource
+
+
+class FincomeLoadOperator(FincomeBaseOperator):
+    """Send the records staged for ``run_key`` whose payload differs from what Fincome confirmed.
+
+    Records are streamed from the state database (``fincome_staged``), so the task may run on
+    any worker; each confirmation and outcome is written as it happens, so a retried task
+    resends only what was not confirmed. Returns the audit dict as XCom.
+
+    :param full_resync: send every staged record, even those the ledger shows unchanged.
+    """
+
+    def __init__(self, *, full_resync: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.full_resync = full_resync
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        audit = load_resource(
+            self.hook,
+            self.ledger,
+            log=self.log,
+            full_resync=self.full_resync,
+            dry_run=self.dry_run,
+            fail_on_failed=self.fail_on_failed,
+            progress_interval=self.progress_interval,
+        )
+        return self._with_month(audit)

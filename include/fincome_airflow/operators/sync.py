@@ -1,0 +1,147 @@
+"""The work behind the operators: stream staged records through the hook, record as it goes.
+
+Kept apart from the operator classes so that it runs (and is tested) without Airflow's task
+machinery: a hook, a :class:`~fincome_airflow.state.ledger.Ledger` and a logger are all it needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from fincome_airflow.exceptions import FincomeLoadIncomplete
+from fincome_airflow.hooks.fincome import FincomeHook
+from fincome_airflow.progress import Progress
+from fincome_airflow.state.ledger import Ledger
+
+UPSERT_KINDS = ("created", "updated", "rejected", "failed")
+DELETE_KINDS = ("deleted", "absent", "rejected", "failed")
+
+
+def _http_counts(hook: FincomeHook, before: dict[str, int]) -> dict[str, int]:
+    after = hook.stats()
+    return {
+        "requests": after["requests"] - before["requests"],
+        "retries": after["retries"] - before["retries"],
+        "rate_limited": after["rate_limited"] - before["rate_limited"],
+    }
+
+
+def load_resource(
+    hook: FincomeHook,
+    ledger: Ledger,
+    *,
+    log: logging.Logger | logging.LoggerAdapter,
+    full_resync: bool = False,
+    dry_run: bool = False,
+    fail_on_failed: bool = True,
+    progress_interval: float = 10.0,
+    batch_size: int = 200,
+) -> dict[str, Any]:
+    """Send the run's staged upserts of one resource that differ from the ledger.
+
+    :return: the audit dict (counts per outcome, unchanged, duration_s, requests, retries,
+        rate_limited).
+    :raise FincomeLoadIncomplete: when records failed after retries and ``fail_on_failed``;
+        the outcomes and confirmations are already recorded, so a task retry resends only those.
+    """
+    started = time.monotonic()
+    resource = ledger.resource
+    audit: dict[str, Any] = {"resource": resource, "run_key": ledger.run_key, "dry_run": dry_run}
+    staged = ledger.count_staged()
+    if dry_run:
+        plan = ledger.plan()
+        audit.update(staged=staged, **plan, duration_s=round(time.monotonic() - started, 3))
+        log.info("Dry run of %s: %s", resource, _readable(plan))
+        return audit
+
+    to_send = ledger.count_to_send(full_resync=full_resync)
+    log.info("Loading %s: %d staged, %d to send", resource, staged, to_send)
+    counts: Counter[str] = Counter({k: 0 for k in UPSERT_KINDS})
+    hashes: dict[str, str | None] = {}
+
+    def records() -> Iterator[tuple[str, str | None]]:
+        for record in ledger.iter_to_send(full_resync=full_resync):
+            hashes[record.record_id] = record.payload_hash
+            yield record.record_id, record.payload
+
+    before = hook.stats()
+    progress = Progress(resource, to_send, log=log, interval=progress_interval)
+    with ledger.writer(batch_size=batch_size) as writer:
+        for outcome in hook.upsert_many(resource, records()):
+            writer.add(outcome, hashes.pop(outcome.record_id, None))
+            counts[outcome.kind] += 1
+            progress.advance()
+    audit.update(
+        staged=staged,
+        to_send=to_send,
+        unchanged=staged - to_send,
+        **counts,
+        duration_s=round(time.monotonic() - started, 3),
+        **_http_counts(hook, before),
+    )
+    progress.summary({k: v for k, v in audit.items() if isinstance(v, int | float)})
+    if counts["failed"] and fail_on_failed:
+        raise FincomeLoadIncomplete(
+            f"{counts['failed']} of {to_send} {resource} failed after retries; "
+            "confirmed records are recorded and will not be resent."
+        )
+    return audit
+
+
+def delete_resource(
+    hook: FincomeHook,
+    ledger: Ledger,
+    *,
+    log: logging.Logger | logging.LoggerAdapter,
+    dry_run: bool = False,
+    fail_on_failed: bool = True,
+    progress_interval: float = 10.0,
+    batch_size: int = 200,
+) -> dict[str, Any]:
+    """Delete the run's staged deletions that the ledger shows as sent (404 = already gone)."""
+    started = time.monotonic()
+    resource = ledger.resource
+    staged = ledger.count_staged("delete")
+    to_delete = ledger.count_to_delete()
+    audit: dict[str, Any] = {"resource": resource, "run_key": ledger.run_key, "dry_run": dry_run}
+    if dry_run:
+        audit.update(
+            staged=staged,
+            would_delete=to_delete,
+            never_sent=staged - to_delete,
+            duration_s=round(time.monotonic() - started, 3),
+        )
+        log.info("Dry run of %s deletions: %s", resource, _readable(audit))
+        return audit
+
+    log.info("Deleting %s: %d staged, %d known to Fincome", resource, staged, to_delete)
+    counts: Counter[str] = Counter({k: 0 for k in DELETE_KINDS})
+    before = hook.stats()
+    progress = Progress(f"{resource} deletions", to_delete, log=log, interval=progress_interval)
+    with ledger.writer(batch_size=batch_size) as writer:
+        for outcome in hook.delete_many(resource, ledger.iter_to_delete()):
+            writer.add(outcome)
+            counts[outcome.kind] += 1
+            progress.advance()
+    audit.update(
+        staged=staged,
+        to_delete=to_delete,
+        never_sent=staged - to_delete,
+        **counts,
+        duration_s=round(time.monotonic() - started, 3),
+        **_http_counts(hook, before),
+    )
+    progress.summary({k: v for k, v in audit.items() if isinstance(v, int | float)})
+    if counts["failed"] and fail_on_failed:
+        raise FincomeLoadIncomplete(
+            f"{counts['failed']} of {to_delete} {resource} deletions failed after retries."
+        )
+    return audit
+
+
+def _readable(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items() if isinstance(v, int | float))
