@@ -51,3 +51,49 @@ def create_pg_database() -> Iterator:
 def pg_url(create_pg_database) -> str:
     """One throwaway PostgreSQL database for the session."""
     return create_pg_database()
+
+
+# --- Fincome sandbox fixtures (owned by the sandbox; see include/fincome_sandbox) -------------
+SANDBOX_API_KEY = "sandbox-test-key"
+
+
+@pytest.fixture
+def sandbox_factory(tmp_path):
+    """Factory of sandbox subprocesses with options, all stopped at the end of the test.
+
+    ``sandbox_factory(latency_ms=20, db=str(tmp_path / "s.db"))`` returns a started
+    :class:`fincome_sandbox.launcher.SandboxProcess`; ``api_key`` defaults to
+    ``SANDBOX_API_KEY``.
+    """
+    from fincome_sandbox.launcher import SandboxProcess
+
+    started: list[SandboxProcess] = []
+
+    def _start(**options) -> SandboxProcess:
+        options.setdefault("api_key", SANDBOX_API_KEY)
+        sandbox = SandboxProcess(**options)
+        started.append(sandbox)
+        return sandbox.start()
+
+    yield _start
+    for sandbox in started:
+        sandbox.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox_session():
+    """One fault-free, in-memory sandbox for the whole session (use ``sandbox`` in tests)."""
+    from fincome_sandbox.launcher import SandboxProcess
+
+    with SandboxProcess(api_key=SANDBOX_API_KEY) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sandbox(sandbox_session):
+    """The session's sandbox, emptied, with zeroed statistics and no faults."""
+    sandbox_session.reset()
+    return sandbox_session
+
+
+# --- end of the Fincome sandbox fixtures --------------------------------------------------------
