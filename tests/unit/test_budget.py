@@ -1,0 +1,160 @@
+"""Budget math: the request window, pauses, concurrency and the per-record retry budget."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from fincome_airflow.budget import RequestBudget, RetryPolicy
+
+
+class FakeClock:
+    """A monotonic clock that only moves when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+
+def max_in_window(starts: list[float], window: float = 1.0) -> int:
+    starts = sorted(starts)
+    best, j = 0, 0
+    for i, t in enumerate(starts):
+        while t - starts[j] >= window:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+@pytest.mark.parametrize(
+    ("rate", "allowed"),
+    [
+        pytest.param(10, 10, id="10-per-second"),
+        pytest.param(2.5, 2, id="fractional-rounds-down"),
+        pytest.param(1, 1, id="one-per-second"),
+    ],
+)
+def test_request_budget_never_exceeds_rate_in_any_one_second_window(rate, allowed):
+    clock = FakeClock()
+    budget = RequestBudget(rate, 4, margin=0, clock=clock, sleep=clock.sleep)
+    starts = []
+
+    for _ in range(200):
+        budget.acquire_start()
+        starts.append(clock())
+
+    assert max_in_window(starts) == allowed
+    # ... and does not starve: 200 starts take about 200 / allowed seconds.
+    assert clock() == pytest.approx((200 - allowed) / allowed, abs=1.0)
+
+
+def test_request_budget_below_one_per_second_spaces_requests():
+    clock = FakeClock()
+    budget = RequestBudget(0.5, 1, margin=0, clock=clock, sleep=clock.sleep)
+    starts = []
+    for _ in range(5):
+        budget.acquire_start()
+        starts.append(clock())
+
+    assert [b - a for a, b in zip(starts, starts[1:], strict=False)] == [2.0] * 4
+
+
+def test_request_budget_pause_delays_the_next_start():
+    clock = FakeClock()
+    budget = RequestBudget(100, 4, margin=0, clock=clock, sleep=clock.sleep)
+    budget.acquire_start()
+
+    budget.pause(5)
+    budget.pause(1)  # a shorter pause never shortens the longer one
+    budget.acquire_start()
+
+    assert clock() == pytest.approx(5.0)
+
+
+def test_request_budget_slot_limits_concurrency_across_threads():
+    budget = RequestBudget(10_000, 3, margin=0)
+    in_flight = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def work() -> None:
+        nonlocal in_flight, peak
+        with budget.slot():
+            with lock:
+                in_flight += 1
+                peak = max(peak, in_flight)
+            time.sleep(0.01)
+            with lock:
+                in_flight -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert peak == 3
+
+
+def test_request_budget_refuses_nonsense():
+    with pytest.raises(ValueError, match="rate"):
+        RequestBudget(0, 1)
+
+
+def test_retry_policy_backoff_doubles_with_jitter_up_to_cap():
+    low = RetryPolicy(base=1, cap=8, rng=lambda: 0.0)
+    high = RetryPolicy(base=1, cap=8, rng=lambda: 0.999999)
+
+    assert [low.backoff(n) for n in range(1, 6)] == [0.5, 1, 2, 4, 4]
+    assert [round(high.backoff(n), 3) for n in range(1, 6)] == [1, 2, 4, 8, 8]
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [
+        pytest.param(3.0, 3.0, id="header-honoured"),
+        pytest.param(600.0, 60.0, id="header-capped"),
+        pytest.param(0.0, 0.0, id="zero"),
+    ],
+)
+def test_retry_policy_uses_retry_after_capped(retry_after, expected):
+    policy = RetryPolicy(budget=1000, retry_after_cap=60)
+
+    assert policy.delay(1, elapsed=0, retry_after=retry_after) == expected
+
+
+def test_retry_policy_gives_up_when_the_budget_would_be_exceeded():
+    policy = RetryPolicy(budget=10, base=1, cap=4, rng=lambda: 0.999999)
+
+    assert policy.delay(1, elapsed=8.0) == pytest.approx(1.0)
+    assert policy.delay(2, elapsed=8.5) is None
+    assert policy.delay(1, elapsed=0, retry_after=30) is None
+
+
+def test_retry_policy_max_retries():
+    policy = RetryPolicy(budget=1000, max_retries=2)
+
+    assert policy.delay(2, elapsed=0) is not None
+    assert policy.delay(3, elapsed=0) is None
+
+
+def test_retry_policy_total_sleep_fits_in_budget_whatever_the_jitter():
+    for seed in range(20):
+        import random
+
+        rng = random.Random(seed)
+        policy = RetryPolicy(budget=60, base=0.5, cap=30, rng=rng.random)
+        elapsed, retry = 0.0, 0
+        while (delay := policy.delay(retry + 1, elapsed)) is not None:
+            elapsed += delay + 0.2  # the request itself takes time too
+            retry += 1
+        assert elapsed < 60 + 0.2
