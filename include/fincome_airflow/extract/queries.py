@@ -1,0 +1,103 @@
+"""Load the extraction SQL files by name and stream their rows in chunks.
+
+The queries live in ``include/sql/<name>.sql`` (readable, and replaceable by a deployment whose
+ERP differs); ``FINCOME_SQL_DIR`` points at another folder. Parameters are always bound, lists
+(``*_ids``) as expanding ``IN`` parameters; comments of the SQL files must not hold a colon
+followed by a name (it would read as a parameter). On PostgreSQL the rows come through a
+server-side cursor (``stream_results``), so memory stays flat whatever the size of the month.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy.engine import Connection, Row
+
+log = logging.getLogger(__name__)
+
+SQL_DIR_ENV = "FINCOME_SQL_DIR"
+#: Rows fetched per round trip.
+DEFAULT_CHUNK = 5000
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_PARAM_RE = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+def sql_dir() -> Path:
+    """The folder of the extraction queries (``include/sql`` unless overridden)."""
+    override = os.environ.get(SQL_DIR_ENV)
+    return Path(override) if override else Path(__file__).resolve().parents[2] / "sql"
+
+
+@cache
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def load_sql(name: str) -> TextClause:
+    """Return the query ``<name>.sql`` with its ``*_ids`` parameters marked as lists."""
+    if not _NAME_RE.match(name):
+        raise ValueError(f"not a query name: {name!r}")
+    sql = _read(sql_dir() / f"{name}.sql")
+    params = set(_PARAM_RE.findall(_strip_comments(sql)))
+    lists = [bindparam(p, expanding=True) for p in sorted(params) if p.endswith("_ids")]
+    clause = text(sql)
+    return clause.bindparams(*lists) if lists else clause
+
+
+def _strip_comments(sql: str) -> str:
+    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+
+
+def stream_rows(
+    conn: Connection,
+    name: str,
+    params: Mapping[str, Any],
+    *,
+    chunk: int = DEFAULT_CHUNK,
+) -> Iterator[Row[Any]]:
+    """Yield the rows of query ``name`` (attribute access by column), ``chunk`` per fetch."""
+    clause = load_sql(name)
+    wanted = set(clause._bindparams)
+    bound = {k: list(v) if isinstance(v, set | frozenset) else v for k, v in params.items()}
+    if conn.dialect.name == "sqlite":
+        bound = {k: _sqlite_value(v) for k, v in bound.items()}
+    missing = wanted - bound.keys()
+    if missing:
+        raise ValueError(f"query {name} needs parameters {sorted(missing)}")
+    result = conn.execution_options(stream_results=True, yield_per=chunk).execute(
+        clause, {k: bound[k] for k in wanted}
+    )
+    log.info("Extracting %s (columns: %s)", name, ", ".join(result.keys()))
+    try:
+        for partition in result.partitions(chunk):
+            yield from partition
+    finally:
+        result.close()
+
+
+def _sqlite_value(value: Any) -> Any:
+    """SQLite compares dates as ISO text (``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM:SS``)."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def columns(conn: Connection, name: str, params: Mapping[str, Any]) -> list[str]:
+    """The output columns of query ``name`` (for tests and for checking a replaced query)."""
+    clause = load_sql(name)
+    bound = {k: params[k] for k in clause._bindparams}
+    result = conn.execute(clause, bound)
+    try:
+        return list(result.keys())
+    finally:
+        result.close()

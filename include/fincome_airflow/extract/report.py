@@ -1,0 +1,86 @@
+"""The small summary of an extraction (the task's XCom: counts and keys, never records)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from fincome_airflow.validation.decisions import Decision
+
+#: How many reject reasons the report lists.
+TOP_REASONS = 5
+
+
+@dataclass
+class ResourceCounts:
+    extracted: int = 0
+    valid: int = 0
+    rejected: int = 0
+    blocked: int = 0
+    to_delete: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class StageReport:
+    """Counts per resource, net amounts per currency and the top reject reasons of a run."""
+
+    run_key: str
+    month: str
+    dry_run: bool
+    watermark: str
+    max_updated_at: str | None = None
+    counts: dict[str, ResourceCounts] = field(default_factory=dict)
+    #: Net amount of the issued invoices extracted (DRAFT and CANCELLED excluded), per currency.
+    net_by_currency: dict[str, str] = field(default_factory=dict)
+    #: Net amount of the invoices staged for sending, per currency.
+    staged_net_by_currency: dict[str, str] = field(default_factory=dict)
+    top_reasons: list[tuple[str, int]] = field(default_factory=list)
+    pending_reextracted: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def rejected(self) -> int:
+        return sum(c.rejected + c.blocked for c in self.counts.values())
+
+
+class ReportBuilder:
+    """Accumulates a :class:`StageReport` from the stream of decisions."""
+
+    def __init__(self, report: StageReport) -> None:
+        self.report = report
+        self._reasons: Counter[str] = Counter()
+        self._net: dict[str, Decimal] = {}
+        self._staged_net: dict[str, Decimal] = {}
+
+    def add(self, d: Decision) -> None:
+        c = self.report.counts.setdefault(d.resource, ResourceCounts())
+        c.extracted += 1
+        if d.kind == "stage":
+            c.valid += 1
+        elif d.kind == "delete":
+            c.to_delete += 1
+        elif d.kind == "skip":
+            c.skipped += 1
+        else:
+            outcome = d.outcome
+            c.blocked += outcome == "blocked"
+            c.rejected += outcome == "rejected"
+            self._reasons[d.problems[0].reason_code if d.problems else "invalid_value"] += 1
+        counted = d.kind in ("stage", "reject") and d.net_amount is not None
+        if d.resource == "invoices" and counted and d.currency:
+            self._net[d.currency] = self._net.get(d.currency, Decimal(0)) + d.net_amount
+            if d.kind == "stage":
+                total = self._staged_net.get(d.currency, Decimal(0)) + d.net_amount
+                self._staged_net[d.currency] = total
+
+    def finish(self) -> StageReport:
+        r = self.report
+        r.net_by_currency = {k: format(v, "f") for k, v in sorted(self._net.items())}
+        r.staged_net_by_currency = {k: format(v, "f") for k, v in sorted(self._staged_net.items())}
+        r.top_reasons = self._reasons.most_common(TOP_REASONS)
+        return r

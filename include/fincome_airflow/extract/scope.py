@@ -1,0 +1,61 @@
+"""What one load extracts: the billing month, the watermark, and the pending records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from fincome_airflow.contract import Resource
+
+#: At most this many pending records per resource are re-extracted by one run (a bound on the
+#: size of the ``IN`` list; SQLite accepts 32766 parameters). The oldest go first; the rest
+#: follow in later runs.
+MAX_PENDING_PER_RESOURCE: Final = 10_000
+
+
+@dataclass(frozen=True)
+class LoadScope:
+    """The parameters every extraction query binds."""
+
+    month_start: dt.date
+    month_end: dt.date
+    watermark: dt.datetime
+    pending: Mapping[Resource, frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def for_month(
+        cls,
+        month_start: dt.date,
+        month_end: dt.date,
+        watermark: dt.datetime | None,
+        pending: Mapping[Resource, frozenset[str]] | None = None,
+    ) -> LoadScope:
+        """Before the first successful load the watermark is the start of the month."""
+        if watermark is None:
+            watermark = dt.datetime.combine(month_start, dt.time())
+        if watermark.tzinfo is not None:  # ERP timestamps are naive
+            watermark = watermark.replace(tzinfo=None)
+        return cls(month_start, month_end, watermark, dict(pending or {}))
+
+    def pending_ids(self, resource: Resource) -> list[str]:
+        return sorted(self.pending.get(resource, frozenset()))
+
+    def params(self) -> dict[str, Any]:
+        """Every parameter of the three queries (each query binds the ones it names)."""
+        return {
+            "month_start": self.month_start,
+            "month_end": self.month_end,
+            "watermark": self.watermark,
+            "pending_ids": [],
+            "pending_invoice_ids": self.pending_ids("invoices"),
+            "pending_subscription_ids": self.pending_ids("subscriptions"),
+            "pending_customer_ids": self.pending_ids("customers"),
+        }
+
+    def params_for(self, resource: Resource) -> dict[str, Any]:
+        """The parameters of the query of ``resource`` (``pending_ids`` = its own pending)."""
+        params = self.params()
+        params["pending_ids"] = self.pending_ids(resource)
+        return params

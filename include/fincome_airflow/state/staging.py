@@ -1,0 +1,257 @@
+"""Staging of a run's validated records and rejects in the sync-state database.
+
+Deciding is the validation's job; this module only writes what it is given, in batches, keyed
+by the run: ``fincome_staged`` (canonical JSON payload and its hash), ``fincome_rejects``,
+``fincome_pending`` (records refused and not yet confirmed, re-extracted by later runs) and the
+run's ``max_updated_at`` (the watermark candidate, made the watermark only when the run ends
+``done``). A retried task restages cleanly: ``StateStore.start_run`` clears the run first.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from fincome_airflow.contract import Resource
+from fincome_airflow.hashing import dumps_sorted, payload_hash
+from fincome_airflow.state import schema
+from fincome_airflow.state.store import StateStore
+from fincome_airflow.validation.decisions import Decision
+
+log = logging.getLogger(__name__)
+
+#: Rows per insert batch (one transaction each).
+BATCH: Final = 5000
+#: Ids per ``IN`` list when reading the ledger or the pending table.
+ID_CHUNK: Final = 900
+CSV_COLUMNS: Final = (
+    "resource",
+    "id",
+    "outcome",
+    "reason_code",
+    "field",
+    "message",
+    "blocked_by",
+)
+
+
+def _chunks(ids: Sequence[str], size: int = ID_CHUNK) -> Iterable[Sequence[str]]:
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
+
+
+def confirmed_ids(store: StateStore, resource: Resource, ids: Sequence[str]) -> set[str]:
+    """The ``ids`` of ``resource`` that Fincome confirmed and that are not deleted there."""
+    led = schema.ledger
+    found: set[str] = set()
+    if not ids:
+        return found
+    with store.begin() as conn:
+        for part in _chunks(list(ids)):
+            found.update(
+                conn.execute(
+                    select(led.c.record_id).where(
+                        led.c.resource == resource,
+                        led.c.record_id.in_(part),
+                        led.c.deleted.is_(False),
+                    )
+                ).scalars()
+            )
+    return found
+
+
+def pending_ids(store: StateStore, limit: int) -> dict[Resource, frozenset[str]]:
+    """The pending records per resource, oldest first, at most ``limit`` per resource."""
+    pend = schema.pending
+    out: dict[Resource, frozenset[str]] = {}
+    with store.begin() as conn:
+        for resource in ("customers", "subscriptions", "invoices"):
+            rows = conn.execute(
+                select(pend.c.record_id)
+                .where(pend.c.resource == resource)
+                .order_by(pend.c.since_run_key, pend.c.record_id)
+                .limit(limit)
+            ).scalars()
+            out[resource] = frozenset(rows)
+    return out
+
+
+class StagingWriter:
+    """Buffers a run's decisions and writes them in batches (use as a context manager)."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        run_key: str,
+        *,
+        pending: Mapping[Resource, frozenset[str]] | None = None,
+        track_pending: bool = True,
+    ) -> None:
+        self.store = store
+        self.run_key = run_key
+        self.pending = pending or {}
+        self.track_pending = track_pending
+        self._staged: list[dict[str, Any]] = []
+        self._rejects: list[dict[str, Any]] = []
+        self._pending_add: list[dict[str, Any]] = []
+        self._pending_drop: list[tuple[str, str]] = []
+        self.max_updated_at: dt.datetime | None = None
+
+    def __enter__(self) -> StagingWriter:
+        self.store.ensure_schema()
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is None:
+            self.flush()
+
+    def add(self, d: Decision) -> None:
+        """Record one decision (skips only move the watermark and leave the pending list)."""
+        self._see(d.updated_at)
+        if d.kind == "stage":
+            assert d.payload is not None
+            self._staged.append(
+                {
+                    "run_key": self.run_key,
+                    "resource": d.resource,
+                    "record_id": d.record_id,
+                    "action": "upsert",
+                    "payload": dumps_sorted(d.payload),
+                    "payload_hash": payload_hash(d.payload),
+                    "currency": d.currency,
+                    "net_amount": d.net_amount,
+                }
+            )
+        elif d.kind == "delete":
+            self._staged.append(
+                {
+                    "run_key": self.run_key,
+                    "resource": d.resource,
+                    "record_id": d.record_id,
+                    "action": "delete",
+                    "payload": None,
+                    "payload_hash": None,
+                    "currency": None,
+                    "net_amount": None,
+                }
+            )
+        elif d.kind == "reject":
+            for seq, p in enumerate(d.problems):
+                self._rejects.append(
+                    {
+                        "run_key": self.run_key,
+                        "resource": d.resource,
+                        "record_id": d.record_id,
+                        "seq": seq,
+                        "outcome": p.outcome,
+                        "reason_code": p.reason_code,
+                        "field": p.field,
+                        "message": p.message,
+                        "blocked_by": p.blocked_by,
+                    }
+                )
+            if self.track_pending:
+                self._pending_add.append(
+                    {
+                        "resource": d.resource,
+                        "record_id": d.record_id,
+                        "since_run_key": self.run_key,
+                    }
+                )
+        elif self.track_pending and d.record_id in self.pending.get(d.resource, ()):
+            # skipped (DRAFT, or CANCELLED and never sent): never to be sent, so not pending
+            self._pending_drop.append((d.resource, d.record_id))
+        if len(self._staged) + len(self._rejects) >= BATCH:
+            self.flush()
+
+    def drop_pending(self, resource: Resource, ids: Iterable[str]) -> None:
+        """Forget pending records (e.g. gone from the ERP)."""
+        if self.track_pending:
+            self._pending_drop.extend((resource, i) for i in ids)
+
+    def _see(self, updated_at: Any) -> None:
+        if updated_at is None:
+            return
+        if isinstance(updated_at, str):
+            try:
+                updated_at = dt.datetime.fromisoformat(updated_at)
+            except ValueError:
+                return
+        if isinstance(updated_at, dt.datetime):
+            updated_at = updated_at.replace(tzinfo=None)
+            if self.max_updated_at is None or updated_at > self.max_updated_at:
+                self.max_updated_at = updated_at
+
+    def flush(self) -> None:
+        """Write the buffered rows in one transaction."""
+        with self.store.begin() as conn:
+            if self._staged:
+                conn.execute(insert(schema.staged), self._staged)
+            if self._rejects:
+                conn.execute(insert(schema.rejects), self._rejects)
+            if self._pending_add:
+                _insert_ignore(conn, schema.pending, self._pending_add, ["resource", "record_id"])
+            for resource, ids in _group(self._pending_drop).items():
+                for part in _chunks(ids):
+                    conn.execute(
+                        delete(schema.pending).where(
+                            schema.pending.c.resource == resource,
+                            schema.pending.c.record_id.in_(part),
+                        )
+                    )
+            conn.execute(
+                update(schema.runs)
+                .where(schema.runs.c.run_key == self.run_key)
+                .values(max_updated_at=self.max_updated_at)
+            )
+        self._staged, self._rejects, self._pending_add, self._pending_drop = [], [], [], []
+
+
+def _group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for resource, record_id in pairs:
+        out.setdefault(resource, []).append(record_id)
+    return out
+
+
+def _insert_ignore(conn: Connection, table: Any, rows: list[dict], key: list[str]) -> None:
+    """Insert rows, keeping the existing row on a key conflict (the oldest ``since_run_key``)."""
+    dialect = conn.dialect.name
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    unique = list({tuple(r[k] for k in key): r for r in rows}.values())
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=key), unique)
+
+
+def write_rejects_csv(store: StateStore, run_key: str, path: str | Path) -> int:
+    """Write the run's rejects to a CSV a finance person opens in a spreadsheet; return rows."""
+    rej = schema.rejects
+    query = (
+        select(
+            rej.c.resource,
+            rej.c.record_id,
+            rej.c.outcome,
+            rej.c.reason_code,
+            rej.c.field,
+            rej.c.message,
+            rej.c.blocked_by,
+        )
+        .where(rej.c.run_key == run_key)
+        .order_by(rej.c.resource, rej.c.record_id, rej.c.seq)
+    )
+    count = 0
+    with store.begin() as conn, open(path, "w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        for row in conn.execute(query):
+            writer.writerow(["" if v is None else v for v in row])
+            count += 1
+    log.info("Wrote %d rejects of run %s to %s", count, run_key, path)
+    return count

@@ -1,0 +1,1 @@
+"""Pure mapping of ERP rows to Fincome payloads (no I/O; "now" is passed in)."""

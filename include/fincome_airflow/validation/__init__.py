@@ -1,0 +1,1 @@
+"""Validation of mapped records: the contract models, then the rules across records."""

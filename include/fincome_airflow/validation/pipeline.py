@@ -1,0 +1,235 @@
+"""Validation of a streamed load, resource by resource, in load order.
+
+Each record is mapped (``transform.mapping``), checked by the contract models (``model_gate``),
+then by the rules across records: duplicate ids, references resolvable in the load or in the
+ledger, invoice and contract of the same customer and currency, and blocking: a record whose
+parent was refused is ``blocked`` and names it. Memory holds the ids of refused records and a
+few records awaiting a ledger look-up, never the whole load.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import groupby
+from typing import Any, Final
+
+from fincome_airflow.contract import Resource
+from fincome_airflow.transform.mapping import Mapped, map_customer, map_invoice, map_subscription
+from fincome_airflow.validation import model_gate
+from fincome_airflow.validation.decisions import Decision
+from fincome_airflow.validation.hierarchy import resolve_hierarchy
+from fincome_airflow.validation.reasons import Problem, blocked, problem
+
+log = logging.getLogger(__name__)
+
+#: ``ledger_lookup(resource, ids)`` -> the ids Fincome confirmed (and not deleted).
+LedgerLookup = Callable[[Resource, Sequence[str]], set[str]]
+#: Records awaiting a ledger look-up are resolved in batches of this size.
+LOOKUP_BATCH: Final = 1000
+
+
+def _safe(fn: Callable[..., Mapped], record_id: Any, *args: Any) -> Mapped:
+    """Never crash on bad data: an unexpected error is a reject of that record."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        log.warning("Unexpected error mapping %s: %r", record_id, exc)
+        out = Mapped(str(record_id))
+        out.problems.append(problem("invalid_value", None, record_id, "the record cannot be read"))
+        return out
+
+
+def _by_id(rows: Iterable[Any], key: str) -> Iterator[tuple[Any, list[Any]]]:
+    """Group consecutive rows (the queries order by id) by their id column."""
+    for record_id, group in groupby(rows, key=lambda r: getattr(r, key)):
+        yield record_id, list(group)
+
+
+class LoadValidator:
+    """Validates the three resources of one load; call them in load order."""
+
+    def __init__(self, *, today: dt.date, ledger_lookup: LedgerLookup) -> None:
+        self.today = today
+        self.ledger_lookup = ledger_lookup
+        #: Ids refused (rejected or blocked) so far, per resource: their children are blocked.
+        self.refused: dict[Resource, set[str]] = {
+            "customers": set(),
+            "subscriptions": set(),
+            "invoices": set(),
+        }
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _decide(self, resource: Resource, m: Mapped, row: Any, extra: list[Problem]) -> Decision:
+        problems = m.problems + extra
+        if not problems and m.payload is not None:
+            gate = model_gate.check(resource, m.payload)
+            if gate is not None:
+                problems = [gate]
+        kind = "reject" if problems or m.payload is None else "stage"
+        if kind == "reject":
+            self.refused[resource].add(m.record_id)
+        return Decision(
+            resource,
+            m.record_id,
+            kind,
+            m.payload if kind == "stage" else None,
+            problems,
+            m.currency,
+            m.net_amount,
+            getattr(row, "updated_at", None),
+        )
+
+    def _refuse(self, d: Decision, p: Problem) -> Decision:
+        d.kind, d.payload = "reject", None
+        d.problems.append(p)
+        self.refused[d.resource].add(d.record_id)
+        return d
+
+    def _resolve_missing(
+        self, held: list[tuple[Decision, Resource, str, str]]
+    ) -> Iterator[Decision]:
+        """Stage held records whose reference is in the ledger; refuse the others."""
+        wanted: dict[Resource, set[str]] = {}
+        for _, ref_resource, ref_id, _ in held:
+            wanted.setdefault(ref_resource, set()).add(ref_id)
+        known = {r: self.ledger_lookup(r, sorted(ids)) for r, ids in wanted.items()}
+        done: dict[int, Decision] = {}
+        for d, ref_resource, ref_id, field in held:
+            if ref_id not in known[ref_resource] and d.kind == "stage":
+                self._refuse(d, problem("reference_not_found", field, ref_id))
+            done[id(d)] = d
+        yield from done.values()
+        held.clear()
+
+    @staticmethod
+    def _duplicate(resource: Resource, record_id: Any, count: int) -> Decision:
+        return Decision(
+            resource,
+            str(record_id),
+            "reject",
+            problems=[problem("duplicate_id", None, record_id, count)],
+        )
+
+    # -- resources ----------------------------------------------------------------------------
+
+    def customers(self, rows: Iterable[Any]) -> Iterator[Decision]:
+        """Customers; those in a hierarchy are decided once every customer has been read."""
+        held: list[tuple[Decision, str, bool]] = []
+        for cust_no, group in _by_id(rows, "cust_no"):
+            if len(group) > 1:
+                self.refused["customers"].add(str(cust_no))
+                yield self._duplicate("customers", cust_no, len(group))
+                continue
+            row = group[0]
+            d = self._decide("customers", _safe(map_customer, cust_no, row), row, [])
+            parent = d.payload.get("root_parent_id") if d.payload else None
+            if parent is None:
+                yield d
+            else:
+                held.append((d, parent, row.ref_parent_cust_no is not None))
+        yield from resolve_hierarchy(held, self.refused["customers"], self.ledger_lookup)
+
+    def subscriptions(self, rows: Iterable[Any]) -> Iterator[Decision]:
+        held: list[tuple[Decision, Resource, str, str]] = []
+        refused_customers = self.refused["customers"]
+        for contract_no, group in _by_id(rows, "contract_no"):
+            if len(group) > 1:
+                self.refused["subscriptions"].add(str(contract_no))
+                yield self._duplicate("subscriptions", contract_no, len(group))
+                continue
+            row = group[0]
+            d = self._decide("subscriptions", _safe(map_subscription, contract_no, row), row, [])
+            if d.kind == "stage":
+                cust = d.payload["customer_id"]
+                if cust in refused_customers:
+                    d = self._refuse(d, blocked("customers", cust, "cust_no"))
+                elif row.ref_cust_no is None:
+                    held.append((d, "customers", cust, "cust_no"))
+                    if len(held) >= LOOKUP_BATCH:
+                        yield from self._resolve_missing(held)
+                    continue
+            yield d
+        yield from self._resolve_missing(held)
+
+    def invoices(self, rows: Iterable[Any]) -> Iterator[Decision]:
+        """Invoices, from rows of the invoice joined to its lines (one row per line)."""
+        held: list[tuple[Decision, Resource, str, str]] = []
+        cancelled: list[Decision] = []
+        for invoice_no, group in _by_id(rows, "invoice_no"):
+            head = group[0]
+            lines = [r for r in group if r.line_no is not None]
+            copies = _header_copies(lines) if len(group) > 1 else 1
+            if copies > 1:
+                self.refused["invoices"].add(str(invoice_no))
+                yield self._duplicate("invoices", invoice_no, copies)
+                continue
+            m = _safe(map_invoice, invoice_no, head, lines, self.today)
+            if m.action != "upsert":
+                d = Decision("invoices", m.record_id, "skip", updated_at=head.updated_at)
+                if m.action == "cancel":
+                    cancelled.append(d)
+                    if len(cancelled) >= LOOKUP_BATCH:
+                        yield from self._resolve_cancelled(cancelled)
+                    continue
+                yield d
+                continue
+            d = self._decide("invoices", m, head, _invoice_rules(m, head))
+            if d.kind != "stage":
+                yield d
+                continue
+            p = d.payload
+            cust, sub = p["customer_id"], p["subscription_id"]
+            if sub in self.refused["subscriptions"]:
+                d = self._refuse(d, blocked("subscriptions", sub, "contract_no"))
+            elif cust in self.refused["customers"]:
+                d = self._refuse(d, blocked("customers", cust, "cust_no"))
+            elif head.ref_contract_cust_no is None or head.ref_cust_no is None:
+                if head.ref_contract_cust_no is None:
+                    held.append((d, "subscriptions", sub, "contract_no"))
+                if head.ref_cust_no is None:
+                    held.append((d, "customers", cust, "cust_no"))
+                if len(held) >= LOOKUP_BATCH:
+                    yield from self._resolve_missing(held)
+                continue
+            yield d
+        yield from self._resolve_missing(held)
+        yield from self._resolve_cancelled(cancelled)
+
+    def _resolve_cancelled(self, cancelled: list[Decision]) -> Iterator[Decision]:
+        """A CANCELLED invoice is deleted from Fincome if it was sent, else skipped."""
+        sent = self.ledger_lookup("invoices", [d.record_id for d in cancelled])
+        for d in cancelled:
+            if d.record_id in sent:
+                d.kind = "delete"
+            yield d
+        cancelled.clear()
+
+
+def _header_copies(lines: Sequence[Any]) -> int:
+    """How many times the invoice header came back (an ERP without keys may repeat it)."""
+    if not lines:
+        return 2  # several rows, none with a line: the header itself is repeated
+    counts: dict[Any, int] = {}
+    for line in lines:
+        counts[line.line_no] = counts.get(line.line_no, 0) + 1
+    values = set(counts.values())
+    return values.pop() if len(values) == 1 else 1
+
+
+def _invoice_rules(m: Mapped, head: Any) -> list[Problem]:
+    """Rules between an invoice and its contract, as resolved by the query's ref_* columns."""
+    if m.problems or m.payload is None:
+        return []
+    out: list[Problem] = []
+    owner = head.ref_contract_cust_no
+    if owner is not None and owner != head.cust_no:
+        out.append(
+            problem("subscription_customer_mismatch", "contract_no", head.contract_no, owner)
+        )
+    ccy = head.ref_contract_currency
+    if ccy is not None and ccy != head.currency:
+        out.append(problem("currency_mismatch", "currency", head.currency, ccy))
+    return out

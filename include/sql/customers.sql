@@ -1,0 +1,50 @@
+-- Customers of one load, ordered by customer number.
+--
+-- Scope: the customers referenced by the load's invoices and contracts (see invoices.sql and
+-- subscriptions.sql), every customer updated since the watermark, the customers still pending
+-- from earlier runs, and the parent customers of all of these, recursively (UNION stops on a
+-- cycle in the hierarchy).
+-- ref_parent_cust_no resolves the parent customer in the ERP (null when not found).
+--
+-- Parameters: month_start, month_end, watermark, pending_ids (customer numbers),
+-- pending_subscription_ids (contract numbers), pending_invoice_ids (invoice numbers).
+WITH RECURSIVE
+scoped_invoices AS (
+  SELECT i.cust_no, i.contract_no
+  FROM erp.invoices AS i
+  WHERE (i.invoice_date >= :month_start AND i.invoice_date < :month_end)
+     OR i.updated_at > :watermark
+     OR i.invoice_no IN :pending_invoice_ids
+),
+scope (cust_no) AS (
+  SELECT si.cust_no FROM scoped_invoices AS si
+  UNION
+  SELECT ct.cust_no
+  FROM erp.contracts AS ct
+  WHERE ct.updated_at > :watermark
+     OR ct.contract_no IN :pending_subscription_ids
+     OR ct.contract_no IN (SELECT si2.contract_no FROM scoped_invoices AS si2)
+  UNION
+  SELECT cu.cust_no
+  FROM erp.customers AS cu
+  WHERE cu.updated_at > :watermark
+     OR cu.cust_no IN :pending_ids
+  UNION
+  SELECT p.parent_cust_no
+  FROM erp.customers AS p
+  JOIN scope AS s ON p.cust_no = s.cust_no
+  WHERE p.parent_cust_no IS NOT NULL
+)
+SELECT
+  c.cust_no,
+  c.company_name,
+  c.email,
+  c.country_code,
+  c.postal_code,
+  c.parent_cust_no,
+  c.updated_at,
+  par.cust_no AS ref_parent_cust_no
+FROM erp.customers AS c
+LEFT JOIN erp.customers AS par ON par.cust_no = c.parent_cust_no
+WHERE c.cust_no IN (SELECT scope.cust_no FROM scope)
+ORDER BY c.cust_no

@@ -1,0 +1,32 @@
+-- Subscriptions (the ERP's contracts) of one load, ordered by contract number.
+--
+-- Scope: the contracts referenced by the load's invoices (see invoices.sql), every contract
+-- updated since the watermark, and the contracts still pending from earlier runs.
+-- ref_cust_no resolves the contract's customer in the ERP (null when not found).
+--
+-- Parameters: month_start, month_end, watermark, pending_ids (contract numbers),
+-- pending_invoice_ids (invoice numbers).
+SELECT
+  c.contract_no,
+  c.cust_no,
+  c.plan_code,
+  c.status,
+  c.start_date,
+  c.end_date,
+  c.terminated_on,
+  c.currency,
+  c.monthly_fee,
+  c.updated_at,
+  cu.cust_no AS ref_cust_no
+FROM erp.contracts AS c
+LEFT JOIN erp.customers AS cu ON cu.cust_no = c.cust_no
+WHERE c.updated_at > :watermark
+   OR c.contract_no IN :pending_ids
+   OR c.contract_no IN (
+        SELECT i.contract_no
+        FROM erp.invoices AS i
+        WHERE (i.invoice_date >= :month_start AND i.invoice_date < :month_end)
+           OR i.updated_at > :watermark
+           OR i.invoice_no IN :pending_invoice_ids
+      )
+ORDER BY c.contract_no
