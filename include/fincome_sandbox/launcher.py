@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import weakref
 from typing import IO, Any
@@ -47,12 +48,16 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
 class SandboxProcess:
     """A sandbox server in a subprocess on a free port; a context manager.
 
     The process is stopped on ``stop()``, on leaving the ``with`` block, at interpreter exit,
-    and (on Linux) when the thread that started it dies. The API key reaches the process through
-    the environment, not the command line.
+    and (on Linux, when started from the main thread) when the parent process dies. The API key
+    reaches the process through the environment, not the command line.
 
     :param api_key: the key the sandbox accepts in ``X-API-KEY``.
     :param port: the port to listen on; a free one when ``None`` (kept across ``restart()``).
@@ -136,7 +141,8 @@ class SandboxProcess:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            # PR_SET_PDEATHSIG fires when the *thread* that forked exits: main thread only.
+            preexec_fn=_die_with_parent if _in_main_thread() else None,
         )
         _LIVE.add(self)
         try:
