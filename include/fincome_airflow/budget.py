@@ -116,10 +116,10 @@ class RetryPolicy:
         """Seconds to wait before retry ``retry_number`` (1-based), or ``None`` to give up."""
         if self.max_retries is not None and retry_number > self.max_retries:
             return None
+        wait = self.backoff(retry_number)
         if retry_after is not None:
-            wait = min(retry_after, self.retry_after_cap)
-        else:
-            wait = self.backoff(retry_number)
+            # Never less than the server asked (capped), never a tight loop on "Retry-After: 0".
+            wait = max(wait, min(retry_after, self.retry_after_cap))
         if elapsed + wait >= self.budget:
             return None
         return wait

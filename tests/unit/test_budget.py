@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -65,7 +66,7 @@ def test_request_budget_below_one_per_second_spaces_requests():
         budget.acquire_start()
         starts.append(clock())
 
-    assert [b - a for a, b in zip(starts, starts[1:], strict=False)] == [2.0] * 4
+    assert [b - a for a, b in itertools.pairwise(starts)] == [2.0] * 4
 
 
 def test_request_budget_pause_delays_the_next_start():
@@ -123,11 +124,11 @@ def test_retry_policy_backoff_doubles_with_jitter_up_to_cap():
     [
         pytest.param(3.0, 3.0, id="header-honoured"),
         pytest.param(600.0, 60.0, id="header-capped"),
-        pytest.param(0.0, 0.0, id="zero"),
+        pytest.param(0.0, 0.375, id="zero-falls-back-to-backoff"),
     ],
 )
 def test_retry_policy_uses_retry_after_capped(retry_after, expected):
-    policy = RetryPolicy(budget=1000, retry_after_cap=60)
+    policy = RetryPolicy(budget=1000, retry_after_cap=60, base=0.5, rng=lambda: 0.5)
 
     assert policy.delay(1, elapsed=0, retry_after=retry_after) == expected
 

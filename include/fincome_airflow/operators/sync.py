@@ -83,7 +83,7 @@ def load_resource(
         duration_s=round(time.monotonic() - started, 3),
         **_http_counts(hook, before),
     )
-    progress.summary({k: v for k, v in audit.items() if isinstance(v, int | float)})
+    progress.summary(_numbers(audit))
     if counts["failed"] and fail_on_failed:
         raise FincomeLoadIncomplete(
             f"{counts['failed']} of {to_send} {resource} failed after retries; "
@@ -135,7 +135,7 @@ def delete_resource(
         duration_s=round(time.monotonic() - started, 3),
         **_http_counts(hook, before),
     )
-    progress.summary({k: v for k, v in audit.items() if isinstance(v, int | float)})
+    progress.summary(_numbers(audit))
     if counts["failed"] and fail_on_failed:
         raise FincomeLoadIncomplete(
             f"{counts['failed']} of {to_delete} {resource} deletions failed after retries."
@@ -143,5 +143,9 @@ def delete_resource(
     return audit
 
 
+def _numbers(audit: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in audit.items() if isinstance(v, int | float) and type(v) is not bool}
+
+
 def _readable(counts: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in counts.items() if isinstance(v, int | float))
+    return ", ".join(f"{k} {v}" for k, v in _numbers(counts).items())
