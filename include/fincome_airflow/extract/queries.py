@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy import String, TextClause, bindparam, text
 from sqlalchemy.engine import Connection, Row
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,9 @@ def load_sql(name: str) -> TextClause:
         raise ValueError(f"not a query name: {name!r}")
     sql = _read(sql_dir() / f"{name}.sql")
     params = set(_PARAM_RE.findall(_strip_comments(sql)))
-    lists = [bindparam(p, expanding=True) for p in sorted(params) if p.endswith("_ids")]
+    lists = [
+        bindparam(p, expanding=True, type_=String()) for p in sorted(params) if p.endswith("_ids")
+    ]
     clause = text(sql)
     return clause.bindparams(*lists) if lists else clause
 
