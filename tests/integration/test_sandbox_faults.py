@@ -167,7 +167,7 @@ def test_stats_count_requests_per_method_route_template_and_status(sandbox):
 
 
 def test_stats_measure_the_largest_number_of_requests_in_flight(sandbox):
-    sandbox.reset(latency_ms=1000)
+    sandbox.reset(latency_ms=1500)
     workers = 8
     barrier = threading.Barrier(workers)
 
@@ -182,7 +182,7 @@ def test_stats_measure_the_largest_number_of_requests_in_flight(sandbox):
     assert statuses == [200] * workers
     assert stats["max_in_flight"] == workers
     assert stats["in_flight"] == 0
-    assert stats["max_requests_per_second"] >= workers
+    assert 1 <= stats["max_requests_per_second"] <= workers
 
 
 def test_stats_reset_zeroes_counters_and_keeps_records(sandbox):

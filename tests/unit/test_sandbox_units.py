@@ -116,3 +116,14 @@ def test_openapi_document_is_json_serialisable_and_names_the_api_key_scheme():
     document = json.loads(json.dumps(openapi_document()))
 
     assert "APIKey" in document["components"]["securitySchemes"]
+
+
+def test_stats_find_the_busiest_one_second_window(monkeypatch):
+    clock = iter([0.0, 0.2, 0.9, 1.0, 1.1, 1.15, 3.0])
+    monkeypatch.setattr("fincome_sandbox.stats.time.monotonic", lambda: next(clock))
+    stats = Stats()
+
+    for _ in range(7):
+        stats.started()
+
+    assert stats.snapshot()["max_requests_per_second"] == 5
