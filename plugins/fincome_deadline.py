@@ -118,7 +118,7 @@ async def on_deadline_missed(
     email_to: str | list[str] | None = None,
     email_from: str | None = None,
     record_path: str | None = None,
-) -> dict[str, Any]:
+) -> str:
     """Log the missed deadline with the run's identity, record it, then notify.
 
     :param context: injected by Airflow (``dag_run``, ``deadline``).
@@ -127,7 +127,8 @@ async def on_deadline_missed(
     :param smtp_conn_id: an ``smtp`` connection: e-mail ``email_to`` (from ``email_from`` or the
         connection's ``from_email``).
     :param record_path: append one JSON line per miss to this file (local audit; used by tests).
-    :return: the run's identity, as sent.
+    :return: the summary line, stored as the callback's output (a ``Text`` column: returning a
+        dict makes the triggerer crash on the update).
     :raise RuntimeError: a configured notifier failed (after trying every notifier).
     """
     miss = describe_miss(context)
@@ -163,7 +164,7 @@ async def on_deadline_missed(
             log.info("Deadline notification sent through %s", label)
     if failed:
         raise RuntimeError(f"Deadline notification failed through: {', '.join(failed)}")
-    return miss
+    return summary_line(miss)
 
 
 def _append_json_line(path: Path, record: Mapping[str, Any]) -> None:

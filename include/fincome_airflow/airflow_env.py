@@ -89,6 +89,7 @@ def airflow_environ(
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "2",
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         }
     )
@@ -227,8 +228,8 @@ class AirflowRuntime:
                 )
 
     def stop(self, *components: str, timeout: float = 15.0) -> None:
-        """Stop components (default: all started), their children included."""
-        for component in components or list(self.processes):
+        """Stop components (default: all started, the last started first), children included."""
+        for component in components or list(reversed(self.processes)):
             process = self.processes.pop(component, None)
             if process is not None:
                 stop_process_tree(process, timeout=timeout)
