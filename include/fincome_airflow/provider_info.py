@@ -10,8 +10,10 @@ CONN_TYPE: Final = "fincome"
 DEFAULT_CONN_ID: Final = "fincome_api"
 
 #: Extra fields of the connection form; their keys are what the hook reads from ``extra``.
+#: No key may contain a word of Airflow's sensitive-field list ("api_key", "secret", "token",
+#: ...): Airflow would mask its value, and the form would offer "***" as the header name.
 CONN_FIELDS: Final[dict[str, dict[str, Any]]] = {
-    "api_key_header": {
+    "key_header": {
         "label": "API-key header name",
         "description": "HTTP header that carries the API key.",
         "schema": {"type": ["string", "null"], "default": contract.DEFAULT_API_KEY_HEADER},

@@ -102,20 +102,22 @@ def test_get_conn_sends_api_key_header_and_never_the_settings_as_headers(hook, r
 
     headers = requests_mock.last_request.headers
     assert headers["X-API-KEY"] == API_KEY
-    for key in ("api_key_header", "requests_per_second", "max_concurrency", "timeout"):
+    for key in ("key_header", "requests_per_second", "max_concurrency", "timeout"):
         assert key not in headers
     assert "retry_budget" not in headers
     assert "Authorization" not in headers
 
 
-def test_get_conn_uses_custom_header_name(fincome_conn, requests_mock):
-    fincome_conn({"api_key_header": "Authorization-Key"})
+@pytest.mark.parametrize("key", ["key_header", "api_key_header"], ids=["key_header", "legacy"])
+def test_get_conn_uses_custom_header_name(fincome_conn, requests_mock, key):
+    fincome_conn({key: "Authorization-Key"})
     requests_mock.get(f"{BASE}/customers/c1", json={"id": "c1"})
 
     FincomeHook().get("customers", "c1")
 
     assert requests_mock.last_request.headers["Authorization-Key"] == API_KEY
     assert "X-API-KEY" not in requests_mock.last_request.headers
+    assert key not in requests_mock.last_request.headers
 
 
 def test_get_conn_ignores_login_for_auth(fincome_conn, requests_mock):
@@ -176,7 +178,7 @@ def test_bad_extras_are_a_configuration_error(fincome_conn, extra):
 def test_settings_defaults_come_from_the_connection_form():
     settings = FincomeSettings.from_extra({})
 
-    assert settings.api_key_header == "X-API-KEY"
+    assert settings.key_header == "X-API-KEY"
     assert settings.max_concurrency == 8
     assert settings.retry_budget == 300
 

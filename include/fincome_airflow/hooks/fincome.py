@@ -42,7 +42,7 @@ class _Result:
 class FincomeHook(HttpHook):
     """Talk to the Fincome API through a ``fincome`` connection.
 
-    Host is the base URL, password the API key; the extras ``api_key_header``,
+    Host is the base URL, password the API key; the extras ``key_header``,
     ``requests_per_second``, ``max_concurrency``, ``timeout`` and ``retry_budget`` configure the
     hook and are never sent as headers (other extras keep HttpHook's meaning).
 
@@ -120,7 +120,7 @@ class FincomeHook(HttpHook):
             adapter = TCPKeepAliveAdapter(pool_connections=1, pool_maxsize=settings.max_concurrency)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
-        session.headers[settings.api_key_header] = api_key
+        session.headers[settings.key_header] = api_key
         session.headers["Accept"] = "application/json"
         if self._settings is None:
             self._settings = settings

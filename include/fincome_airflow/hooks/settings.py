@@ -12,8 +12,10 @@ from typing import Any, Final
 
 from fincome_airflow.provider_info import CONN_FIELDS
 
+#: Earlier name of ``key_header``, still read (Airflow masks its value: see provider_info).
+LEGACY_KEY_HEADER: Final = "api_key_header"
 #: Extras that configure the hook; they are never sent as HTTP headers.
-SETTING_KEYS: Final = frozenset(CONN_FIELDS)
+SETTING_KEYS: Final = frozenset(CONN_FIELDS) | {LEGACY_KEY_HEADER}
 
 
 def _default(key: str) -> Any:
@@ -22,7 +24,7 @@ def _default(key: str) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class FincomeSettings:
-    api_key_header: str = _default("api_key_header")
+    key_header: str = _default("key_header")
     requests_per_second: float = float(_default("requests_per_second"))
     max_concurrency: int = int(_default("max_concurrency"))
     timeout: float = float(_default("timeout"))
@@ -44,8 +46,10 @@ class FincomeSettings:
             except (TypeError, ValueError) as e:
                 raise ValueError(f"connection extra {key!r} must be a {cast.__name__}") from e
 
+        if not extra.get("key_header") and extra.get(LEGACY_KEY_HEADER):
+            extra = {**extra, "key_header": extra[LEGACY_KEY_HEADER]}
         settings = cls(
-            api_key_header=str(pick("api_key_header", str)).strip(),
+            key_header=str(pick("key_header", str)).strip(),
             requests_per_second=pick("requests_per_second", float),
             max_concurrency=pick("max_concurrency", int),
             timeout=pick("timeout", float),
@@ -56,6 +60,6 @@ class FincomeSettings:
             value = getattr(settings, key)
             if value < schema.get("minimum", 0) or value > schema.get("maximum", float("inf")):
                 raise ValueError(f"connection extra {key!r} is out of range: {value}")
-        if not settings.api_key_header:
-            raise ValueError("connection extra 'api_key_header' must not be empty")
+        if not settings.key_header:
+            raise ValueError("connection extra 'key_header' must not be empty")
         return settings
