@@ -75,6 +75,36 @@ def _amount(record: Mapping[str, Any] | None) -> Decimal:
         return Decimal(0)
 
 
+def compare_pair(
+    resource: str,
+    record_id: str,
+    want: Mapping[str, Any] | None,
+    have: Mapping[str, Any] | None,
+    refused_reason: str | None = None,
+    *,
+    report_extra: bool = True,
+) -> Difference | None:
+    """Compare one record: the ERP's version ``want`` with Fincome's ``have`` (either absent).
+
+    A record this run refused (``refused_reason``) that Fincome does not hold as expected is
+    reported as ``refused``: explained, not lost.
+    """
+    if want is None:
+        if refused_reason is not None:
+            return Difference(resource, record_id, "refused", None, Decimal(0), (), refused_reason)
+        if have is not None and report_extra:
+            return Difference(resource, record_id, "extra", have.get("currency"), _amount(have))
+        return None
+    currency = want.get("currency")
+    if have is None:
+        return Difference(resource, record_id, "missing", currency, _amount(want))
+    fields = differing_fields(want, have)
+    if fields:
+        stake = abs(_amount(want) - _amount(have))
+        return Difference(resource, record_id, "differs", currency, stake, fields)
+    return None
+
+
 def compare(
     resource: str,
     expected: Mapping[str, Mapping[str, Any]],
@@ -83,56 +113,59 @@ def compare(
     *,
     report_extra: bool = True,
 ) -> list[Difference]:
-    """Compare one resource record by record.
+    """Compare one resource record by record (in memory: for the smaller resources).
 
     :param expected: the ERP's records (Fincome payloads) by id.
     :param actual: what Fincome holds, by id.
-    :param refused: ids this run rejected or blocked, with the reason, so that their absence is
-        not reported as a loss.
+    :param refused: ids this run rejected or blocked, with the reason.
     :param report_extra: whether records present only in Fincome are differences (true for the
         month's invoices; customers and subscriptions are shared between months).
     """
     refused = refused or {}
-    out: list[Difference] = []
-    for record_id, want in expected.items():
-        have = actual.get(record_id)
-        currency = want.get("currency")
-        if have is None:
-            out.append(Difference(resource, record_id, "missing", currency, _amount(want)))
-            continue
-        fields = differing_fields(want, have)
-        if fields:
-            stake = abs(_amount(want) - _amount(have))
-            out.append(Difference(resource, record_id, "differs", currency, stake, fields))
-    for record_id, reason in refused.items():
-        if record_id not in expected:
-            out.append(Difference(resource, record_id, "refused", None, Decimal(0), (), reason))
-    if report_extra:
-        for record_id, have in actual.items():
-            if record_id not in expected and record_id not in refused:
-                currency = have.get("currency")
-                out.append(Difference(resource, record_id, "extra", currency, _amount(have)))
+    out = []
+    for record_id in sorted(set(expected) | set(actual) | set(refused)):
+        diff = compare_pair(
+            resource,
+            record_id,
+            expected.get(record_id),
+            actual.get(record_id),
+            refused.get(record_id),
+            report_extra=report_extra,
+        )
+        if diff is not None:
+            out.append(diff)
     return out
 
 
-def verdict(differences: Iterable[Difference]) -> dict[str, Any]:
-    """A short verdict: ``reconciled``, or the count of differences and amounts per currency.
+class VerdictBuilder:
+    """Accumulates counts per kind and money at stake per currency, one difference at a time."""
 
-    Records refused by this run are counted apart: they are explained, not lost.
-    """
-    counts: dict[str, int] = defaultdict(int)
-    stakes: dict[str, Decimal] = defaultdict(Decimal)
-    for diff in differences:
-        counts[diff.kind] += 1
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = defaultdict(int)
+        self.stakes: dict[str, Decimal] = defaultdict(Decimal)
+
+    def add(self, diff: Difference) -> None:
+        self.counts[diff.kind] += 1
         if diff.kind != "refused" and diff.currency:
-            stakes[diff.currency] += diff.amount_at_stake
-    unexplained = sum(n for kind, n in counts.items() if kind != "refused")
-    return {
-        "verdict": "reconciled" if unexplained == 0 else f"{unexplained} differences",
-        "differences": unexplained,
-        "by_kind": dict(sorted(counts.items())),
-        "amount_at_stake": {c: format(a, "f") for c, a in sorted(stakes.items())},
-    }
+            self.stakes[diff.currency] += diff.amount_at_stake
+
+    def result(self) -> dict[str, Any]:
+        """Records refused by this run are counted apart: they are explained, not lost."""
+        unexplained = sum(n for kind, n in self.counts.items() if kind != "refused")
+        return {
+            "verdict": "reconciled" if unexplained == 0 else f"{unexplained} differences",
+            "differences": unexplained,
+            "by_kind": dict(sorted(self.counts.items())),
+            "amount_at_stake": {c: format(a, "f") for c, a in sorted(self.stakes.items())},
+        }
+
+
+def verdict(differences: Iterable[Difference]) -> dict[str, Any]:
+    """A short verdict: ``reconciled``, or the count of differences and amounts per currency."""
+    builder = VerdictBuilder()
+    for diff in differences:
+        builder.add(diff)
+    return builder.result()
 
 
 def largest(differences: Iterable[Difference], n: int = 5) -> list[Difference]:

@@ -123,4 +123,29 @@ month_locks = Table(
     Column("acquired_at", DateTime(timezone=True), nullable=False),
 )
 
+#: The reconciliation of a run: its verdict (JSON text) and the file listing the differences.
+reconciliations = Table(
+    "fincome_reconciliations",
+    metadata,
+    Column("run_key", _RUN, primary_key=True),
+    Column("month", String(7), nullable=False),
+    Column("verdict", Text, nullable=False),
+    Column("file", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+#: Each difference a reconciliation found.
+differences = Table(
+    "fincome_differences",
+    metadata,
+    Column("run_key", _RUN, primary_key=True),
+    Column("resource", _RES, primary_key=True),
+    Column("record_id", _ID, primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("currency", String(3)),
+    Column("amount_at_stake", Numeric(20, 2)),
+    Column("fields", Text),
+    Column("detail", Text),
+)
+
 Index("ix_fincome_outcomes_outcome", outcomes.c.run_key, outcomes.c.outcome)

@@ -1,0 +1,59 @@
+"""What the ERP month calls for, read from the run's staged records (streamed, ordered by id)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import select
+
+from fincome_airflow.month import BillingMonth
+from fincome_airflow.state import schema
+from fincome_airflow.state.store import StateStore
+
+
+def _by_id(store: StateStore, column: Any) -> Any:
+    """Order by id in code-point order on every backend (the order Python compares strings)."""
+    if store.engine.dialect.name == "postgresql":
+        return column.collate("C")
+    return column
+
+
+def staged_payloads(
+    store: StateStore, run_key: str, resource: str, *, page: int = 2000
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(id, payload)`` of the run's staged upserts of ``resource``, ordered by id."""
+    st = schema.staged
+    query = (
+        select(st.c.record_id, st.c.payload)
+        .where(st.c.run_key == run_key, st.c.resource == resource, st.c.action == "upsert")
+        .order_by(_by_id(store, st.c.record_id))
+        .execution_options(stream_results=True, yield_per=page)
+    )
+    with store.engine.connect() as conn:
+        for record_id, payload in conn.execute(query):
+            yield record_id, json.loads(payload)
+
+
+def month_invoices(
+    store: StateStore, run_key: str, month: BillingMonth
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The run's staged invoices issued in ``month`` (others were staged as updates only)."""
+    start, end = month.start.isoformat(), month.end.isoformat()
+    for record_id, payload in staged_payloads(store, run_key, "invoices"):
+        if start <= payload.get("issue_date", "") < end:
+            yield record_id, payload
+
+
+def refused(store: StateStore, run_key: str, resource: str) -> dict[str, str]:
+    """Ids this run rejected or blocked, with a short reason."""
+    rj = schema.rejects
+    query = select(rj.c.record_id, rj.c.outcome, rj.c.reason_code).where(
+        rj.c.run_key == run_key, rj.c.resource == resource
+    )
+    out: dict[str, str] = {}
+    with store.begin() as conn:
+        for record_id, outcome, reason in conn.execute(query):
+            out.setdefault(record_id, f"{outcome}: {reason}")
+    return out

@@ -1,0 +1,76 @@
+"""Per-run figures read back from the state database (exact across task retries, unlike XComs)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, func, select
+
+from fincome_airflow.state import schema
+from fincome_airflow.state.store import StateStore
+
+#: Outcomes that mean Fincome holds the record as sent.
+LOADED = ("created", "updated")
+
+
+def outcome_counts(store: StateStore, run_key: str) -> dict[str, dict[str, int]]:
+    """``{resource: {outcome: n}}`` of the records this run sent (last outcome per record)."""
+    out = schema.outcomes
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    query = (
+        select(out.c.resource, out.c.outcome, func.count())
+        .where(out.c.run_key == run_key)
+        .group_by(out.c.resource, out.c.outcome)
+    )
+    with store.begin() as conn:
+        for resource, outcome, n in conn.execute(query):
+            counts[resource][outcome] = int(n)
+    return dict(counts)
+
+
+def staged_counts(store: StateStore, run_key: str) -> dict[str, dict[str, int]]:
+    """``{resource: {action: n}}`` of the records this run staged."""
+    st = schema.staged
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    query = (
+        select(st.c.resource, st.c.action, func.count())
+        .where(st.c.run_key == run_key)
+        .group_by(st.c.resource, st.c.action)
+    )
+    with store.begin() as conn:
+        for resource, action, n in conn.execute(query):
+            counts[resource][action] = int(n)
+    return dict(counts)
+
+
+def loaded_net_by_currency(store: StateStore, run_key: str) -> dict[str, str]:
+    """Net amount of the invoices this run created or updated in Fincome, per currency."""
+    st, out = schema.staged, schema.outcomes
+    query = (
+        select(st.c.currency, func.sum(st.c.net_amount))
+        .select_from(
+            st.join(
+                out,
+                and_(
+                    out.c.run_key == st.c.run_key,
+                    out.c.resource == st.c.resource,
+                    out.c.record_id == st.c.record_id,
+                ),
+            )
+        )
+        .where(
+            st.c.run_key == run_key,
+            st.c.resource == "invoices",
+            st.c.action == "upsert",
+            out.c.outcome.in_(LOADED),
+        )
+        .group_by(st.c.currency)
+    )
+    totals: dict[str, Any] = {}
+    with store.begin() as conn:
+        for currency, total in conn.execute(query):
+            if currency:
+                totals[currency] = format(Decimal(str(total or 0)).quantize(Decimal("0.01")), "f")
+    return dict(sorted(totals.items()))

@@ -1,0 +1,186 @@
+"""The audit task: the run summary, in the state database and as the ``audit`` XCom.
+
+Counts of sends come from ``fincome_outcomes`` (exact across task retries: XComs are cleared on
+retry), counts of extraction from the stage report. The counts add up per resource:
+extracted = created + updated + unchanged + rejected + blocked + skipped + failed + deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fincome_airflow.contract import RESOURCES
+from fincome_airflow.state.run_counts import (
+    loaded_net_by_currency,
+    outcome_counts,
+    staged_counts,
+)
+from fincome_airflow.state.store import StateStore
+
+log = logging.getLogger(__name__)
+
+COUNT_KEYS = (
+    "extracted",
+    "valid",
+    "rejected",
+    "blocked",
+    "skipped",
+    "unchanged",
+    "created",
+    "updated",
+    "deleted",
+    "failed",
+)
+_HTTP_KEYS = ("requests", "retries", "rate_limited", "duration_s")
+
+
+def _resource_counts(
+    stage: Mapping[str, int],
+    outcomes: Mapping[str, int],
+    staged: Mapping[str, int],
+    load: Mapping[str, Any] | None,
+    deletion: Mapping[str, Any] | None,
+    *,
+    send: bool,
+) -> dict[str, int]:
+    counts = dict.fromkeys(COUNT_KEYS, 0)
+    for key in ("extracted", "valid", "rejected", "blocked", "skipped"):
+        counts[key] = int(stage.get(key, 0))
+    never_sent = int((deletion or {}).get("never_sent", 0))
+    counts["skipped"] += never_sent
+    if send:
+        counts["created"] = outcomes.get("created", 0)
+        counts["updated"] = outcomes.get("updated", 0)
+        counts["failed"] = outcomes.get("failed", 0)
+        counts["deleted"] = outcomes.get("deleted", 0) + outcomes.get("absent", 0)
+        counts["rejected"] += outcomes.get("rejected", 0)
+        handled = sum(outcomes.values())
+        staged_total = staged.get("upsert", 0) + staged.get("delete", 0)
+        counts["unchanged"] = max(0, staged_total - handled - never_sent)
+    else:
+        load = load or {}
+        counts["created"] = int(load.get("would_create", 0))
+        counts["updated"] = int(load.get("would_update", 0))
+        counts["unchanged"] = int(load.get("unchanged", 0))
+        counts["deleted"] = int((deletion or {}).get("would_delete", 0))
+    return counts
+
+
+def balanced(counts: Mapping[str, int]) -> bool:
+    """Whether every extracted record is accounted for by exactly one outcome."""
+    accounted = sum(counts[k] for k in COUNT_KEYS if k not in ("extracted", "valid"))
+    return accounted == counts["extracted"]
+
+
+def build_summary(
+    plan: Mapping[str, Any],
+    stage: Mapping[str, Any] | None,
+    loads: Mapping[str, Mapping[str, Any] | None],
+    deletion: Mapping[str, Any] | None,
+    reconciliation: Mapping[str, Any] | None,
+    store: StateStore,
+) -> dict[str, Any]:
+    """Assemble the run summary (small: counts, amounts and keys, never records)."""
+    run_key = plan["run_key"]
+    outcomes = outcome_counts(store, run_key)
+    staged = staged_counts(store, run_key)
+    stage_counts = (stage or {}).get("counts", {})
+    resources: dict[str, Any] = {}
+    for resource in RESOURCES:
+        counts = _resource_counts(
+            stage_counts.get(resource, {}),
+            outcomes.get(resource, {}),
+            staged.get(resource, {}),
+            loads.get(resource),
+            deletion if resource == "invoices" else None,
+            send=plan["send"],
+        )
+        http = {k: (loads.get(resource) or {}).get(k, 0) for k in _HTTP_KEYS}
+        if resource == "invoices" and deletion:
+            for key in _HTTP_KEYS:
+                http[key] = http[key] + deletion.get(key, 0)
+        resources[resource] = {
+            **counts,
+            "balanced": balanced(counts),
+            "selected": resource in plan["resources"],
+            **http,
+        }
+    return {
+        "month": plan["month"],
+        "run_key": run_key,
+        "dry_run": plan["dry_run"],
+        "reconcile_only": plan.get("reconcile_only", False),
+        "full_resync": plan.get("full_resync", False),
+        "resources": resources,
+        "net_amount_extracted": (stage or {}).get("net_by_currency", {}),
+        "net_amount_loaded": loaded_net_by_currency(store, run_key) if plan["send"] else {},
+        "top_reject_reasons": (stage or {}).get("top_reasons", []),
+        "rejects_file": (stage or {}).get("rejects_file"),
+        "reconciliation": dict(reconciliation) if reconciliation else None,
+    }
+
+
+def readable(summary: Mapping[str, Any]) -> str:
+    """The summary as a few lines of text for the task log and the demo."""
+    mode = "dry run" if summary["dry_run"] else "load"
+    lines = [f"Fincome {mode} of {summary['month']} ({summary['run_key']}):"]
+    header = f"  {'resource':<14}" + "".join(f"{k:>10}" for k in COUNT_KEYS)
+    lines.append(header)
+    for resource, counts in summary["resources"].items():
+        lines.append(f"  {resource:<14}" + "".join(f"{counts[k]:>10}" for k in COUNT_KEYS))
+    lines.append(f"  net amount extracted: {summary['net_amount_extracted']}")
+    lines.append(f"  net amount loaded:    {summary['net_amount_loaded']}")
+    if summary.get("reconciliation"):
+        lines.append(f"  reconciliation: {summary['reconciliation'].get('verdict')}")
+    if summary.get("rejects_file"):
+        lines.append(f"  rejects: {summary['rejects_file']}")
+    return "\n".join(lines)
+
+
+def audit_run(
+    context: Any, *, state_conn_id: str, load_task_ids: Mapping[str, str], delete_task_id: str
+) -> None:
+    """Write the run summary to the state database and the ``audit`` XCom, then fail the run
+    if a task before it did not finish (the summary is written first, whatever happened)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from fincome_airflow.reconcile.run import stored_verdict
+
+    ti = context["ti"]
+
+    def pull(task_id: str) -> Any:
+        return ti.xcom_pull(task_ids=task_id)
+
+    plan = pull("prepare")
+    if not plan:
+        raise AirflowFailException("The run's prepare task did not finish: nothing to audit.")
+    store = StateStore.from_connection(state_conn_id)
+    stage = pull("extract")
+    loads = {resource: pull(task_id) for resource, task_id in load_task_ids.items()}
+    deletion = pull(delete_task_id)
+    reconciliation = stored_verdict(store, plan["run_key"])
+    summary = build_summary(plan, stage, loads, deletion, reconciliation, store)
+    unfinished = [
+        task_id
+        for task_id, value in [
+            ("extract", stage),
+            *((t, loads[r]) for r, t in load_task_ids.items()),
+            (delete_task_id, deletion),
+        ]
+        if value is None
+    ]
+    if (reconciliation is None or reconciliation.get("differences")) and pull("reconcile") is None:
+        unfinished.append("reconcile")
+    summary["unfinished_tasks"] = unfinished
+    loads_done = not any(t != "reconcile" for t in unfinished)
+    status = "dry_run" if not plan["send"] else "done" if loads_done else "failed"
+    store.save_summary(plan["run_key"], summary, status=status)
+    log.info("%s", readable(summary))
+    ti.xcom_push(key="audit", value=summary)
+    if unfinished:
+        raise AirflowFailException(
+            f"Run {plan['run_key']} incomplete: {', '.join(unfinished)} did not succeed. "
+            "The summary is saved; rerun or clear the failed tasks."
+        )

@@ -1,0 +1,87 @@
+"""The extract task: stage the month, write the rejects file, stop on too many rejects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException
+
+from fincome_airflow.db import erp_engine_for_connection
+from fincome_airflow.extract.run import extract_and_stage
+from fincome_airflow.state.staging import write_rejects_csv
+from fincome_airflow.state.store import StateStore
+
+log = logging.getLogger(__name__)
+
+#: Folder of the rejects files (one CSV per run); default ``$AIRFLOW_HOME/fincome_reports``.
+ENV_REPORTS_DIR = "FINCOME_REPORTS_DIR"
+
+
+class RejectRatioExceeded(AirflowFailException):
+    """Too many records were refused: the run stops before sending anything (no retry)."""
+
+
+def reports_dir() -> Path:
+    default = Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "fincome_reports"
+    path = Path(os.environ.get(ENV_REPORTS_DIR) or default)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def report_path(run_key: str, kind: str) -> Path:
+    """A file name a finance person can find: ``<month-run>_<kind>.csv``."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run_key)
+    return reports_dir() / f"{safe}_{kind}.csv"
+
+
+def refused_ratio(counts: dict[str, dict[str, int]]) -> tuple[int, int, float]:
+    """Refused (rejected + blocked) over the records that could be sent (DRAFTs excluded)."""
+    refused = sum(c["rejected"] + c["blocked"] for c in counts.values())
+    considered = sum(c["extracted"] - c["skipped"] for c in counts.values())
+    return refused, considered, (refused / considered if considered else 0.0)
+
+
+def check_reject_ratio(report: dict[str, Any], max_ratio: float, rejects_file: str) -> None:
+    """Fail the run before any send when the refused share is above ``max_ratio``."""
+    refused, considered, ratio = refused_ratio(report["counts"])
+    if ratio <= max_ratio:
+        return
+    reasons = ", ".join(f"{code} ({n})" for code, n in report["top_reasons"]) or "none"
+    raise RejectRatioExceeded(
+        f"{refused} of {considered} records refused ({ratio:.1%}, above the "
+        f"{max_ratio:.1%} allowed): nothing was sent. Most frequent reasons: {reasons}. "
+        f"Details in {rejects_file}; fix the ERP or raise max_reject_ratio and rerun."
+    )
+
+
+def extract_month(
+    plan: dict[str, Any],
+    *,
+    erp_conn_id: str,
+    state_conn_id: str,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Extract, validate and stage the run's month; return the stage report (a small XCom)."""
+    store = StateStore.from_connection(state_conn_id)
+    engine = erp_engine_for_connection(erp_conn_id)
+    try:
+        report = extract_and_stage(
+            engine,
+            store,
+            plan["run_key"],
+            plan["month"],
+            now=now or dt.datetime.now(dt.UTC),
+            dry_run=not plan["send"],
+        ).to_dict()
+    finally:
+        engine.dispose()
+    rejects_file = report_path(plan["run_key"], "rejects")
+    written = write_rejects_csv(store, plan["run_key"], rejects_file)
+    log.info("%d rejected or blocked records written to %s", written, rejects_file)
+    report["rejects_file"] = str(rejects_file)
+    check_reject_ratio(report, plan["max_reject_ratio"], str(rejects_file))
+    return report

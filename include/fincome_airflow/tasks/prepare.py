@@ -1,0 +1,40 @@
+"""First task of a run: resolve the month and validate the trigger input."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException
+
+from fincome_airflow.month import month_from_context
+from fincome_airflow.params import RunOptions
+
+
+def run_key_for(dag_id: str, run_id: str) -> str:
+    """The key under which a run stages, audits and locks (stable across task retries)."""
+    return f"{dag_id}/{run_id}"
+
+
+def prepare_run(context: Any, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Return the run's plan (a small XCom): run key, month and the validated options.
+
+    Bad trigger input fails the task without retries (retrying cannot fix it).
+    """
+    try:
+        month = month_from_context(context, now)
+        options = RunOptions.from_params(context.get("params") or {}, month)
+    except ValueError as err:
+        raise AirflowFailException(f"Invalid trigger input: {err}") from err
+    dag_id = context["dag"].dag_id
+    return {
+        "run_key": run_key_for(dag_id, context["run_id"]),
+        "month": str(options.month),
+        "dry_run": options.dry_run,
+        "full_resync": options.full_resync,
+        "resources": list(options.resources),
+        "max_reject_ratio": options.max_reject_ratio,
+        "reconcile_only": options.reconcile_only,
+        # Nothing is sent by a dry run or a reconciliation-only run.
+        "send": not (options.dry_run or options.reconcile_only),
+    }
