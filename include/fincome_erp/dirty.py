@@ -1,0 +1,156 @@
+"""The kinds of dirty rows the generator plants, and the schedule that spreads them.
+
+Each kind has a stable name, the Fincome resource its record becomes, the outcome a correct
+load gives it (``rejected``, or ``normalized``: repaired by the documented mapping and sent),
+the reject reason code (``fincome_airflow.validation.reasons``) and the ERP column at fault.
+Every dirty record carries exactly this one defect. Rejected customers and contracts are
+standalone rows (nothing references them), so no clean record is blocked by a dirty one; a
+reason that follows from the planted one (an orphan invoice's contract then "belongs to another
+customer") may be reported beside it, never instead of it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from typing import Final, Literal, NamedTuple
+
+Resource = Literal["customers", "subscriptions", "invoices"]
+Outcome = Literal["rejected", "normalized"]
+
+
+class DirtyKind(NamedTuple):
+    name: str
+    resource: Resource
+    outcome: Outcome
+    reason: str | None  # reason code when rejected
+    field: str  # the ERP column at fault
+    description: str
+
+
+_KINDS: Final = (
+    # customers
+    DirtyKind("customer_country_lowercase", "customers", "normalized", None, "country_code",
+              "country_code in lower case ('fr'); sent upper-cased"),
+    DirtyKind("customer_country_blank", "customers", "normalized", None, "country_code",
+              "country_code is '' (not null); sent as null"),
+    DirtyKind("customer_country_unknown", "customers", "rejected", "unknown_country",
+              "country_code", "country_code 'UK' (ISO says GB)"),
+    DirtyKind("customer_blank_name", "customers", "rejected", "missing_value", "company_name",
+              "company_name is ''"),
+    DirtyKind("customer_name_control_chars", "customers", "rejected", "invalid_text",
+              "company_name", "company_name holds a tab, a newline and an ANSI escape"),
+    DirtyKind("customer_missing_parent", "customers", "rejected", "reference_not_found",
+              "parent_cust_no", "parent_cust_no names a customer that does not exist"),
+    DirtyKind("customer_own_parent", "customers", "rejected", "own_parent", "parent_cust_no",
+              "parent_cust_no is the customer's own cust_no"),
+    # contracts (Fincome subscriptions)
+    DirtyKind("contract_terminated_without_date", "subscriptions", "rejected",
+              "missing_termination_date", "terminated_on",
+              "status TERMINATED with terminated_on null"),
+    DirtyKind("contract_end_before_start", "subscriptions", "rejected", "end_before_start",
+              "end_date", "end_date 30 days before start_date"),
+    DirtyKind("contract_terminated_before_start", "subscriptions", "rejected",
+              "canceled_before_start", "terminated_on", "terminated_on 10 days before start_date"),
+    DirtyKind("contract_unknown_currency", "subscriptions", "rejected", "unknown_currency",
+              "currency", "currency 'RMB' (ISO says CNY)"),
+    DirtyKind("contract_unknown_status", "subscriptions", "rejected", "unknown_status", "status",
+              "status 'CLOSED'"),
+    DirtyKind("contract_orphan_customer", "subscriptions", "rejected", "reference_not_found",
+              "cust_no", "cust_no names a customer that does not exist"),
+    DirtyKind("contract_negative_fee", "subscriptions", "rejected", "negative_amount",
+              "monthly_fee", "monthly_fee below zero"),
+    # invoices (with their lines)
+    DirtyKind("invoice_orphan_customer", "invoices", "rejected", "reference_not_found",
+              "cust_no", "cust_no names a customer that does not exist"),
+    DirtyKind("invoice_unknown_contract", "invoices", "rejected", "reference_not_found",
+              "contract_no", "contract_no names a contract that does not exist"),
+    DirtyKind("invoice_without_contract", "invoices", "rejected", "missing_subscription",
+              "contract_no", "contract_no null on a one-off invoice"),
+    DirtyKind("invoice_contract_of_other_customer", "invoices", "rejected",
+              "subscription_customer_mismatch", "contract_no",
+              "contract_no is another customer's contract (same currency)"),
+    DirtyKind("invoice_unknown_currency", "invoices", "rejected", "unknown_currency", "currency",
+              "currency 'BTC'"),
+    DirtyKind("invoice_lines_do_not_add_up", "invoices", "rejected", "lines_do_not_add_up",
+              "total_net", "total_net differs from the sum of the lines"),
+    DirtyKind("invoice_negative_total", "invoices", "rejected", "negative_amount", "total_net",
+              "every line negated: total_net below zero (lines add up, tax 0)"),
+    DirtyKind("invoice_negative_tax", "invoices", "rejected", "negative_amount", "total_tax",
+              "total_tax below zero"),
+    DirtyKind("invoice_due_before_issue", "invoices", "rejected", "due_before_issue",
+              "due_date", "due_date 5 days before invoice_date"),
+    DirtyKind("invoice_date_out_of_range", "invoices", "rejected", "date_out_of_range",
+              "invoice_date", "invoice_date typed 2206 for 2026 (due_date null)"),
+    DirtyKind("invoice_date_in_future", "invoices", "rejected", "issue_date_in_future",
+              "invoice_date", "invoice_date 6 to 12 months after the snapshot (due_date null)"),
+    DirtyKind("invoice_unknown_status", "invoices", "rejected", "unknown_status", "doc_status",
+              "doc_status 'VOID'"),
+    DirtyKind("invoice_duplicate_number", "invoices", "rejected", "duplicate_id", "invoice_no",
+              "same content as an earlier clean invoice of the month, under another number"),
+    DirtyKind("invoice_duplicate_case_variant", "invoices", "rejected", "duplicate_id",
+              "invoice_no", "copy of an earlier clean invoice, its number in lower case"),
+    DirtyKind("line_period_end_before_start", "invoices", "rejected", "period_end_before_start",
+              "service_to", "RECURRING line with service_to before service_from"),
+    DirtyKind("line_recurring_without_period", "invoices", "rejected", "missing_period",
+              "service_from", "RECURRING line with null service_from and service_to"),
+    DirtyKind("line_one_off_with_period", "invoices", "rejected", "invalid_value",
+              "service_from", "ONE_OFF line carrying a service period"),
+    DirtyKind("line_zero_quantity", "invoices", "rejected", "invalid_quantity", "quantity",
+              "line quantity 0"),
+    DirtyKind("line_description_too_long", "invoices", "rejected", "text_too_long",
+              "description", "line description of 5,000 characters"),
+)  # fmt: skip
+
+#: Every dirty kind by its stable name.
+DIRTY_KINDS: Final[dict[str, DirtyKind]] = {kind.name: kind for kind in _KINDS}
+KINDS_BY_RESOURCE: Final[dict[Resource, tuple[str, ...]]] = {
+    resource: tuple(k.name for k in _KINDS if k.resource == resource)
+    for resource in ("customers", "subscriptions", "invoices")
+}
+
+#: Valid records that are hard on naive code; they must load unchanged.
+EDGE_KINDS: Final[dict[str, str]] = {
+    "customer_hostile_name": "quotes, SQL, CSV/COPY specials, markup, other scripts, emoji, "
+    "200-character names",
+    "line_hostile_description": "the same, and a 1,000-character description",
+    "invoice_zero_total": "a fully discounted month: one RECURRING line of 0.00",
+}
+
+
+class DirtySchedule:
+    """Decide, draw after draw, which records of one resource are dirty and of which kind.
+
+    Draws go by blocks of ``round(len(kinds) / share)``: each block holds every kind exactly
+    once, at random positions. So each kind's share is ``1 / block`` (``share / len(kinds)``)
+    to within one record per kind, however small the run, and positions stay random.
+    """
+
+    def __init__(self, kinds: tuple[str, ...], share: float, rng: random.Random) -> None:
+        if not 0 <= share <= 1:
+            raise ValueError(f"dirty share must be between 0 and 1, got {share}")
+        self._kinds = kinds
+        self._rng = rng
+        self.block = max(len(kinds), round(len(kinds) / share)) if share > 0 else 0
+        self._plan: dict[int, str] = {}
+        self._position = 0
+        self._deferred: deque[str] = deque()
+
+    def draw(self) -> str | None:
+        """The kind of the next record, or None for a clean one."""
+        if not self.block:
+            return None
+        if self._position % self.block == 0:
+            order = list(self._kinds)
+            self._rng.shuffle(order)
+            slots = self._rng.sample(range(self.block), len(order))
+            self._plan = dict(zip(slots, order, strict=True))
+        kind = self._plan.get(self._position % self.block)
+        self._position += 1
+        if kind is None and self._deferred:
+            return self._deferred.popleft()
+        return kind
+
+    def defer(self, kind: str) -> None:
+        """A kind that could not be planted here is planted on the next clean draw."""
+        self._deferred.append(kind)

@@ -1,0 +1,91 @@
+"""The manifest of one generation: what was written, and which records carry which defect."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fincome_erp.dirty import DIRTY_KINDS, EDGE_KINDS
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Manifest:
+    """Counts and planted records, JSON-ready (:meth:`to_dict`).
+
+    Each entry of ``dirty[kind]`` / ``edge_cases[kind]`` is ``{"resource", "id"}`` plus, when
+    it applies, ``month`` (billing month of an invoice), ``line_no`` (the line at fault) and
+    ``duplicate_of`` (the clean original of a duplicate).
+    """
+
+    config: dict[str, Any]
+    rows: Counter[str] = field(default_factory=Counter)
+    invoices_by_month: Counter[str] = field(default_factory=Counter)
+    invoices_by_status: Counter[str] = field(default_factory=Counter)
+    contracts_by_status: Counter[str] = field(default_factory=Counter)
+    dirty: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {name: [] for name in DIRTY_KINDS}
+    )
+    edge_cases: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {name: [] for name in EDGE_KINDS}
+    )
+
+    def add_dirty(self, kind: str, record_id: str, **extra: Any) -> None:
+        entry = {"resource": DIRTY_KINDS[kind].resource, "id": record_id}
+        entry.update(extra)
+        self.dirty[kind].append(entry)
+
+    def add_edge(self, kind: str, resource: str, record_id: str, **extra: Any) -> None:
+        self.edge_cases[kind].append({"resource": resource, "id": record_id, **extra})
+
+    def dirty_ids(self, resource: str) -> set[str]:
+        """Ids of the ``resource`` records that carry a defect."""
+        return {
+            entry["id"]
+            for kind, entries in self.dirty.items()
+            if DIRTY_KINDS[kind].resource == resource
+            for entry in entries
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_VERSION,
+            "config": self.config,
+            "rows": dict(self.rows),
+            "invoices_by_month": dict(sorted(self.invoices_by_month.items())),
+            "invoices_by_status": dict(sorted(self.invoices_by_status.items())),
+            "contracts_by_status": dict(sorted(self.contracts_by_status.items())),
+            "dirty": {
+                name: {
+                    "resource": kind.resource,
+                    "outcome": kind.outcome,
+                    "reason": kind.reason,
+                    "field": kind.field,
+                    "description": kind.description,
+                    "count": len(self.dirty[name]),
+                    "records": self.dirty[name],
+                }
+                for name, kind in DIRTY_KINDS.items()
+            },
+            "edge_cases": {
+                name: {
+                    "description": EDGE_KINDS[name],
+                    "count": len(entries),
+                    "records": entries,
+                }
+                for name, entries in self.edge_cases.items()
+            },
+        }
+
+    def write(self, path: str | Path) -> Path:
+        """Write the manifest as JSON (UTF-8, stable key order) and return the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        return path
