@@ -390,7 +390,7 @@ class FincomeHook(HttpHook):
         window = self._window or 2 * settings.max_concurrency
         stop = threading.Event()
         pool = ThreadPoolExecutor(settings.max_concurrency, thread_name_prefix="fincome")
-        pending: set[Future[Outcome]] = set()
+        pending: set[Future[Outcome | None]] = set()
         source = iter(items)
         try:
             exhausted = False
@@ -400,12 +400,13 @@ class FincomeHook(HttpHook):
                     if item is _END:
                         exhausted = True
                     else:
-                        pending.add(pool.submit(make_task(item, stop)))
+                        pending.add(pool.submit(_guarded(make_task(item, stop), stop)))
                 if not pending:
                     return
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    yield future.result()
+                    if (outcome := future.result()) is not None:
+                        yield outcome
         finally:
             if pending:
                 stop.set()
@@ -428,6 +429,21 @@ class FincomeHook(HttpHook):
 
 
 _END = object()
+
+
+def _guarded(task: Callable[[], Outcome], stop: threading.Event) -> Callable[[], Outcome | None]:
+    """Skip the task once the stream stops; stop the stream when the key is refused."""
+
+    def run() -> Outcome | None:
+        if stop.is_set():
+            return None
+        try:
+            return task()
+        except FincomeConfigError:
+            stop.set()
+            raise
+
+    return run
 
 
 def _encode(
