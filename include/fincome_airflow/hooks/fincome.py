@@ -7,7 +7,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from fincome_airflow.exceptions import FincomeConfigError, FincomeRequestError
 from fincome_airflow.hooks.outcome import Outcome
 from fincome_airflow.hooks.redact import Redactor, register_with_airflow
 from fincome_airflow.hooks.settings import SETTING_KEYS, FincomeSettings
+from fincome_airflow.hooks.stream import stream_outcomes
 from fincome_airflow.provider_info import CONN_TYPE, DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
@@ -387,30 +387,12 @@ class FincomeHook(HttpHook):
         make_task: Callable[[Any, threading.Event], Callable[[], Outcome]],
     ) -> Iterator[Outcome]:
         settings = self.settings
-        window = self._window or 2 * settings.max_concurrency
-        stop = threading.Event()
-        pool = ThreadPoolExecutor(settings.max_concurrency, thread_name_prefix="fincome")
-        pending: set[Future[Outcome | None]] = set()
-        source = iter(items)
-        try:
-            exhausted = False
-            while True:
-                while not exhausted and len(pending) < window:
-                    item = next(source, _END)
-                    if item is _END:
-                        exhausted = True
-                    else:
-                        pending.add(pool.submit(_guarded(make_task(item, stop), stop)))
-                if not pending:
-                    return
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    if (outcome := future.result()) is not None:
-                        yield outcome
-        finally:
-            if pending:
-                stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+        return stream_outcomes(
+            items,
+            make_task,
+            concurrency=settings.max_concurrency,
+            window=self._window or 2 * settings.max_concurrency,
+        )
 
     def test_connection(self) -> tuple[bool, str]:
         """Make one authenticated read (``GET /customers?limit=1``)."""
@@ -426,24 +408,6 @@ class FincomeHook(HttpHook):
         if result.resolution.action is Action.SUCCESS:
             return True, "Connection successfully tested: authenticated read of /customers"
         return False, self.redact(f"Fincome answered {result.resolution.message}")
-
-
-_END = object()
-
-
-def _guarded(task: Callable[[], Outcome], stop: threading.Event) -> Callable[[], Outcome | None]:
-    """Skip the task once the stream stops; stop the stream when the key is refused."""
-
-    def run() -> Outcome | None:
-        if stop.is_set():
-            return None
-        try:
-            return task()
-        except FincomeConfigError:
-            stop.set()
-            raise
-
-    return run
 
 
 def _encode(
