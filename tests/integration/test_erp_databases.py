@@ -161,7 +161,7 @@ def test_clean_postgresql_rows_keep_the_invariants_in_sql(pg_medium):
 
 
 def test_populate_refuses_a_non_empty_erp_unless_replacing(pg_medium):
-    engine, manifest = pg_medium
+    engine, _manifest = pg_medium
     with pytest.raises(ErpNotEmptyError):
         populate(engine, MEDIUM)
 
