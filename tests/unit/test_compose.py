@@ -186,6 +186,7 @@ def test_sandbox_command_is_accepted_by_sandbox_cli_when_parsed(services):
     args = _parser().parse_args(sandbox["command"])
     assert (args.host, args.port) == ("0.0.0.0", 8000)
     assert f":{args.port}" in sandbox["healthcheck"]["test"][-1]
+    assert connection(services["airflow-worker"], "fincome_api").host.endswith(f":{args.port}")
 
 
 def test_seed_fills_erp_server_through_erp_cli_when_run(services):
