@@ -329,3 +329,16 @@ def test_deleted_record_staged_again_is_sent_as_new(store, requests_mock):
     plan = load_op(run_key="back", dry_run=True).execute({})
 
     assert plan["would_create"] == 1
+
+
+def test_retry_budget_is_kept_below_the_execution_timeout(store, requests_mock):
+    import datetime as dt
+
+    stage(store, "customers", customers(1))
+    requests_mock.post(f"{BASE}/customers", status_code=503)
+    op = load_op(execution_timeout=dt.timedelta(seconds=4), fail_on_failed=False)
+
+    audit = op.execute({})
+
+    assert op.hook._policy.budget == 2.0  # the connection said 5 s
+    assert audit["failed"] == 1

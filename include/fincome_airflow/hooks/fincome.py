@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import threading
@@ -161,6 +162,18 @@ class FincomeHook(HttpHook):
         if resolution.action is Action.CONFIG_ERROR:
             raise FincomeConfigError(message)
         raise FincomeRequestError(message)
+
+    def limit_retry_budget(self, seconds: float) -> float:
+        """Lower the per-record retry budget to at most ``seconds``; return the budget in force.
+
+        Operators call it with a share of their ``execution_timeout``, so that a record's retries
+        always end before Airflow kills the task.
+        """
+        self.get_conn()
+        assert self._policy is not None
+        if seconds < self._policy.budget:
+            self._policy = dataclasses.replace(self._policy, budget=seconds)
+        return self._policy.budget
 
     # -- counters -----------------------------------------------------------------------------
 

@@ -14,6 +14,9 @@ from fincome_airflow.provider_info import DEFAULT_CONN_ID
 from fincome_airflow.state.ledger import Ledger
 from fincome_airflow.state.store import DEFAULT_STATE_CONN_ID, StateStore
 
+#: Share of ``execution_timeout`` that one record's retries may take at most.
+RETRY_SHARE_OF_TIMEOUT = 0.5
+
 
 class FincomeBaseOperator(BaseOperator):
     """Base of the Fincome operators; no I/O before ``execute``.
@@ -64,6 +67,22 @@ class FincomeBaseOperator(BaseOperator):
     @cached_property
     def hook(self) -> FincomeHook:
         return FincomeHook(fincome_conn_id=self.fincome_conn_id)
+
+    def prepared_hook(self) -> FincomeHook:
+        """The hook, its retry budget kept within half the task's ``execution_timeout``."""
+        hook = self.hook
+        if self.execution_timeout is not None:
+            ceiling = self.execution_timeout.total_seconds() * RETRY_SHARE_OF_TIMEOUT
+            wanted = hook.settings.retry_budget
+            if hook.limit_retry_budget(ceiling) < wanted:
+                self.log.warning(
+                    "retry_budget %.0f s of connection %s lowered to %.0f s, half the task's "
+                    "execution_timeout",
+                    wanted,
+                    self.fincome_conn_id,
+                    ceiling,
+                )
+        return hook
 
     @cached_property
     def store(self) -> StateStore:

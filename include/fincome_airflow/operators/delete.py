@@ -16,7 +16,7 @@ class FincomeDeleteOperator(FincomeBaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         audit = delete_resource(
-            self.hook,
+            self.prepared_hook(),
             self.ledger,
             log=self.log,
             dry_run=self.dry_run,

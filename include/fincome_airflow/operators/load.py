@@ -24,7 +24,7 @@ class FincomeLoadOperator(FincomeBaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         audit = load_resource(
-            self.hook,
+            self.prepared_hook(),
             self.ledger,
             log=self.log,
             full_resync=self.full_resync,
