@@ -7,7 +7,6 @@ and one pure :func:`classify`; the hook acts on the result and never decides by 
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -158,8 +157,3 @@ def parse_retry_after(value: str | None) -> float | None:
     import datetime as dt
 
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
-
-
-def short_json(body: Any) -> str:
-    """Compact JSON for messages (callers scrub it)."""
-    return json.dumps(body, default=str)[:MAX_REASON_LENGTH]
