@@ -19,6 +19,11 @@ Settings, read at parse time from the environment of the dag-processor (argument
 the UUIDs of their ``deadline_alert`` rows, and ``DagRun.update_state`` crashes when the run
 succeeds (``DeadlineAlertModel.get_by_id`` → ``AttributeError: 'dict' object has no attribute
 'hex'``). Python code calling ``dag.test()`` cannot be detected: set ``FINCOME_DEADLINE=off``.
+``dags test`` also writes the DAG it parsed (so, without the deadline) to its metadata DB; the
+dag-processor writes it back with the deadline at its next parse: use a development DB.
+
+The interval is an environment setting rather than a ``VariableInterval``: Airflow 3.3.2 resolves
+the latter inside ``create_dagrun`` and a missing Variable makes run creation fail.
 """
 
 from __future__ import annotations
