@@ -342,3 +342,29 @@ def test_retry_budget_is_kept_below_the_execution_timeout(store, requests_mock):
 
     assert op.hook._policy.budget == 2.0  # the connection said 5 s
     assert audit["failed"] == 1
+
+
+def test_disabled_operator_sends_nothing_and_succeeds(store, requests_mock):
+    stage(store, "customers", customers(3))
+
+    audit = load_op(enabled=False, month="2026-02").execute({})
+
+    assert audit == {"resource": "customers", "run_key": RUN, "skipped": True, "month": "2026-02"}
+    assert requests_mock.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("rendered", "expected"),
+    [
+        pytest.param("True", 3, id="string-true-is-a-dry-run"),
+        pytest.param("False", 0, id="string-false-sends"),
+    ],
+)
+def test_templated_flags_rendered_as_strings_are_parsed(store, requests_mock, rendered, expected):
+    stage(store, "customers", customers(3))
+    requests_mock.post(f"{BASE}/customers", status_code=201)
+
+    audit = load_op(dry_run=rendered, full_resync="false").execute({})
+
+    assert audit.get("would_create", 0) == expected
+    assert requests_mock.call_count == 3 - expected

@@ -24,7 +24,9 @@ class FincomeBaseOperator(BaseOperator):
     :param resource: ``customers``, ``subscriptions`` or ``invoices``.
     :param run_key: the key under which the records were staged (templated).
     :param month: the billing month ``YYYY-MM``, for the audit (templated).
-    :param dry_run: count what would be sent, send nothing.
+    :param dry_run: count what would be sent, send nothing (templated).
+    :param enabled: when false the task sends nothing and returns ``{"skipped": True, ...}``;
+        it succeeds rather than skips, so downstream loads are not skipped with it (templated).
     :param fail_on_failed: fail the task when records failed after their retries (rejected
         records never fail the task: they are data defects, recorded per record).
     :param progress_interval: seconds between progress lines in the task log.
@@ -38,6 +40,8 @@ class FincomeBaseOperator(BaseOperator):
         "month",
         "fincome_conn_id",
         "state_conn_id",
+        "dry_run",
+        "enabled",
     )
     ui_color = "#e8f4fd"
 
@@ -47,7 +51,8 @@ class FincomeBaseOperator(BaseOperator):
         resource: str,
         run_key: str,
         month: str | None = None,
-        dry_run: bool = False,
+        dry_run: bool | str = False,
+        enabled: bool | str = True,
         fail_on_failed: bool = True,
         progress_interval: float = 10.0,
         fincome_conn_id: str = DEFAULT_CONN_ID,
@@ -59,6 +64,7 @@ class FincomeBaseOperator(BaseOperator):
         self.run_key = run_key
         self.month = month
         self.dry_run = dry_run
+        self.enabled = enabled
         self.fail_on_failed = fail_on_failed
         self.progress_interval = progress_interval
         self.fincome_conn_id = fincome_conn_id
@@ -96,3 +102,26 @@ class FincomeBaseOperator(BaseOperator):
 
     def _with_month(self, audit: dict[str, Any]) -> dict[str, Any]:
         return {**audit, "month": self.month} if self.month else audit
+
+    def disabled_audit(self) -> dict[str, Any] | None:
+        """The audit of a disabled task, or ``None`` when it is enabled."""
+        if as_bool(self.enabled):
+            return None
+        self.log.info(
+            "%s of %s is disabled for this run: nothing sent", self.task_id, self.resource
+        )
+        return self._with_month(
+            {"resource": self.resource, "run_key": self.run_key, "skipped": True}
+        )
+
+
+def as_bool(value: bool | str | None) -> bool:
+    """A templated flag: booleans as they are, rendered strings ("True", "false", "1") parsed."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("true", "1", "yes", "on"):
+            return True
+        if text in ("false", "0", "no", "off", "", "none"):
+            return False
+        raise ValueError(f"not a boolean: {value!r}")
+    return bool(value)

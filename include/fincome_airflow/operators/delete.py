@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fincome_airflow.operators.base import FincomeBaseOperator
+from fincome_airflow.operators.base import FincomeBaseOperator, as_bool
 from fincome_airflow.operators.sync import delete_resource
 
 
@@ -15,11 +15,13 @@ class FincomeDeleteOperator(FincomeBaseOperator):
     """
 
     def execute(self, context: Any) -> dict[str, Any]:
+        if (skipped := self.disabled_audit()) is not None:
+            return skipped
         audit = delete_resource(
             self.prepared_hook(),
             self.ledger,
             log=self.log,
-            dry_run=self.dry_run,
+            dry_run=as_bool(self.dry_run),
             fail_on_failed=self.fail_on_failed,
             progress_interval=self.progress_interval,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fincome_airflow.operators.base import FincomeBaseOperator
+from fincome_airflow.operators.base import FincomeBaseOperator, as_bool
 from fincome_airflow.operators.sync import load_resource
 
 
@@ -18,17 +18,21 @@ class FincomeLoadOperator(FincomeBaseOperator):
     :param full_resync: send every staged record, even those the ledger shows unchanged.
     """
 
-    def __init__(self, *, full_resync: bool = False, **kwargs: Any) -> None:
+    template_fields = (*FincomeBaseOperator.template_fields, "full_resync")
+
+    def __init__(self, *, full_resync: bool | str = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.full_resync = full_resync
 
     def execute(self, context: Any) -> dict[str, Any]:
+        if (skipped := self.disabled_audit()) is not None:
+            return skipped
         audit = load_resource(
             self.prepared_hook(),
             self.ledger,
             log=self.log,
-            full_resync=self.full_resync,
-            dry_run=self.dry_run,
+            full_resync=as_bool(self.full_resync),
+            dry_run=as_bool(self.dry_run),
             fail_on_failed=self.fail_on_failed,
             progress_interval=self.progress_interval,
         )
