@@ -85,7 +85,7 @@ class Context:
 
     def stamp(self, ordinal: int) -> str:
         """A timestamp on that day, at a random second."""
-        return self.text.stamp(ordinal, self.rng.randrange(86400))
+        return self.text.stamp(ordinal, int(self.rng.random() * 86400))
 
     def stamp_in_range(self, after: int | None = None) -> tuple[int, str]:
         """A random timestamp in the generated months (not before ``after``)."""

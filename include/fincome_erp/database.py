@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 
 URL_ENV = "FINCOME_ERP_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/fincome_erp"
@@ -31,6 +32,14 @@ def ensure_database(url: URL) -> None:
         return
     if backend != "postgresql" or not url.database:
         return
+    probe = create_engine(url)
+    try:
+        with probe.connect():
+            return  # it exists (and this user may lack access to the maintenance database)
+    except OperationalError:
+        pass
+    finally:
+        probe.dispose()
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:

@@ -210,14 +210,13 @@ class Invoices:
             if r < 0.015:
                 return "DRAFT", ctx.stamp(day)
             if r < 0.025:
-                cancelled = day + rng.randrange(1, 45)
+                cancelled = day + 1 + int(rng.random() * 44)
                 if cancelled < as_of:
                     return "CANCELLED", ctx.stamp(cancelled)
         if not unpaid:
             r = rng.random()
-            delay = (
-                rng.randrange(0, 45) if r < 0.75 else rng.randrange(45, 100) if r < 0.9 else None
-            )
+            rnd = rng.random()
+            delay = int(rnd * 45) if r < 0.75 else 45 + int(rnd * 55) if r < 0.9 else None
             if delay is not None and day + delay < as_of:
                 return "PAID", ctx.stamp(day + delay)
         if due is not None and due + 1 < as_of:

@@ -40,6 +40,35 @@ def csv_field(value: str | int | None) -> str:
     return value
 
 
+def _generic_line(row: Row) -> str:
+    return ",".join(map(csv_field, row))
+
+
+def _invoice_line(r: Row) -> str:
+    # ids, dates, statuses, codes and amounts: never quotes, commas or empty strings
+    return (
+        f"{r[0]},{r[1]},{'' if r[2] is None else r[2]},{r[3]},{'' if r[4] is None else r[4]},"
+        f"{r[5]},{r[6]},{r[7]},{r[8]},{r[9]}"
+    )
+
+
+def _invoice_line_line(r: Row) -> str:
+    # only the description is free text
+    return (
+        f"{r[0]},{r[1]},{csv_field(r[2])},{r[3]},{'' if r[4] is None else r[4]},"
+        f"{'' if r[5] is None else r[5]},{r[6]},{r[7]}"
+    )
+
+
+#: CSV line of a row, per table: the hot tables skip quoting where values cannot need it.
+_FORMATTERS = {
+    "customers": _generic_line,
+    "contracts": _generic_line,
+    "invoices": _invoice_line,
+    "invoice_lines": _invoice_line_line,
+}
+
+
 class PostgresWriter:
     """Bulk COPY writer for the ``erp`` schema of a PostgreSQL engine."""
 
@@ -67,7 +96,7 @@ class PostgresWriter:
     def add(self, table: Table, row: Row) -> None:
         """Queue one row (in column order)."""
         buffer = self._buffers[table]
-        buffer.append(",".join(map(csv_field, row)))
+        buffer.append(_FORMATTERS[table](row))
         if len(buffer) >= self.chunk_rows:
             self._put(table, buffer)
             self._buffers[table] = []
