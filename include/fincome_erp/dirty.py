@@ -1,12 +1,15 @@
 """The kinds of dirty rows the generator plants, and the schedule that spreads them.
 
 Each kind has a stable name, the Fincome resource its record becomes, the outcome a correct
-load gives it (``rejected``, or ``normalized``: repaired by the documented mapping and sent),
-the reject reason code (``fincome_airflow.validation.reasons``) and the ERP column at fault.
-Every dirty record carries exactly this one defect. Rejected customers and contracts are
-standalone rows (nothing references them), so no clean record is blocked by a dirty one; a
-reason that follows from the planted one (an orphan invoice's contract then "belongs to another
-customer") may be reported beside it, never instead of it.
+load gives it, the reject reason code (``fincome_airflow.validation.reasons``) and the ERP
+column at fault. Outcomes: ``rejected`` (refused with ``reason``), ``normalized`` (repaired by
+the documented mapping and sent) and ``accepted`` (valid record by record, e.g. the same
+invoice under two numbers: only a duplicate heuristic could catch it; ``duplicate_of`` in the
+manifest names the clean original). Every dirty record carries exactly this one defect.
+Rejected customers and contracts are standalone rows (nothing references them), so no clean
+record is blocked by a dirty one. ``consequences`` lists reasons that follow unavoidably from
+the planted defect (an invoice whose customer is missing cannot be linked to a contract of that
+customer): a validator may report one of them instead.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections import deque
 from typing import Final, Literal, NamedTuple
 
 Resource = Literal["customers", "subscriptions", "invoices"]
-Outcome = Literal["rejected", "normalized"]
+Outcome = Literal["rejected", "normalized", "accepted"]
 
 
 class DirtyKind(NamedTuple):
@@ -26,6 +29,7 @@ class DirtyKind(NamedTuple):
     reason: str | None  # reason code when rejected
     field: str  # the ERP column at fault
     description: str
+    consequences: tuple[str, ...] = ()
 
 
 _KINDS: Final = (
@@ -62,7 +66,8 @@ _KINDS: Final = (
               "monthly_fee", "monthly_fee below zero"),
     # invoices (with their lines)
     DirtyKind("invoice_orphan_customer", "invoices", "rejected", "reference_not_found",
-              "cust_no", "cust_no names a customer that does not exist"),
+              "cust_no", "cust_no names a customer that does not exist (the contract is the "
+              "slot's real one)", ("subscription_customer_mismatch",)),
     DirtyKind("invoice_unknown_contract", "invoices", "rejected", "reference_not_found",
               "contract_no", "contract_no names a contract that does not exist"),
     DirtyKind("invoice_without_contract", "invoices", "rejected", "missing_subscription",
@@ -86,16 +91,16 @@ _KINDS: Final = (
               "invoice_date", "invoice_date 6 to 12 months after the snapshot (due_date null)"),
     DirtyKind("invoice_unknown_status", "invoices", "rejected", "unknown_status", "doc_status",
               "doc_status 'VOID'"),
-    DirtyKind("invoice_duplicate_number", "invoices", "rejected", "duplicate_id", "invoice_no",
+    DirtyKind("invoice_duplicate_number", "invoices", "accepted", None, "invoice_no",
               "same content as an earlier clean invoice of the month, under another number"),
-    DirtyKind("invoice_duplicate_case_variant", "invoices", "rejected", "duplicate_id",
-              "invoice_no", "copy of an earlier clean invoice, its number in lower case"),
+    DirtyKind("invoice_duplicate_case_variant", "invoices", "accepted", None, "invoice_no",
+              "copy of an earlier clean invoice, its number in lower case"),
     DirtyKind("line_period_end_before_start", "invoices", "rejected", "period_end_before_start",
               "service_to", "RECURRING line with service_to before service_from"),
     DirtyKind("line_recurring_without_period", "invoices", "rejected", "missing_period",
               "service_from", "RECURRING line with null service_from and service_to"),
-    DirtyKind("line_one_off_with_period", "invoices", "rejected", "invalid_value",
-              "service_from", "ONE_OFF line carrying a service period"),
+    DirtyKind("line_one_off_with_period", "invoices", "normalized", None, "service_from",
+              "ONE_OFF line carrying a service period (the mapping drops it)"),
     DirtyKind("line_zero_quantity", "invoices", "rejected", "invalid_quantity", "quantity",
               "line quantity 0"),
     DirtyKind("line_description_too_long", "invoices", "rejected", "text_too_long",

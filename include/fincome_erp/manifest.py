@@ -64,6 +64,7 @@ class Manifest:
                     "resource": kind.resource,
                     "outcome": kind.outcome,
                     "reason": kind.reason,
+                    "consequences": list(kind.consequences),
                     "field": kind.field,
                     "description": kind.description,
                     "count": len(self.dirty[name]),

@@ -80,6 +80,7 @@ def test_dirty_kinds_name_known_reason_codes():
             assert kind.reason in REASON_CODES, kind.name
         else:
             assert kind.reason is None
+        assert set(kind.consequences) <= REASON_CODES
     assert len(DIRTY_KINDS) >= 20
 
 
