@@ -43,9 +43,14 @@ def _parser() -> argparse.ArgumentParser:
     size = generate.add_mutually_exclusive_group()
     size.add_argument("--invoices-per-month", type=int, help="invoices in each month (1000)")
     size.add_argument("--invoices", type=int, help="invoices in all, spread over the months")
-    generate.add_argument("--dirty-share", type=float, default=DEFAULT_DIRTY_SHARE)
-    generate.add_argument("--edge-share", type=float, default=DEFAULT_EDGE_SHARE)
-    generate.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    generate.add_argument("--dirty-share", type=float, default=DEFAULT_DIRTY_SHARE,
+                          help="share of customers, contracts and invoices carrying one defect "
+                          f"(default {DEFAULT_DIRTY_SHARE})")  # fmt: skip
+    generate.add_argument("--edge-share", type=float, default=DEFAULT_EDGE_SHARE,
+                          help="share of hostile-but-valid names and descriptions "
+                          f"(default {DEFAULT_EDGE_SHARE})")  # fmt: skip
+    generate.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                          help=f"equal seeds, equal rows (default {DEFAULT_SEED})")  # fmt: skip
     generate.add_argument("--replace", action="store_true", help="empty the ERP tables first")
     return parser
 
