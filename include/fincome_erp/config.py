@@ -8,8 +8,11 @@ from typing import Any
 
 from fincome_erp.months import Month, month_range
 
+#: Default months: the demo month and two before it, so that "updated since the watermark"
+#: cases exist (an August invoice paid in October). The snapshot is the end of the last month:
+#: a later month would date clean invoices after today's clock until that month is over.
 DEFAULT_FIRST_MONTH = Month(2026, 8)
-DEFAULT_LAST_MONTH = Month(2026, 11)
+DEFAULT_LAST_MONTH = Month(2026, 10)
 #: The month the demo loads.
 DEMO_MONTH = Month(2026, 10)
 DEFAULT_DIRTY_SHARE = 0.05
@@ -56,7 +59,7 @@ class GeneratorConfig:
     ) -> GeneratorConfig:
         """Config over ``first..last``: ``invoices_per_month`` each, or ``invoices`` in all.
 
-        Without months: 2026-08..2026-11; with ``first`` only: that month. A total is spread
+        Without months: 2026-08..2026-10; with ``first`` only: that month. A total is spread
         as evenly as possible, earlier months taking the remainder.
         """
         if first is None:

@@ -176,7 +176,7 @@ def test_cli_demo_writes_the_fixed_demo_set_into_sqlite(tmp_path, capsys):
     assert read_all(engine) == generated(DEMO)
     engine.dispose()
     out = capsys.readouterr().out
-    assert "invoices 400" in out and " s (" in out
+    assert "invoices 300" in out and " s (" in out
     assert manifest.exists()
 
 

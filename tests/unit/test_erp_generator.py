@@ -30,7 +30,7 @@ def collect(config: GeneratorConfig):
 
 @pytest.fixture(scope="module")
 def medium():
-    """20,000 invoices over 2026-08..2026-11 with the default 5 % dirty share."""
+    """20,000 invoices over 2026-08..2026-10 with the default 5 % dirty share."""
     return collect(GeneratorConfig.build(invoices=20_000, seed=7))
 
 
@@ -323,7 +323,9 @@ def test_demo_preset_plants_every_dirty_and_edge_kind():
     _rows, manifest = collect(DEMO)
     assert all(manifest.dirty[name] for name in DIRTY_KINDS)
     assert all(manifest.edge_cases.values())
-    assert manifest.rows["invoices"] == 400
+    assert manifest.rows["invoices"] == 300
+    assert {"ACTIVE", "TRIAL", "SUSPENDED", "TERMINATED"} <= set(manifest.contracts_by_status)
+    assert {"DRAFT", "ISSUED", "PAID", "OVERDUE", "CANCELLED"} <= set(manifest.invoices_by_status)
 
 
 @pytest.mark.parametrize(
