@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -12,10 +14,14 @@ from fincome_airflow.contract import RESOURCES
 from fincome_airflow.hooks.fincome import FincomeHook
 from fincome_airflow.provider_info import DEFAULT_CONN_ID
 from fincome_airflow.state.ledger import Ledger
+from fincome_airflow.state.locks import month_lock
 from fincome_airflow.state.store import DEFAULT_STATE_CONN_ID, StateStore
 
 #: Share of ``execution_timeout`` that one record's retries may take at most.
 RETRY_SHARE_OF_TIMEOUT = 0.5
+
+#: Lease of a month lock when the task has no ``execution_timeout``.
+DEFAULT_LOCK_LEASE = timedelta(hours=6)
 
 
 class FincomeBaseOperator(BaseOperator):
@@ -99,6 +105,20 @@ class FincomeBaseOperator(BaseOperator):
         if self.resource not in RESOURCES:
             raise ValueError(f"resource must be one of {RESOURCES}, not {self.resource!r}")
         return Ledger(self.store, self.run_key, self.resource)
+
+    @contextmanager
+    def month_locked(self) -> Iterator[None]:
+        """Hold the month's lock while sending, so two runs of one month never interleave.
+
+        A second run fails this task with a clear message and retries later (it waits).
+        Dry runs send nothing and take no lock.
+        """
+        if as_bool(self.dry_run) or not self.month:
+            yield
+            return
+        lease = self.execution_timeout or DEFAULT_LOCK_LEASE
+        with month_lock(self.store, str(self.month), self.run_key, lease=lease):
+            yield
 
     def _with_month(self, audit: dict[str, Any]) -> dict[str, Any]:
         return {**audit, "month": self.month} if self.month else audit

@@ -27,13 +27,14 @@ class FincomeLoadOperator(FincomeBaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         if (skipped := self.disabled_audit()) is not None:
             return skipped
-        audit = load_resource(
-            self.prepared_hook(),
-            self.ledger,
-            log=self.log,
-            full_resync=as_bool(self.full_resync),
-            dry_run=as_bool(self.dry_run),
-            fail_on_failed=self.fail_on_failed,
-            progress_interval=self.progress_interval,
-        )
+        with self.month_locked():
+            audit = load_resource(
+                self.prepared_hook(),
+                self.ledger,
+                log=self.log,
+                full_resync=as_bool(self.full_resync),
+                dry_run=as_bool(self.dry_run),
+                fail_on_failed=self.fail_on_failed,
+                progress_interval=self.progress_interval,
+            )
         return self._with_month(audit)

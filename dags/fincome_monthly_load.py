@@ -1,0 +1,142 @@
+"""
+### Fincome monthly load
+
+Loads one billing month of the ERP (connection `erp_db`) into Fincome (connection `fincome_api`):
+the month's invoices, the subscriptions and customers they reference, and every record changed
+in the ERP since the last successful load.
+
+**Order**: `prepare` → `extract` (validate and stage in the state database, connection
+`fincome_state`) → `load.customers` → `load.subscriptions` → `load.invoices` →
+`load.delete_cancelled_invoices` → `reconcile` → `audit`.
+
+**Rerun a month** (the ERP was corrected): *Trigger DAG* with `month` = `YYYY-MM`. Only records
+whose payload changed since Fincome last confirmed them are sent; `full_resync` sends them all
+(repairs edits made by hand in Fincome). `dry_run` reports what would happen and sends nothing.
+Two runs of one month never send at once: the second waits for the first.
+
+**Rejects**: records the ERP holds wrongly are not sent; each is listed with a reason code and
+a plain message in the run's rejects file (path in the `extract` task's XCom and in the audit),
+and records that depend on them are *blocked*. Fix them in the ERP: the next run sends them.
+Above `max_reject_ratio` refused, the run stops before sending anything.
+
+**Backfill** history: `airflow backfill create --dag-id fincome_monthly_load --from-date
+2024-01-01 --to-date 2026-10-01` (one run per month; the `fincome_api` pool shares the API budget).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, CronDataIntervalTimetable, TaskGroup, chain, task
+
+from fincome_airflow.deadline import deadline_alerts
+from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
+from fincome_airflow.params import dag_params
+
+DAG_ID = "fincome_monthly_load"
+ERP_CONN_ID = "erp_db"
+STATE_CONN_ID = "fincome_state"
+FINCOME_CONN_ID = "fincome_api"
+#: Pool shared by every task that calls the Fincome API (all runs, backfills included).
+API_POOL = os.environ.get("FINCOME_API_POOL", "default_pool")
+PLAN = "ti.xcom_pull(task_ids='prepare')"
+
+default_args = {
+    "owner": "data-platform",
+    "retries": 3,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=30),
+    "execution_timeout": timedelta(hours=2),
+}
+
+with DAG(
+    dag_id=DAG_ID,
+    doc_md=__doc__,
+    # The run whose data interval is October starts once October is closed (1 November).
+    schedule=CronDataIntervalTimetable("0 3 1 * *", timezone="UTC"),
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    params=dag_params(),
+    default_args=default_args,
+    deadline=deadline_alerts(),
+    render_template_as_native_obj=True,
+    tags=["fincome", "billing", "erp"],
+) as dag:
+
+    @task(doc_md="Resolve the billing month and validate the trigger input.", retries=0)
+    def prepare(**context):
+        from fincome_airflow.tasks.prepare import prepare_run
+
+        return prepare_run(context)
+
+    @task(
+        doc_md="Extract the month from the ERP, validate it and stage it in the state "
+        "database; writes the rejects file. Fails without retry above `max_reject_ratio`.",
+    )
+    def extract(plan: dict):
+        from fincome_airflow.tasks.extract import extract_month
+
+        return extract_month(plan, erp_conn_id=ERP_CONN_ID, state_conn_id=STATE_CONN_ID)
+
+    with TaskGroup("load", tooltip="Send to Fincome, parents before children") as load:
+        common = {
+            "run_key": f"{{{{ {PLAN}['run_key'] }}}}",
+            "month": f"{{{{ {PLAN}['month'] }}}}",
+            "dry_run": f"{{{{ not {PLAN}['send'] }}}}",
+            "fincome_conn_id": FINCOME_CONN_ID,
+            "state_conn_id": STATE_CONN_ID,
+            "pool": API_POOL,
+        }
+        loads = [
+            FincomeLoadOperator(
+                task_id=resource,
+                resource=resource,
+                full_resync=f"{{{{ {PLAN}['full_resync'] }}}}",
+                enabled=f"{{{{ '{resource}' in {PLAN}['resources'] and "
+                f"not {PLAN}['reconcile_only'] }}}}",
+                doc_md=f"Send the staged {resource} that changed since Fincome last confirmed "
+                "them; each confirmation is recorded as it arrives, so a retry resends nothing "
+                "confirmed.",
+                **common,
+            )
+            for resource in ("customers", "subscriptions", "invoices")
+        ]
+        delete_cancelled = FincomeDeleteOperator(
+            task_id="delete_cancelled_invoices",
+            resource="invoices",
+            enabled=f"{{{{ 'invoices' in {PLAN}['resources'] and not {PLAN}['reconcile_only'] }}}}",
+            doc_md="Delete from Fincome the invoices cancelled in the ERP since they were sent.",
+            **common,
+        )
+        chain(*loads, delete_cancelled)
+
+    @task(
+        doc_md="Read the month back from Fincome and compare it with the ERP; differences "
+        "fail the task (after the verdict is stored) unless FINCOME_RECONCILE_ON_DIFFERENCE=warn.",
+        pool=API_POOL,
+    )
+    def reconcile(plan: dict):
+        from fincome_airflow.tasks.reconcile import reconcile_run
+
+        return reconcile_run(plan, fincome_conn_id=FINCOME_CONN_ID, state_conn_id=STATE_CONN_ID)
+
+    @task(
+        doc_md="Write the run summary (state database and XCom `audit`), whatever happened.",
+        trigger_rule="all_done",
+        retries=1,
+    )
+    def audit(**context):
+        from fincome_airflow.tasks.audit import audit_run
+
+        audit_run(
+            context,
+            state_conn_id=STATE_CONN_ID,
+            load_task_ids={op.resource: op.task_id for op in loads},
+            delete_task_id=delete_cancelled.task_id,
+        )
+
+    plan = prepare()
+    chain(plan, extract(plan), load, reconcile(plan), audit())
