@@ -36,7 +36,7 @@ bench-smoke: venv
 	$(BIN)/python -m fincome_airflow.bench --smoke
 
 erp-bench: venv
-	$(BIN)/python -m fincome_erp generate --target postgresql --invoices 1000000 --timed
+	$(BIN)/python -m fincome_erp generate --url postgresql+psycopg2://postgres@127.0.0.1:5432/fincome_erp_bench --months 2026-10 --invoices 1000000 --replace --timed
 
 clean:
 	rm -rf $(VENV) .airflow .pytest_cache build

@@ -54,8 +54,8 @@ default_args = {
 with DAG(
     dag_id=DAG_ID,
     doc_md=__doc__,
-    # The run whose data interval is October starts once October is closed (1 November).
-    schedule=CronDataIntervalTimetable("0 3 1 * *", timezone="UTC"),
+    # The run whose data interval is October starts once October is closed (1 November, 00:00).
+    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="UTC"),
     start_date=datetime(2024, 1, 1),
     catchup=False,
     max_active_runs=1,

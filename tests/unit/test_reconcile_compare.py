@@ -56,3 +56,9 @@ def test_compare_does_not_read_identifiers_as_numbers():
 def test_compare_skips_extras_for_shared_resources_when_asked():
     differences = compare("customers", {}, {"C1": {"id": "C1"}}, report_extra=False)
     assert differences == []
+
+
+def test_compare_treats_a_null_nested_field_as_absent():
+    line = {"id": "1", "type": "one_off", "net_amount": "10.00", "quantity": "1"}
+    stored = {**line, "period_start": None, "period_end": None, "quantity": "1.000"}
+    assert differing_fields({"lines": [line]}, {"lines": [stored]}) == ()

@@ -6,19 +6,57 @@ machinery: a hook, a :class:`~fincome_airflow.state.ledger.Ledger` and a logger 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fincome_airflow.exceptions import FincomeLoadIncomplete
 from fincome_airflow.hooks.fincome import FincomeHook
 from fincome_airflow.progress import Progress
-from fincome_airflow.state.ledger import Ledger
+from fincome_airflow.state.ledger import Ledger, StagedRecord
+
+#: A record of these resources may reference another record of the same resource.
+SELF_REFERENCES = {"customers": "root_parent_id"}
 
 UPSERT_KINDS = ("created", "updated", "rejected", "failed")
 DELETE_KINDS = ("deleted", "absent", "rejected", "failed")
+
+
+def _parent(record: StagedRecord, field: str) -> str | None:
+    return json.loads(record.payload).get(field) if record.payload else None
+
+
+def waves(ledger: Ledger, *, full_resync: bool) -> Iterator[Iterable[StagedRecord]]:
+    """The records to send, in waves: a record whose parent (same resource) is sent in this
+    run waits for a later wave, so Fincome has confirmed the parent when the child arrives.
+
+    Resources without a self-reference are one streamed wave. Only held-back children are kept
+    in memory (a customer hierarchy is a small share of the customers).
+    """
+    field = SELF_REFERENCES.get(ledger.resource)
+    if field is None:
+        yield ledger.iter_to_send(full_resync=full_resync)
+        return
+    unsent = {r.record_id for r in ledger.iter_to_send(full_resync=full_resync)}
+    held: list[StagedRecord] = []
+
+    def first_wave() -> Iterator[StagedRecord]:
+        for record in ledger.iter_to_send(full_resync=full_resync):
+            if _parent(record, field) in unsent:
+                held.append(record)
+            else:
+                yield record
+
+    yield first_wave()
+    while held:
+        unsent = {r.record_id for r in held}
+        ready = [r for r in held if _parent(r, field) not in unsent] or held  # a cycle: send
+        ready_ids = {r.record_id for r in ready}
+        held = [r for r in held if r.record_id not in ready_ids]
+        yield ready
 
 
 def _http_counts(hook: FincomeHook, before: dict[str, int]) -> dict[str, int]:
@@ -63,18 +101,19 @@ def load_resource(
     counts: Counter[str] = Counter({k: 0 for k in UPSERT_KINDS})
     hashes: dict[str, str | None] = {}
 
-    def records() -> Iterator[tuple[str, str | None]]:
-        for record in ledger.iter_to_send(full_resync=full_resync):
+    def records(wave: Iterable[StagedRecord]) -> Iterator[tuple[str, str | None]]:
+        for record in wave:
             hashes[record.record_id] = record.payload_hash
             yield record.record_id, record.payload
 
     before = hook.stats()
     progress = Progress(resource, to_send, log=log, interval=progress_interval)
     with ledger.writer(batch_size=batch_size) as writer:
-        for outcome in hook.upsert_many(resource, records()):
-            writer.add(outcome, hashes.pop(outcome.record_id, None))
-            counts[outcome.kind] += 1
-            progress.advance()
+        for wave in waves(ledger, full_resync=full_resync):
+            for outcome in hook.upsert_many(resource, records(wave)):
+                writer.add(outcome, hashes.pop(outcome.record_id, None))
+                counts[outcome.kind] += 1
+                progress.advance()
     audit.update(
         staged=staged,
         to_send=to_send,

@@ -44,7 +44,12 @@ _DECIMAL_FIELDS = frozenset({"net_amount", "tax_amount", "monthly_value", "quant
 def _normalize(value: Any, key: str = "") -> Any:
     """Make equal values compare equal, deeply; only decimal fields are read as numbers."""
     if isinstance(value, dict):
-        return {k: _normalize(v, k) for k, v in value.items() if k not in _SERVER_FIELDS}
+        # An absent field and a null one are the same (Fincome answers nulls it was not sent).
+        return {
+            k: _normalize(v, k)
+            for k, v in value.items()
+            if k not in _SERVER_FIELDS and v is not None
+        }
     if isinstance(value, list):
         return [_normalize(v) for v in value]
     if key in _DECIMAL_FIELDS and value is not None and not isinstance(value, bool):
