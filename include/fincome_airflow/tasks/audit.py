@@ -56,7 +56,9 @@ def _resource_counts(
         counts["failed"] = outcomes.get("failed", 0)
         counts["deleted"] = outcomes.get("deleted", 0) + outcomes.get("absent", 0)
         counts["rejected"] += outcomes.get("rejected", 0)
-        if load is not None:  # the load ran to its end: what it did not send was unchanged
+        if load is not None and load.get("skipped"):  # resource not selected for this run
+            counts["skipped"] += staged.get("upsert", 0) + staged.get("delete", 0) - never_sent
+        elif load is not None:  # the load ran to its end: what it did not send was unchanged
             handled = sum(outcomes.values())
             staged_total = staged.get("upsert", 0) + staged.get("delete", 0)
             counts["unchanged"] = max(0, staged_total - handled - never_sent)
