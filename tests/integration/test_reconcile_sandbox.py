@@ -1,0 +1,117 @@
+"""Reconciliation against the sandbox over real HTTP: a clean month reconciles; records deleted,
+edited or added by hand in Fincome are found with the right kind and amount; a record the run
+refused is reported as refused, not missing; a full resync repairs hand edits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from decimal import Decimal
+
+import pytest
+import requests
+
+from fincome_airflow.contract import RESOURCES
+from fincome_airflow.db import erp_engine
+from fincome_airflow.extract.run import extract_and_stage
+from fincome_airflow.hooks.fincome import FincomeHook
+from fincome_airflow.month import BillingMonth
+from fincome_airflow.operators.sync import load_resource
+from fincome_airflow.reconcile.run import reconcile_month, stored_verdict
+from fincome_airflow.state.ledger import Ledger
+from fincome_airflow.state.store import StateStore
+from fincome_erp.cli import main as erp_main
+
+OCTOBER = BillingMonth(2026, 10)
+NOW = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
+log = logging.getLogger(__name__)
+
+
+@pytest.fixture(scope="module")
+def erp_url(tmp_path_factory):
+    path = tmp_path_factory.mktemp("erp") / "erp.sqlite"
+    assert erp_main(["demo", "--url", f"sqlite:///{path}"]) == 0
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def world(erp_url, sandbox, tmp_path, monkeypatch):
+    """A month staged and loaded into an empty sandbox; returns a runner for later runs."""
+    conn = {
+        "conn_type": "fincome",
+        "host": sandbox.base_url,
+        "password": sandbox.api_key,
+        "extra": {"requests_per_second": 500, "max_concurrency": 8, "retry_budget": 10},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_API", json.dumps(conn))
+    store = StateStore.from_url(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    engine = erp_engine(erp_url)
+    runs = iter(range(1, 100))
+
+    def run(*, full_resync: bool = False) -> tuple[str, dict]:
+        run_key = f"test/run-{next(runs)}"
+        extract_and_stage(engine, store, run_key, OCTOBER, now=NOW)
+        hook = FincomeHook()
+        for resource in RESOURCES:
+            load_resource(hook, Ledger(store, run_key, resource), log=log, full_resync=full_resync)
+        result = reconcile_month(hook, store, run_key, OCTOBER, tmp_path / f"{run_key[5:]}.csv")
+        return run_key, result
+
+    return sandbox, store, run
+
+
+def _api(sandbox, method: str, path: str, body: dict | None = None) -> requests.Response:
+    headers = {"X-API-KEY": sandbox.api_key}
+    return requests.request(method, sandbox.base_url + path, json=body, headers=headers, timeout=5)
+
+
+def _differences(result: dict, kind: str) -> list[dict]:
+    return [d for d in result["largest"] if d["kind"] == kind]
+
+
+def test_a_clean_month_reconciles_and_refused_records_are_reported_as_refused(world):
+    _sandbox, store, run = world
+    run_key, result = run()
+    assert result["verdict"] == "reconciled", result
+    assert result["by_kind"].get("refused", 0) > 0  # the demo month has rejected invoices
+    assert stored_verdict(store, run_key)["verdict"] == "reconciled"
+    with open(result["file"], encoding="utf-8") as fh:
+        rows = fh.read().splitlines()
+    assert rows[0].startswith("resource,record_id,kind")
+    assert all(",refused," in row for row in rows[1:])
+
+
+def test_records_changed_by_hand_in_fincome_are_found_with_kind_and_amount(world):
+    sandbox, _store, run = world
+    run()
+    invoices = sandbox.dump()["invoices"]
+    month = sorted(i for i, r in invoices.items() if r["issue_date"].startswith("2026-10"))
+    deleted, edited = month[0], month[1]
+    deleted_amount = Decimal(invoices[deleted]["net_amount"])
+    assert _api(sandbox, "DELETE", f"/invoices/{deleted}").status_code == 204
+    body = {k: v for k, v in invoices[edited].items() if k not in ("created_at", "updated_at")}
+    body.update(net_amount=str(Decimal(body["net_amount"]) + 100), lines=None, status="open")
+    body = {k: v for k, v in body.items() if v is not None}
+    assert _api(sandbox, "POST", "/invoices", body).status_code == 200
+    extra = {**body, "id": "HAND-MADE-1", "number": "HAND-MADE-1", "net_amount": "42.00"}
+    assert _api(sandbox, "POST", "/invoices", extra).status_code == 201
+
+    _run_key, result = run()
+    assert result["differences"] == 3, result
+    assert result["by_kind"]["missing"] == 1
+    assert result["by_kind"]["differs"] == 1
+    assert result["by_kind"]["extra"] == 1
+    largest = {d["record_id"]: d for d in result["largest"]}
+    assert Decimal(largest[deleted]["amount_at_stake"]) == deleted_amount
+    assert largest[edited]["kind"] == "differs"
+    assert Decimal(largest[edited]["amount_at_stake"]) == Decimal(100)
+    assert set(largest[edited]["fields"].split(",")) >= {"net_amount", "status"}
+    assert largest["HAND-MADE-1"]["kind"] == "extra"
+    assert Decimal(largest["HAND-MADE-1"]["amount_at_stake"]) == Decimal(42)
+
+    # An ordinary rerun sends nothing (the ledger is unchanged); a full resync repairs.
+    _run_key, result = run(full_resync=True)
+    assert result["by_kind"].get("missing", 0) == 0
+    assert result["by_kind"].get("differs", 0) == 0
+    assert _differences(result, "extra")[0]["record_id"] == "HAND-MADE-1"  # not ours to delete
