@@ -61,7 +61,7 @@ def reconcile_run(
     message = describe(result)
     if result["differences"] == 0:
         log.info("Month %s reconciled: %s", plan["month"], message)
-    elif policy == "fail" and plan["send"]:
+    elif policy == "fail" and not plan["dry_run"]:
         raise ReconciliationFailed(f"Month {plan['month']}: {message}")
     else:
         log.warning("Month %s: %s", plan["month"], message)
