@@ -188,16 +188,25 @@ class AirflowRuntime:
 
         :param env: extra variables for this command only.
         :raise subprocess.CalledProcessError: non-zero exit and ``check`` (output in the message).
+        :raise subprocess.TimeoutExpired: still running after ``timeout`` (its tree is stopped).
         """
-        result = subprocess.run(
+        process = subprocess.Popen(
             self.command(*args),
             env={**self.env, **(env or {})},
             cwd=self.home,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
             text=True,
-            timeout=timeout,
-            check=False,
+            start_new_session=True,
         )
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stop_process_tree(process, timeout=5)  # its task processes too
+            process.communicate()
+            raise
+        result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
         if check and result.returncode != 0:
             raise subprocess.CalledProcessError(
                 result.returncode,

@@ -69,3 +69,18 @@ def test_stop_process_tree_kills_descendants_when_one_left_the_group(tmp_path):
     assert process.poll() is not None
     for child in children:
         assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, child
+
+
+@pytest.mark.timeout(60)
+def test_cli_stops_command_tree_when_timeout_expires(tmp_path, monkeypatch):
+    from fincome_airflow.airflow_env import AirflowRuntime
+
+    pids = tmp_path / "pids"
+    runtime = AirflowRuntime(home=tmp_path, env={"PATH": "/usr/bin:/bin"}, api_port=0)
+    script = f"sleep 300 & echo $! > {pids}; wait"
+    monkeypatch.setattr(runtime, "command", lambda *args: ["bash", "-c", script])
+    with pytest.raises(subprocess.TimeoutExpired):
+        runtime.cli("anything", timeout=1)
+    time.sleep(0.2)
+    pid = int(pids.read_text())
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
