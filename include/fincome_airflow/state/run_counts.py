@@ -6,7 +6,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Table, and_, func, select
 
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
@@ -15,34 +15,28 @@ from fincome_airflow.state.store import StateStore
 LOADED = ("created", "updated")
 
 
-def outcome_counts(store: StateStore, run_key: str) -> dict[str, dict[str, int]]:
-    """``{resource: {outcome: n}}`` of the records this run sent (last outcome per record)."""
-    out = schema.outcomes
+def _counts_by(store: StateStore, table: Table, run_key: str, column: str) -> dict:
+    """``{resource: {value of column: n}}`` over one run's rows of ``table``."""
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     query = (
-        select(out.c.resource, out.c.outcome, func.count())
-        .where(out.c.run_key == run_key)
-        .group_by(out.c.resource, out.c.outcome)
+        select(table.c.resource, table.c[column], func.count())
+        .where(table.c.run_key == run_key)
+        .group_by(table.c.resource, table.c[column])
     )
     with store.begin() as conn:
-        for resource, outcome, n in conn.execute(query):
-            counts[resource][outcome] = int(n)
+        for resource, value, n in conn.execute(query):
+            counts[resource][value] = int(n)
     return dict(counts)
+
+
+def outcome_counts(store: StateStore, run_key: str) -> dict[str, dict[str, int]]:
+    """``{resource: {outcome: n}}`` of the records this run sent (last outcome per record)."""
+    return _counts_by(store, schema.outcomes, run_key, "outcome")
 
 
 def staged_counts(store: StateStore, run_key: str) -> dict[str, dict[str, int]]:
     """``{resource: {action: n}}`` of the records this run staged."""
-    st = schema.staged
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
-    query = (
-        select(st.c.resource, st.c.action, func.count())
-        .where(st.c.run_key == run_key)
-        .group_by(st.c.resource, st.c.action)
-    )
-    with store.begin() as conn:
-        for resource, action, n in conn.execute(query):
-            counts[resource][action] = int(n)
-    return dict(counts)
+    return _counts_by(store, schema.staged, run_key, "action")
 
 
 def loaded_net_by_currency(store: StateStore, run_key: str) -> dict[str, str]:
