@@ -1,0 +1,155 @@
+"""Run ``fincome_monthly_load`` headless with ``airflow dags test`` and read what it did.
+
+One migrated SQLite Airflow (:func:`fincome_airflow.airflow_env.airflow_runtime`) serves every
+run of a session; each :class:`MonthlyLoad` binds it to one ERP, one state database and one
+sandbox through ``AIRFLOW_CONN_*`` variables given to the ``dags test`` command only. The API
+key never reaches the command line, and it is masked in the log text handed back.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from fincome_airflow.airflow_env import AirflowRuntime
+
+DAG_ID = "fincome_monthly_load"
+#: ``dags test`` logical date of the October run (its data interval is October).
+RUN_AFTER = "2026-11-01"
+#: Seconds one ``dags test`` may take before it is stopped (a bound, not an expectation).
+RUN_TIMEOUT = 240.0
+
+
+def connection(url: str) -> dict[str, Any]:
+    """An Airflow connection (``AIRFLOW_CONN_*`` JSON) for a SQLAlchemy URL."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return {"conn_type": "sqlite", "host": parsed.database}
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"unsupported database {parsed.get_backend_name()}")
+    conn: dict[str, Any] = {
+        "conn_type": "postgres",
+        "host": parsed.host,
+        "schema": parsed.database,
+        "login": parsed.username,
+    }
+    if parsed.port:
+        conn["port"] = parsed.port
+    if parsed.password:
+        conn["password"] = parsed.password
+    return conn
+
+
+def fincome_connection(base_url: str, api_key: str) -> dict[str, Any]:
+    return {
+        "conn_type": "fincome",
+        "host": base_url,
+        "password": api_key,
+        "extra": {"requests_per_second": 500, "max_concurrency": 8, "retry_budget": 50},
+    }
+
+
+@dataclass
+class RunResult:
+    """One ``dags test``: its exit status, the audit it saved and its log (key masked)."""
+
+    returncode: int
+    log: str
+    summary: dict[str, Any] | None
+    status: str | None
+    run_key: str | None
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        assert self.summary is not None, self.tail()
+        return self.summary["resources"]
+
+    def counts(self, key: str) -> dict[str, int]:
+        """One count of the audit per resource, e.g. ``counts("created")``."""
+        return {resource: c[key] for resource, c in self.resources.items()}
+
+    def tail(self, chars: int = 6000) -> str:
+        return self.log[-chars:]
+
+
+@dataclass
+class MonthlyLoad:
+    """The DAG bound to one ERP, one state database and one sandbox."""
+
+    airflow: AirflowRuntime
+    erp_url: str
+    state_url: str
+    sandbox: Any  # fincome_sandbox.launcher.SandboxProcess
+    reports_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "AIRFLOW_CONN_ERP_DB": json.dumps(connection(self.erp_url)),
+            "AIRFLOW_CONN_FINCOME_STATE": json.dumps(connection(self.state_url)),
+            "AIRFLOW_CONN_FINCOME_API": json.dumps(
+                fincome_connection(self.sandbox.base_url, self.sandbox.api_key)
+            ),
+            "FINCOME_REPORTS_DIR": str(self.reports_dir),
+            **self.env,
+        }
+
+    def run(self, month: str = "2026-10", **conf: Any) -> RunResult:
+        """``airflow dags test`` of ``month`` with Params ``conf``; never raises on failure."""
+        before = set(self.run_keys(month))
+        args = ("dags", "test", DAG_ID, RUN_AFTER, "--conf", json.dumps({"month": month, **conf}))
+        try:
+            done = self.airflow.cli(*args, check=False, timeout=RUN_TIMEOUT, env=self.environment())
+            returncode, log = done.returncode, f"{done.stdout}\n{done.stderr}"
+        except subprocess.TimeoutExpired as exc:
+            returncode, log = -1, f"timed out after {RUN_TIMEOUT}s\n{exc.stdout or ''}"
+        log = log.replace(self.sandbox.api_key, "***")
+        new = [key for key in self.run_keys(month) if key not in before]
+        row = self.run_row(new[0]) if new else None
+        return RunResult(
+            returncode=returncode,
+            log=log,
+            summary=json.loads(row["summary"]) if row and row["summary"] else None,
+            status=row["status"] if row else None,
+            run_key=new[0] if new else None,
+        )
+
+    def _state(self, sql: str, **params: Any) -> list[Mapping[str, Any]]:
+        engine = create_engine(self.state_url)
+        try:
+            with engine.connect() as conn:
+                exists = engine.dialect.has_table(conn, "fincome_runs")
+                return list(conn.execute(text(sql), params).mappings()) if exists else []
+        finally:
+            engine.dispose()
+
+    def run_keys(self, month: str) -> list[str]:
+        """Run keys of ``month`` in the state database, the latest first."""
+        rows = self._state(
+            "SELECT run_key FROM fincome_runs WHERE month = :month ORDER BY created_at DESC",
+            month=month,
+        )
+        return [row["run_key"] for row in rows]
+
+    def run_row(self, run_key: str) -> Mapping[str, Any] | None:
+        rows = self._state("SELECT * FROM fincome_runs WHERE run_key = :key", key=run_key)
+        return rows[0] if rows else None
+
+    def ledger(self) -> list[Mapping[str, Any]]:
+        return self._state("SELECT * FROM fincome_ledger ORDER BY resource, record_id")
+
+
+def sends(stats: Mapping[str, Any]) -> dict[str, int]:
+    """Write requests per route from the sandbox statistics (``{"POST /invoices": 3}``)."""
+    return {
+        route: sum(statuses.values())
+        for route, statuses in stats["requests"].items()
+        if not route.startswith("GET ")
+    }
