@@ -41,11 +41,13 @@ FINCOME_CONN_ID = "fincome_api"
 #: Pool shared by every task that calls the Fincome API (all runs, backfills included).
 API_POOL = os.environ.get("FINCOME_API_POOL", "default_pool")
 PLAN = "ti.xcom_pull(task_ids='prepare')"
+#: Seconds before a failed task's first retry (then doubling); tests and drills set it low.
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("FINCOME_RETRY_DELAY_SECONDS", "60")))
 
 default_args = {
     "owner": "data-platform",
     "retries": 3,
-    "retry_delay": timedelta(minutes=1),
+    "retry_delay": RETRY_DELAY,
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
     "execution_timeout": timedelta(hours=2),

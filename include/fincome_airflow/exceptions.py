@@ -19,3 +19,11 @@ class FincomeRequestError(FincomeError):
 
 class FincomeLoadIncomplete(FincomeError):
     """Some records failed after retries; a task retry resends only those not yet confirmed."""
+
+
+class FincomeApiUnavailable(FincomeLoadIncomplete):
+    """Records in a row failed for their whole retry budget: the API is down; the load stopped."""
+
+
+class FincomeStageIncomplete(AirflowFailException):
+    """The run's extraction did not finish: what is staged is part of a month, never sent."""

@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--reset-rate", type=float, default=0.0, help="share of dropped sockets")
     parser.add_argument("--stall-rate", type=float, default=0.0, help="share of hung requests")
     parser.add_argument("--stall-seconds", type=float, default=DEFAULT_STALL_SECONDS)
+    parser.add_argument(
+        "--throttle-rate", type=float, default=0.0, help="share answered 429 with Retry-After"
+    )
+    parser.add_argument("--throttle-retry-after", type=int, default=1, help="its Retry-After")
     parser.add_argument("--seed", type=int, help="seed of the fault draws")
     parser.add_argument("--log-level", default="warning")
     parser.add_argument(
@@ -62,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         reset_rate=args.reset_rate,
         stall_rate=args.stall_rate,
         stall_seconds=args.stall_seconds,
+        throttle_rate=args.throttle_rate,
+        throttle_retry_after=args.throttle_retry_after,
         seed=args.seed,
     )
     import uvicorn

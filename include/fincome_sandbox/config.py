@@ -13,7 +13,9 @@ class FaultOptions(BaseModel):
 
     ``reset_rate``, ``stall_rate`` and ``error_rate`` are exclusive and drawn in that order from
     one seeded random number per request; ``rate_limit`` (requests per second across all
-    clients, token bucket with a one-second burst) is checked before them.
+    clients, token bucket with a one-second burst) is checked before them. ``throttle_rate``
+    answers a share of requests 429 with ``Retry-After: throttle_retry_after`` at random (its
+    own seeded draw, so the other faults of a seed are unchanged).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -24,6 +26,8 @@ class FaultOptions(BaseModel):
     reset_rate: float = Field(default=0.0, ge=0, le=1)
     stall_rate: float = Field(default=0.0, ge=0, le=1)
     stall_seconds: float = Field(default=DEFAULT_STALL_SECONDS, ge=0)
+    throttle_rate: float = Field(default=0.0, ge=0, le=1)
+    throttle_retry_after: int = Field(default=1, ge=0)
     seed: int | None = None
 
 
@@ -38,6 +42,8 @@ class ResetRequest(BaseModel):
     reset_rate: float | None = Field(default=None, ge=0, le=1)
     stall_rate: float | None = Field(default=None, ge=0, le=1)
     stall_seconds: float | None = Field(default=None, ge=0)
+    throttle_rate: float | None = Field(default=None, ge=0, le=1)
+    throttle_retry_after: int | None = Field(default=None, ge=0)
     seed: int | None = None
     clear_store: bool = True
 

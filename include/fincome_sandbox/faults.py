@@ -44,11 +44,21 @@ class FaultInjector:
         self.options = options
         self._rng = random.Random(options.seed)
         self._limiter = RateLimiter(options.rate_limit) if options.rate_limit else None
+        # A separate draw: adding throttling leaves the resets, stalls and errors of a seed as
+        # they were.
+        throttle_seed = None if options.seed is None else options.seed + 1
+        self._throttle_rng = random.Random(throttle_seed)
         self._any_fault = bool(options.reset_rate or options.stall_rate or options.error_rate)
 
     def retry_after(self) -> int | None:
-        """Return the ``Retry-After`` seconds when this request exceeds the rate limit."""
-        return self._limiter.acquire() if self._limiter is not None else None
+        """Return the ``Retry-After`` seconds when this request exceeds the rate limit or is
+        throttled at random (``throttle_rate``)."""
+        if self._limiter is not None and (wait := self._limiter.acquire()) is not None:
+            return wait
+        rate = self.options.throttle_rate
+        if rate and self._throttle_rng.random() < rate:
+            return self.options.throttle_retry_after
+        return None
 
     def draw(self) -> FaultKind | None:
         """Draw the fault of one request: ``reset``, ``stall``, ``error`` or ``None``."""

@@ -78,6 +78,8 @@ class SandboxProcess:
         stall_seconds: float = DEFAULT_STALL_SECONDS,
         seed: int | None = None,
         *,
+        throttle_rate: float = 0.0,
+        throttle_retry_after: int = 1,
         host: str = "127.0.0.1",
         startup_timeout: float = 20.0,
     ) -> None:
@@ -92,6 +94,8 @@ class SandboxProcess:
             "reset_rate": reset_rate,
             "stall_rate": stall_rate,
             "stall_seconds": stall_seconds,
+            "throttle_rate": throttle_rate,
+            "throttle_retry_after": throttle_retry_after,
             "seed": seed,
         }
         self.startup_timeout = startup_timeout

@@ -11,11 +11,12 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from fincome_airflow.contract import RESOURCES
+from fincome_airflow.exceptions import FincomeStageIncomplete
 from fincome_airflow.hooks.fincome import FincomeHook
 from fincome_airflow.provider_info import DEFAULT_CONN_ID
 from fincome_airflow.state.ledger import Ledger
 from fincome_airflow.state.locks import month_lock
-from fincome_airflow.state.store import DEFAULT_STATE_CONN_ID, StateStore
+from fincome_airflow.state.store import DEFAULT_STATE_CONN_ID, STATUS_EXTRACTING, StateStore
 
 #: Share of ``execution_timeout`` that one record's retries may take at most.
 RETRY_SHARE_OF_TIMEOUT = 0.5
@@ -104,7 +105,21 @@ class FincomeBaseOperator(BaseOperator):
     def ledger(self) -> Ledger:
         if self.resource not in RESOURCES:
             raise ValueError(f"resource must be one of {RESOURCES}, not {self.resource!r}")
+        self.require_complete_stage()
         return Ledger(self.store, self.run_key, self.resource)
+
+    def require_complete_stage(self) -> None:
+        """Refuse a run whose extraction has not finished: its stage holds part of the month.
+
+        Runs without a row (records staged by other tooling) are not checked.
+        """
+        run = self.store.run(self.run_key)
+        if run is not None and run["status"] == STATUS_EXTRACTING:
+            raise FincomeStageIncomplete(
+                f"Run {self.run_key}: the extraction of month {run['month']} did not finish "
+                "(status 'extracting'), so only part of the month is staged; nothing is sent. "
+                "Clear the extract task to stage the month again."
+            )
 
     @contextmanager
     def month_locked(self) -> Iterator[None]:

@@ -11,10 +11,12 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from typing import Any
 
-from fincome_airflow.exceptions import FincomeLoadIncomplete
+from fincome_airflow.exceptions import FincomeApiUnavailable, FincomeLoadIncomplete
 from fincome_airflow.hooks.fincome import FincomeHook
+from fincome_airflow.hooks.outcome import Outcome
 from fincome_airflow.progress import Progress
 from fincome_airflow.state.ledger import Ledger, StagedRecord
 
@@ -57,6 +59,39 @@ def waves(ledger: Ledger, *, full_resync: bool) -> Iterator[Iterable[StagedRecor
         ready_ids = {r.record_id for r in ready}
         held = [r for r in held if r.record_id not in ready_ids]
         yield ready
+
+
+class DownDetector:
+    """Tell when the API is down: ``limit`` records in a row failed after their whole retry
+    budget, none confirmed in between. The load then stops (the rest would only fail the same
+    way, one retry budget each) and the task fails saying so; a task retry resumes."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self.streak = 0
+        self.last_reason: str | None = None
+
+    def down_after(self, outcome: Outcome) -> bool:
+        if outcome.kind == "failed":
+            self.streak += 1
+            self.last_reason = outcome.reason
+        else:
+            self.streak = 0
+        return self.streak >= self.limit
+
+    def error(
+        self, resource: str, action: str, confirmed: int, total: int
+    ) -> FincomeApiUnavailable:
+        return FincomeApiUnavailable(
+            f"Fincome API unavailable: the last {self.streak} {resource} {action} each failed "
+            f"for the whole retry budget ({self.last_reason}); stopped with {confirmed} of "
+            f"{total} confirmed. Confirmed records are recorded and will not be resent; the "
+            "task retries."
+        )
+
+
+def _down_limit(hook: FincomeHook) -> int:
+    return 2 * hook.settings.max_concurrency
 
 
 def _http_counts(hook: FincomeHook, before: dict[str, int]) -> dict[str, int]:
@@ -108,12 +143,22 @@ def load_resource(
 
     before = hook.stats()
     progress = Progress(resource, to_send, log=log, interval=progress_interval)
+    down = DownDetector(_down_limit(hook))
+    stopped = False
     with ledger.writer(batch_size=batch_size) as writer:
         for wave in waves(ledger, full_resync=full_resync):
-            for outcome in hook.upsert_many(resource, records(wave)):
-                writer.add(outcome, hashes.pop(outcome.record_id, None))
-                counts[outcome.kind] += 1
-                progress.advance()
+            with closing(hook.upsert_many(resource, records(wave))) as outcomes:
+                for outcome in outcomes:
+                    writer.add(outcome, hashes.pop(outcome.record_id, None))
+                    counts[outcome.kind] += 1
+                    progress.advance()
+                    if stopped := down.down_after(outcome):
+                        break
+            if stopped:
+                break
+    if stopped:
+        confirmed = counts["created"] + counts["updated"]
+        raise down.error(resource, "sends", confirmed, to_send)
     audit.update(
         staged=staged,
         to_send=to_send,
@@ -161,11 +206,20 @@ def delete_resource(
     counts: Counter[str] = Counter({k: 0 for k in DELETE_KINDS})
     before = hook.stats()
     progress = Progress(f"{resource} deletions", to_delete, log=log, interval=progress_interval)
-    with ledger.writer(batch_size=batch_size) as writer:
-        for outcome in hook.delete_many(resource, ledger.iter_to_delete()):
+    down = DownDetector(_down_limit(hook))
+    stopped = False
+    with (
+        ledger.writer(batch_size=batch_size) as writer,
+        closing(hook.delete_many(resource, ledger.iter_to_delete())) as outcomes,
+    ):
+        for outcome in outcomes:
             writer.add(outcome)
             counts[outcome.kind] += 1
             progress.advance()
+            if stopped := down.down_after(outcome):
+                break
+    if stopped:
+        raise down.error(resource, "deletions", counts["deleted"] + counts["absent"], to_delete)
     audit.update(
         staged=staged,
         to_delete=to_delete,

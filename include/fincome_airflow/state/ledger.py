@@ -179,18 +179,19 @@ class Ledger:
                 insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
                 conn.execute(insert(pending).on_conflict_do_nothing(), rows)
 
-    def writer(self, batch_size: int = 200, max_age: float = 2.0) -> OutcomeWriter:
+    def writer(self, batch_size: int = 200, max_age: float = 1.0) -> OutcomeWriter:
         return OutcomeWriter(self, batch_size=batch_size, max_age=max_age)
 
 
 class OutcomeWriter:
-    """Buffer outcomes and write them every ``batch_size`` records or ``max_age`` seconds.
+    """Buffer outcomes and write them every ``batch_size`` records or ``max_age`` seconds (a
+    confirmation is durable within about a second, so a SIGKILL resends little).
 
     Used as a context manager: what is buffered is written on exit, also when a
     :class:`~fincome_airflow.exceptions.FincomeConfigError` stops the load half-way.
     """
 
-    def __init__(self, ledger: Ledger, *, batch_size: int = 200, max_age: float = 2.0) -> None:
+    def __init__(self, ledger: Ledger, *, batch_size: int = 200, max_age: float = 1.0) -> None:
         self.ledger = ledger
         self.batch_size = batch_size
         self.max_age = max_age

@@ -18,6 +18,10 @@ from fincome_airflow.db import engine_for_connection, make_engine
 from fincome_airflow.state import schema
 
 DEFAULT_STATE_CONN_ID = "fincome_state"
+#: Run status while the extraction writes its batches: the stage is part of a month.
+STATUS_EXTRACTING = "extracting"
+#: Run status once the whole month is staged (set by the extract task at its very end).
+STATUS_STAGED = "staged"
 
 
 def utcnow() -> dt.datetime:
@@ -90,7 +94,7 @@ class StateStore:
                     {
                         "run_key": run_key,
                         "month": month,
-                        "status": "extracting",
+                        "status": STATUS_EXTRACTING,
                         "dry_run": dry_run,
                         "created_at": utcnow(),
                         "finished_at": None,

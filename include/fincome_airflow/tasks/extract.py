@@ -13,7 +13,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from fincome_airflow.db import erp_engine_for_connection
 from fincome_airflow.extract.run import extract_and_stage
 from fincome_airflow.state.staging import write_rejects_csv
-from fincome_airflow.state.store import StateStore
+from fincome_airflow.state.store import STATUS_STAGED, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -84,4 +84,7 @@ def extract_month(
     log.info("%d rejected or blocked records written to %s", written, rejects_file)
     report["rejects_file"] = str(rejects_file)
     check_reject_ratio(report, plan["max_reject_ratio"], str(rejects_file))
+    # Only now is the month staged whole: the loads refuse a run still 'extracting' (a crash or
+    # a dropped ERP connection half-way leaves committed batches of part of the month).
+    store.set_run_status(plan["run_key"], STATUS_STAGED)
     return report
