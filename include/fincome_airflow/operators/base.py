@@ -6,17 +6,19 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.exceptions import FincomeStageIncomplete
-from fincome_airflow.hooks.fincome import FincomeHook
 from fincome_airflow.provider_info import DEFAULT_CONN_ID
 from fincome_airflow.state.ledger import Ledger
 from fincome_airflow.state.locks import month_lock
 from fincome_airflow.state.store import DEFAULT_STATE_CONN_ID, STATUS_EXTRACTING, StateStore
+
+if TYPE_CHECKING:  # the hook imports requests and aiohttp: not at DAG parse time
+    from fincome_airflow.hooks.fincome import FincomeHook
 
 #: Share of ``execution_timeout`` that one record's retries may take at most.
 RETRY_SHARE_OF_TIMEOUT = 0.5
@@ -79,6 +81,8 @@ class FincomeBaseOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> FincomeHook:
+        from fincome_airflow.hooks.fincome import FincomeHook
+
         return FincomeHook(fincome_conn_id=self.fincome_conn_id)
 
     def prepared_hook(self) -> FincomeHook:

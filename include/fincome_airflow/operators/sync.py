@@ -12,13 +12,15 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import closing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fincome_airflow.exceptions import FincomeApiUnavailable, FincomeLoadIncomplete
-from fincome_airflow.hooks.fincome import FincomeHook
 from fincome_airflow.hooks.outcome import Outcome
 from fincome_airflow.progress import Progress
 from fincome_airflow.state.ledger import Ledger, StagedRecord
+
+if TYPE_CHECKING:
+    from fincome_airflow.hooks.fincome import FincomeHook
 
 #: A record of these resources may reference another record of the same resource.
 SELF_REFERENCES = {"customers": "root_parent_id"}
