@@ -1,0 +1,13 @@
+"""``python -m fincome_airflow.bench [--invoices N | --smoke]``: see the package docstring."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from fincome_airflow.bench.config import parse
+from fincome_airflow.bench.runner import main
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    main(parse(sys.argv[1:]))

@@ -1,0 +1,45 @@
+"""Extract + validate + stage, beside a bare ``COPY (query) TO STDOUT`` of the same rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fincome_airflow.bench.config import BenchConfig
+from fincome_airflow.bench.procs import run_stage
+from fincome_airflow.bench.table import Figure, Report
+
+TARGET_1M_S = 60.0
+
+
+def extract(cfg: BenchConfig, erp_url: str, state_url: str, run_key: str) -> dict[str, Any]:
+    args = {
+        "erp_url": erp_url,
+        "state_url": state_url,
+        "run_key": run_key,
+        "month": cfg.month,
+        "now": cfg.now,
+    }
+    return run_stage("extract", args)
+
+
+def copy_baseline(cfg: BenchConfig, erp_url: str) -> dict[str, Any]:
+    return run_stage("copy", {"erp_url": erp_url, "month": cfg.month})
+
+
+def figure(cfg: BenchConfig, report: Report, ext: dict[str, Any], copy: dict[str, Any]) -> None:
+    target = TARGET_1M_S * cfg.invoices / 1_000_000
+    counts = ext.get("counts") or {}
+    records = sum(sum(int(v) for v in c.values()) for c in counts.values() if isinstance(c, dict))
+    report.add(
+        Figure(
+            key="extract",
+            label="extract + validate + stage, from PostgreSQL",
+            value=f"{ext['seconds']:.1f} s",
+            baseline=f"{copy['seconds']:.1f} s COPY of {copy['rows']:,} rows",
+            ratio=ext["seconds"] / copy["seconds"] if copy["seconds"] else None,
+            target=f"<= {target:.1f} s (60 s per 1M)",
+            met=ext["seconds"] <= target,
+            note=f"{records:,} records",
+            data={"extract": ext, "copy": copy, "target_s": target},
+        )
+    )
