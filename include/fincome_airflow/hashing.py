@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
@@ -17,8 +18,15 @@ from typing import Any, Final
 AMOUNT_KEYS: Final = frozenset({"net_amount", "tax_amount", "monthly_value", "quantity"})
 
 
+_PLAIN_DECIMAL = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]*[1-9])?(\.?0*)$")
+
+
 def normalize_amount(value: Any) -> Any:
     """Return ``value`` as a minimal decimal string (``"10.50"`` -> ``"10.5"``), or unchanged."""
+    if isinstance(value, str):
+        plain = _PLAIN_DECIMAL.match(value)  # the common case, without Decimal arithmetic
+        if plain:
+            return plain.group(1) + (plain.group(2) or "")
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, float):
@@ -33,13 +41,19 @@ def normalize_amount(value: Any) -> Any:
     return "0" if text in ("-0", "0") else text
 
 
-def _normalized(value: Any, key: str | None = None) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _normalized(v, k) for k, v in value.items()}
+_NESTED = (dict, list, tuple)
+
+
+def _normalized(value: Any) -> Any:
+    if type(value) is dict or isinstance(value, Mapping):
+        return {
+            k: normalize_amount(v)
+            if k in AMOUNT_KEYS
+            else (_normalized(v) if isinstance(v, _NESTED) else v)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [_normalized(v) for v in value]
-    if key in AMOUNT_KEYS:
-        return normalize_amount(value)
+        return [_normalized(v) if isinstance(v, _NESTED) else v for v in value]
     return value
 
 
@@ -55,4 +69,15 @@ def canonical_json(payload: Mapping[str, Any]) -> str:
 
 def payload_hash(payload: Mapping[str, Any]) -> str:
     """SHA-256 (hex) of :func:`canonical_json`."""
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    return text_hash(canonical_json(payload))
+
+
+def text_hash(canonical: str) -> str:
+    """SHA-256 (hex) of a text already produced by :func:`canonical_json`."""
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def canonical_with_hash(payload: Mapping[str, Any]) -> tuple[str, str]:
+    """The canonical JSON of ``payload`` and its hash, serializing once."""
+    canonical = canonical_json(payload)
+    return canonical, text_hash(canonical)

@@ -21,9 +21,12 @@ scope (cust_no) AS (
   UNION
   SELECT ct.cust_no
   FROM erp.contracts AS ct
-  WHERE ct.updated_at > :watermark
-     OR ct.contract_no IN :pending_subscription_ids
-     OR ct.contract_no IN (SELECT si2.contract_no FROM scoped_invoices AS si2)
+  JOIN scoped_invoices AS si2 ON si2.contract_no = ct.contract_no
+  UNION
+  SELECT ct2.cust_no
+  FROM erp.contracts AS ct2
+  WHERE ct2.updated_at > :watermark
+     OR ct2.contract_no IN :pending_subscription_ids
   UNION
   SELECT cu.cust_no
   FROM erp.customers AS cu
@@ -45,6 +48,6 @@ SELECT
   c.updated_at,
   par.cust_no AS ref_parent_cust_no
 FROM erp.customers AS c
+JOIN scope AS s ON s.cust_no = c.cust_no
 LEFT JOIN erp.customers AS par ON par.cust_no = c.parent_cust_no
-WHERE c.cust_no IN (SELECT scope.cust_no FROM scope)
 ORDER BY c.cust_no

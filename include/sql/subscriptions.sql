@@ -1,4 +1,5 @@
 -- Subscriptions (the ERP's contracts) of one load, ordered by contract number.
+-- (Scopes are joined, not tested with IN (subquery) inside an OR: that plans as a nested loop.)
 --
 -- Scope: the contracts referenced by the load's invoices (see invoices.sql), every contract
 -- updated since the watermark, and the contracts still pending from earlier runs.
@@ -6,6 +7,18 @@
 --
 -- Parameters: month_start, month_end, watermark, pending_ids (contract numbers),
 -- pending_invoice_ids (invoice numbers).
+WITH scope AS (
+  SELECT c0.contract_no
+  FROM erp.contracts AS c0
+  WHERE c0.updated_at > :watermark
+     OR c0.contract_no IN :pending_ids
+  UNION
+  SELECT i.contract_no
+  FROM erp.invoices AS i
+  WHERE (i.invoice_date >= :month_start AND i.invoice_date < :month_end)
+     OR i.updated_at > :watermark
+     OR i.invoice_no IN :pending_invoice_ids
+)
 SELECT
   c.contract_no,
   c.cust_no,
@@ -19,14 +32,6 @@ SELECT
   c.updated_at,
   cu.cust_no AS ref_cust_no
 FROM erp.contracts AS c
+JOIN scope AS s ON s.contract_no = c.contract_no
 LEFT JOIN erp.customers AS cu ON cu.cust_no = c.cust_no
-WHERE c.updated_at > :watermark
-   OR c.contract_no IN :pending_ids
-   OR c.contract_no IN (
-        SELECT i.contract_no
-        FROM erp.invoices AS i
-        WHERE (i.invoice_date >= :month_start AND i.invoice_date < :month_end)
-           OR i.updated_at > :watermark
-           OR i.invoice_no IN :pending_invoice_ids
-      )
 ORDER BY c.contract_no

@@ -1,7 +1,8 @@
 """Staging of a run's validated records and rejects in the sync-state database.
 
 Deciding is the validation's job; this module only writes what it is given, in batches, keyed
-by the run: ``fincome_staged`` (canonical JSON payload and its hash), ``fincome_rejects``,
+by the run: ``fincome_staged`` (the canonical JSON payload, i.e. sorted keys and normalized
+amounts, which is what is sent, and its SHA-256), ``fincome_rejects``,
 ``fincome_pending`` (records refused and not yet confirmed, re-extracted by later runs) and the
 run's ``max_updated_at`` (the watermark candidate, made the watermark only when the run ends
 ``done``). A retried task restages cleanly: ``StateStore.start_run`` clears the run first.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -21,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from fincome_airflow.contract import Resource
-from fincome_airflow.hashing import dumps_sorted, payload_hash
+from fincome_airflow.hashing import canonical_with_hash
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
 from fincome_airflow.validation.decisions import Decision
@@ -118,14 +120,15 @@ class StagingWriter:
         self._see(d.updated_at)
         if d.kind == "stage":
             assert d.payload is not None
+            canonical, digest = canonical_with_hash(d.payload)
             self._staged.append(
                 {
                     "run_key": self.run_key,
                     "resource": d.resource,
                     "record_id": d.record_id,
                     "action": "upsert",
-                    "payload": dumps_sorted(d.payload),
-                    "payload_hash": payload_hash(d.payload),
+                    "payload": canonical,
+                    "payload_hash": digest,
                     "currency": d.currency,
                     "net_amount": d.net_amount,
                 }
@@ -193,10 +196,9 @@ class StagingWriter:
     def flush(self) -> None:
         """Write the buffered rows in one transaction."""
         with self.store.begin() as conn:
-            if self._staged:
-                conn.execute(insert(schema.staged), self._staged)
-            if self._rejects:
-                conn.execute(insert(schema.rejects), self._rejects)
+            for table, rows in ((schema.staged, self._staged), (schema.rejects, self._rejects)):
+                if rows:
+                    _bulk_insert(conn, table, rows)
             if self._pending_add:
                 _insert_ignore(conn, schema.pending, self._pending_add, ["resource", "record_id"])
             for resource, ids in _group(self._pending_drop).items():
@@ -213,6 +215,37 @@ class StagingWriter:
                 .values(max_updated_at=self.max_updated_at)
             )
         self._staged, self._rejects, self._pending_add, self._pending_drop = [], [], [], []
+
+
+def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """``COPY`` on PostgreSQL with psycopg2 (several times faster), else executemany."""
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg2":
+        conn.execute(insert(table), rows)
+        return
+    raw = conn.connection.dbapi_connection
+    cols = list(rows[0])
+    buf = io.StringIO()
+    for row in rows:
+        buf.write("\t".join(_copy_text(row[c]) for c in cols))
+        buf.write("\n")
+    buf.seek(0)
+    with raw.cursor() as cursor:
+        cursor.copy_expert(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN", buf)
+
+
+def _copy_text(value: Any) -> str:
+    """A value in COPY's text format (``\\N`` is NULL)."""
+    if value is None:
+        return "\\N"
+    text = value if isinstance(value, str) else str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
 
 
 def _group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:

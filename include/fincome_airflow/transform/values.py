@@ -7,6 +7,7 @@ or ``float``. Each converter accepts all of these and refuses anything it would 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -17,6 +18,7 @@ from fincome_airflow.validation.reasons import Problem, problem
 CENT: Final = Decimal("0.01")
 MILLI: Final = Decimal("0.001")
 _MAX_AMOUNT: Final = Decimal(10) ** (contract.AMOUNT_MAX_DIGITS - contract.AMOUNT_DECIMAL_PLACES)
+_CONTROL: Final = re.compile("[\x00-\x1f\x7f]")
 _MAX_QTY: Final = Decimal(10) ** (contract.QUANTITY_MAX_DIGITS - contract.QUANTITY_DECIMAL_PLACES)
 
 
@@ -35,7 +37,7 @@ def identifier(value: Any, field: str, issues: list[Problem], *, required: bool 
     if (
         not isinstance(value, str)
         or len(value) > contract.MAX_ID_LENGTH
-        or any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
+        or _CONTROL.search(value)
     ):
         issues.append(problem("invalid_identifier", field, value))
         return None
@@ -52,7 +54,7 @@ def text(value: Any, field: str, issues: list[Problem], *, required: bool = Fals
     if len(value) > contract.MAX_TEXT_LENGTH:
         issues.append(problem("text_too_long", field, value))
         return None
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if _CONTROL.search(value):
         issues.append(problem("invalid_text", field, value))
         return None
     return value
