@@ -178,7 +178,15 @@ def audit_run(
         unfinished.append("reconcile")
     summary["unfinished_tasks"] = unfinished
     loads_done = not any(t != "reconcile" for t in unfinished)
-    status = "dry_run" if not plan["send"] else "done" if loads_done else "failed"
+    # Only a run that loaded every resource moves the watermark (runs with status "done"): a
+    # run limited to some resources is "partial", so the next full run still takes the records
+    # of the other resources updated since the last full load.
+    if not plan["send"]:
+        status = "dry_run"
+    elif not loads_done:
+        status = "failed"
+    else:
+        status = "done" if set(plan["resources"]) >= set(RESOURCES) else "partial"
     store.save_summary(plan["run_key"], summary, status=status)
     log.info("%s", readable(summary))
     ti.xcom_push(key="audit", value=summary)

@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from airflow.sdk.exceptions import AirflowFailException
 
+from fincome_airflow.contract import RESOURCES
 from fincome_airflow.hooks.fincome import FincomeHook
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.reconcile.run import reconcile_month
@@ -61,7 +62,8 @@ def reconcile_run(
     message = describe(result)
     if result["differences"] == 0:
         log.info("Month %s reconciled: %s", plan["month"], message)
-    elif policy == "fail" and not plan["dry_run"]:
+    # A dry run, or a run limited to some resources (the others stay as they were), only warns.
+    elif policy == "fail" and not plan["dry_run"] and set(plan["resources"]) >= set(RESOURCES):
         raise ReconciliationFailed(f"Month {plan['month']}: {message}")
     else:
         log.warning("Month %s: %s", plan["month"], message)
