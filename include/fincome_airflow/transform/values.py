@@ -34,11 +34,7 @@ def identifier(value: Any, field: str, issues: list[Problem], *, required: bool 
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if (
-        not isinstance(value, str)
-        or len(value) > contract.MAX_ID_LENGTH
-        or _CONTROL.search(value)
-    ):
+    if not isinstance(value, str) or len(value) > contract.MAX_ID_LENGTH or _CONTROL.search(value):
         issues.append(problem("invalid_identifier", field, value))
         return None
     return value
