@@ -206,6 +206,10 @@ def test_dry_run_reject_gate_and_resource_subset(
     assert f"{top_reason} (" in named.group(1)
     assert Path(named.group(2)).is_file()
     assert gated.status == "failed"
+    # The audit of the stopped run keeps the extraction's counts, reasons and rejects file.
+    assert gated.summary["rejects_file"] == named.group(2)
+    assert gated.summary["top_reject_reasons"][0][0] == top_reason
+    assert gated.summary["resources"]["invoices"]["extracted"] > 0
 
     # resources=["customers"]: only customers go out.
     customers = ok(load.run(MONTH, resources=["customers"], **LENIENT))

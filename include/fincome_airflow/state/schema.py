@@ -45,6 +45,8 @@ runs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Column("max_updated_at", DateTime),
+    # The extract task's report (JSON), kept even when the run stops at the reject gate.
+    Column("stage_report", Text),
     Column("summary", Text),
 )
 

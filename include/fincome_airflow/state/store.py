@@ -128,6 +128,19 @@ class StateStore:
             run_key, status, summary=json.dumps(summary, default=str), finished_at=utcnow()
         )
 
+    def save_stage_report(self, run_key: str, report: Mapping[str, Any]) -> None:
+        """Keep the extraction's report, so the audit has it even if the run stops there."""
+        with self.begin() as conn:
+            conn.execute(
+                update(schema.runs)
+                .where(schema.runs.c.run_key == run_key)
+                .values(stage_report=json.dumps(report, default=str))
+            )
+
+    def stage_report(self, run_key: str) -> dict[str, Any] | None:
+        row = self.run(run_key)
+        return json.loads(row["stage_report"]) if row and row.get("stage_report") else None
+
     def last_watermark(self) -> dt.datetime | None:
         """The ERP ``updated_at`` high-water mark of the last successful, non-dry load."""
         runs = schema.runs

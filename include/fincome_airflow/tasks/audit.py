@@ -160,7 +160,9 @@ def audit_run(
     if not plan:
         raise AirflowFailException("The run's prepare task did not finish: nothing to audit.")
     store = StateStore.from_connection(state_conn_id)
-    stage = pull("extract")
+    extracted = pull("extract")
+    # A run stopped at the reject gate pushed no XCom: its report is in the state database.
+    stage = extracted or store.stage_report(plan["run_key"])
     loads = {resource: pull(task_id) for resource, task_id in load_task_ids.items()}
     deletion = pull(delete_task_id)
     reconciliation = stored_verdict(store, plan["run_key"])
@@ -168,7 +170,7 @@ def audit_run(
     unfinished = [
         task_id
         for task_id, value in [
-            ("extract", stage),
+            ("extract", extracted),
             *((t, loads[r]) for r, t in load_task_ids.items()),
             (delete_task_id, deletion),
         ]

@@ -83,6 +83,7 @@ def extract_month(
     written = write_rejects_csv(store, plan["run_key"], rejects_file)
     log.info("%d rejected or blocked records written to %s", written, rejects_file)
     report["rejects_file"] = str(rejects_file)
+    store.save_stage_report(plan["run_key"], report)
     check_reject_ratio(report, plan["max_reject_ratio"], str(rejects_file))
     # Only now is the month staged whole: the loads refuse a run still 'extracting' (a crash or
     # a dropped ERP connection half-way leaves committed batches of part of the month).
