@@ -8,8 +8,10 @@ hierarchy parents), so that every record the sandbox receives has its references
 # ruff: noqa: S608 - the SQL is assembled from constants, every value is a bound parameter
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 _COLUMNS = "run_key, resource, record_id, action, payload, payload_hash, currency, net_amount"
 _SELECT = (
@@ -21,28 +23,13 @@ INSERT INTO fincome_staged ({_COLUMNS})
 {_SELECT} WHERE run_key = :src AND resource = 'invoices' AND action = 'upsert'
 ORDER BY record_id LIMIT :invoices
 """
-_SUBSCRIPTIONS = f"""
+_BY_IDS = f"""
 INSERT INTO fincome_staged ({_COLUMNS})
-{_SELECT} WHERE run_key = :src AND resource = 'subscriptions' AND action = 'upsert'
-AND record_id IN (
-  SELECT payload::jsonb ->> 'subscription_id' FROM fincome_staged
-  WHERE run_key = :dst AND resource = 'invoices')
+{_SELECT} WHERE run_key = :src AND resource = :resource AND action = 'upsert'
+AND record_id = ANY(:ids)
 """
-_CUSTOMERS = f"""
-INSERT INTO fincome_staged ({_COLUMNS})
-{_SELECT} WHERE run_key = :src AND resource = 'customers' AND action = 'upsert'
-AND record_id IN (
-  SELECT payload::jsonb ->> 'customer_id' FROM fincome_staged
-  WHERE run_key = :dst AND resource IN ('invoices', 'subscriptions'))
-"""
-_PARENTS = f"""
-INSERT INTO fincome_staged ({_COLUMNS})
-{_SELECT} WHERE run_key = :src AND resource = 'customers' AND action = 'upsert'
-AND record_id IN (
-  SELECT payload::jsonb ->> 'root_parent_id' FROM fincome_staged
-  WHERE run_key = :dst AND resource = 'customers')
-AND record_id NOT IN (
-  SELECT record_id FROM fincome_staged WHERE run_key = :dst AND resource = 'customers')
+_PAYLOADS = """
+SELECT payload FROM fincome_staged WHERE run_key = :dst AND resource = :resource
 """
 _SAME_IDS = f"""
 INSERT INTO fincome_staged ({_COLUMNS})
@@ -82,13 +69,43 @@ def _runs_row(engine: Engine, run_key: str, month: str) -> None:
         )
 
 
+def _referenced(conn: Connection, dst: str, resources: tuple[str, ...], key: str) -> list[str]:
+    ids: set[str] = set()
+    for resource in resources:
+        for (payload,) in conn.execute(text(_PAYLOADS), {"dst": dst, "resource": resource}):
+            value = json.loads(payload).get(key)
+            if value is not None:
+                ids.add(str(value))
+    return sorted(ids)
+
+
 def load_subset(engine: Engine, src: str, dst: str, invoices: int, month: str) -> dict[str, int]:
-    """Stage run ``dst`` with ``invoices`` invoices of run ``src`` and their references."""
+    """Stage run ``dst`` with ``invoices`` invoices of run ``src`` and their references.
+
+    The referenced ids are read in Python and bound as arrays: a correlated ``IN (SELECT
+    payload::jsonb ...)`` over freshly staged rows (no statistics yet) plans badly.
+    """
     _runs_row(engine, dst, month)
-    params = {"src": src, "dst": dst, "invoices": invoices}
     with engine.begin() as conn:
-        for sql in (_INVOICES, _SUBSCRIPTIONS, _CUSTOMERS, _PARENTS):
-            conn.execute(text(sql), params)
+        conn.execute(text(_INVOICES), {"src": src, "dst": dst, "invoices": invoices})
+        steps = (
+            ("subscriptions", ("invoices",), "subscription_id"),
+            ("customers", ("invoices", "subscriptions"), "customer_id"),
+            ("customers", ("customers",), "root_parent_id"),
+        )
+        for resource, sources, key in steps:
+            ids = _referenced(conn, dst, sources, key)
+            if resource == "customers":
+                have = conn.execute(
+                    text(
+                        "SELECT record_id FROM fincome_staged WHERE run_key = :k "
+                        "AND resource = 'customers'"
+                    ),
+                    {"k": dst},
+                ).scalars()
+                ids = sorted(set(ids) - set(have))
+            params = {"src": src, "dst": dst, "resource": resource, "ids": ids}
+            conn.execute(text(_BY_IDS), params)
     return _counts(engine, dst)
 
 
