@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy import String, TextClause, bindparam, text
 from sqlalchemy.engine import Connection, Row
 
+from fincome_airflow.extract.prefetch import prefetched
+
 log = logging.getLogger(__name__)
 
 SQL_DIR_ENV = "FINCOME_SQL_DIR"
@@ -78,10 +80,14 @@ def stream_rows(
         clause, {k: bound[k] for k in wanted}
     )
     log.info("Extracting %s (columns: %s)", name, ", ".join(result.keys()))
+    partitions = result.partitions(chunk)
+    if conn.dialect.name == "postgresql":  # SQLite connections stay on their thread
+        partitions = prefetched(partitions)
     try:
-        for partition in result.partitions(chunk):
+        for partition in partitions:
             yield from partition
     finally:
+        partitions.close()
         result.close()
 
 
