@@ -15,12 +15,12 @@ from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from fincome_airflow.exceptions import FincomeApiUnavailable, FincomeLoadIncomplete
-from fincome_airflow.hooks.outcome import Outcome
 from fincome_airflow.progress import Progress
 from fincome_airflow.state.ledger import Ledger, StagedRecord
 
 if TYPE_CHECKING:
     from fincome_airflow.hooks.fincome import FincomeHook
+    from fincome_airflow.hooks.outcome import Outcome
 
 #: A record of these resources may reference another record of the same resource.
 SELF_REFERENCES = {"customers": "root_parent_id"}
