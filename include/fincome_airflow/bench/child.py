@@ -2,7 +2,7 @@
 fincome_airflow.bench.child STAGE JSON``.
 
 The last line of stdout is a JSON object: the stage's figures plus ``max_rss_mb``, the peak
-resident set of this process (``getrusage``), and ``seconds``, the time of the stage's work
+resident set of this process (``VmHWM``), and ``seconds``, the time of the stage's work
 (imports and process start excluded, as a worker has them loaded already).
 """
 
@@ -132,11 +132,24 @@ STAGES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set (``VmHWM``): ``ru_maxrss`` would not do, Linux carries
+    it over ``exec`` from the forking parent, so a child would report the bench's own peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     stage, args = argv[0], json.loads(argv[1])
     result = STAGES[stage](args)
-    result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["max_rss_mb"] = peak_rss_mb()
     sys.stdout.write("\n" + json.dumps(result, default=str) + "\n")
     return 0
 
