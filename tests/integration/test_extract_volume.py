@@ -24,8 +24,9 @@ pytestmark = pytest.mark.integration
 log = logging.getLogger(__name__)
 NOW = dt.datetime(2024, 2, 20, tzinfo=dt.UTC)
 #: Five times the month; FINCOME_TEST_VOLUME=20000 runs the 20k vs 100k comparison.
-SMALL = int(os.environ.get("FINCOME_TEST_VOLUME", "10000"))
+SMALL = int(os.environ.get("FINCOME_TEST_VOLUME", "5000"))
 LARGE = 5 * SMALL
+CHUNK = 500
 
 _SERIES = {
     "postgresql": "SELECT g AS x FROM generate_series(1, :n) AS g",
@@ -73,7 +74,8 @@ def run_once(erp_url: str, state_url: str, *, trace: bool) -> tuple[int, float, 
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
-    report = extract_and_stage(engine, store, "volume", "2024-01", now=NOW)
+    # Small chunks, so that both sizes span many of them (memory is bounded by a chunk).
+    report = extract_and_stage(engine, store, "volume", "2024-01", now=NOW, chunk=CHUNK)
     seconds = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1] if trace else 0
     if trace:
