@@ -4,7 +4,10 @@
 -- subscriptions.sql), every customer updated since the watermark, the customers still pending
 -- from earlier runs, and the parent customers of all of these, recursively (UNION stops on a
 -- cycle in the hierarchy).
--- ref_parent_cust_no resolves the parent customer in the ERP (null when not found).
+-- ref_parent_cust_no resolves the parent customer in the ERP (null when not found);
+-- ref_parent_parent_cust_no is that parent's own parent (null when the parent is a root).
+-- Order: root customers first, then the others, each by customer number. The validation
+-- decides a child of a root at once (its parent was read before), holding only deeper levels.
 --
 -- Parameters: month_start, month_end, watermark, pending_ids (customer numbers),
 -- pending_subscription_ids (contract numbers), pending_invoice_ids (invoice numbers).
@@ -46,8 +49,12 @@ SELECT
   c.postal_code,
   c.parent_cust_no,
   c.updated_at,
-  par.cust_no AS ref_parent_cust_no
+  par.cust_no AS ref_parent_cust_no,
+  par.parent_cust_no AS ref_parent_parent_cust_no
 FROM erp.customers AS c
 JOIN scope AS s ON s.cust_no = c.cust_no
 LEFT JOIN erp.customers AS par ON par.cust_no = c.parent_cust_no
-ORDER BY c.cust_no
+-- The window keeps rows of one customer number together even if the ERP holds duplicates.
+ORDER BY
+  MAX(CASE WHEN c.parent_cust_no IS NULL THEN 0 ELSE 1 END) OVER (PARTITION BY c.cust_no),
+  c.cust_no

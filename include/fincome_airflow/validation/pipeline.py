@@ -41,6 +41,13 @@ def _safe(fn: Callable[..., Mapped], record_id: Any, *args: Any) -> Mapped:
         return out
 
 
+def _parent_is_root(row: Any) -> bool:
+    """Whether the customer's parent has no parent (queries without that column: unknown)."""
+    marker = object()
+    value = getattr(row, "ref_parent_parent_cust_no", marker)
+    return value is None
+
+
 def _by_id(rows: Iterable[Any], key: str) -> Iterator[tuple[Any, list[Any]]]:
     """Group consecutive rows (the queries order by id) by their id column."""
     for record_id, group in groupby(rows, key=lambda r: getattr(r, key)):
@@ -116,8 +123,10 @@ class LoadValidator:
     # -- resources ----------------------------------------------------------------------------
 
     def customers(self, rows: Iterable[Any]) -> Iterator[Decision]:
-        """Customers; those in a hierarchy are decided once every customer has been read."""
+        """Customers, roots first: a child of a root is decided at once (its parent was read);
+        deeper levels are decided once every customer has been read."""
         held: list[tuple[Decision, str, bool]] = []
+        children_seen = False
         for cust_no, group in _by_id(rows, "cust_no"):
             if len(group) > 1:
                 self.refused["customers"].add(str(cust_no))
@@ -125,10 +134,23 @@ class LoadValidator:
                 continue
             row = group[0]
             d = self._decide("customers", _safe(map_customer, cust_no, row), row, [])
-            parent = d.payload.get("root_parent_id") if d.payload else None
-            if parent is None:
+            if row.parent_cust_no is None:  # a root: the query lists them first
+                if children_seen:
+                    raise ValueError(
+                        "customers.sql must list root customers (no parent) before the others"
+                    )
                 yield d
-            else:
+                continue
+            children_seen = True
+            parent = d.payload.get("root_parent_id") if d.payload else None
+            if parent is None:  # refused already, or a blank parent
+                yield d
+            elif row.ref_parent_cust_no is not None and _parent_is_root(row):
+                # Roots came first: this parent is decided already, refused or staged.
+                if d.kind == "stage" and parent in self.refused["customers"]:
+                    d = self._refuse(d, blocked("customers", parent, "parent_cust_no"))
+                yield d
+            else:  # deeper in a hierarchy, or a parent to look up in the ledger: wait
                 held.append((d, parent, row.ref_parent_cust_no is not None))
         yield from resolve_hierarchy(held, self.refused["customers"], self.ledger_lookup)
 
