@@ -1,16 +1,19 @@
-"""Handler bodies shared by the resource routers: upsert, read, delete, list, 422 errors."""
+"""What the resource routers share: the router factory, the handler bodies, 422 errors.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: :func:`record_router` annotates its endpoints
+with the resource's model, a local variable that FastAPI could not resolve from a string.
+"""
 
 import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from fincome_airflow import contract
+from fincome_sandbox.dependencies import StoreDep
 from fincome_sandbox.schemas import PAGE_MODELS, RECORD_MODELS, Message
 from fincome_sandbox.store import Record, RecordStore
 
@@ -79,31 +82,17 @@ def raise_validation_error(exc: ValidationError) -> None:
     )
 
 
-def upsert(store: RecordStore, resource: str, body: BaseModel) -> Response:
-    """Store a validated body; answer 201 when created, 200 when updated."""
-    record, created = store.upsert(resource, body.model_dump(mode="json"))
-    status = contract.STATUS_CREATED if created else contract.STATUS_UPDATED
-    return json_response(record, status)
+def not_found(resource: str) -> HTTPException:
+    """Return the 404 of a record of ``resource`` that is not stored."""
+    return HTTPException(status_code=404, detail=f"{resource.removesuffix('s')} not found")
 
 
 def find(store: RecordStore, resource: str, record_id: str) -> Record:
     """Return a stored record, or answer 404."""
     record = store.get(resource, record_id)
     if record is None:
-        raise HTTPException(status_code=404, detail=f"{resource.removesuffix('s')} not found")
+        raise not_found(resource)
     return record
-
-
-def read(store: RecordStore, resource: str, record_id: str) -> Response:
-    """Answer one record (200) or 404."""
-    return json_response(find(store, resource, record_id), 200)
-
-
-def remove(store: RecordStore, resource: str, record_id: str) -> Response:
-    """Delete one record (204) or answer 404."""
-    if not store.delete(resource, record_id):
-        raise HTTPException(status_code=404, detail=f"{resource.removesuffix('s')} not found")
-    return Response(status_code=contract.STATUS_DELETED)
 
 
 def list_page(
@@ -127,3 +116,80 @@ CursorQuery = Annotated[
     str | None,
     Query(alias=contract.LIST_CURSOR_PARAM, description="Answer the records after this id"),
 ]
+
+
+def record_router(
+    resource: str,
+    model: type[BaseModel],
+    *,
+    item: str,
+    check_references: Callable[[RecordStore, Any], None],
+    upsert_doc: str,
+    read_doc: str,
+    delete_doc: str,
+    list_doc: str | None,
+) -> APIRouter:
+    """Return the router of ``/{resource}``: upsert, list, read and delete by id.
+
+    ``item`` names the endpoints (``upsert_{item}``, ``get_{item}``, ``delete_{item}``,
+    ``list_{resource}``), hence the OpenAPI operation ids and summaries; the ``*_doc`` are their
+    descriptions. ``check_references`` answers 422 (:func:`raise_if_errors`) before a body
+    whose references are not stored is upserted. With ``list_doc=None`` the list endpoint is
+    left to the caller (a resource whose list takes more query parameters).
+    """
+    router = APIRouter(prefix=f"/{resource}", tags=[resource])
+
+    @router.post(
+        "",
+        name=f"upsert_{item}",
+        description=upsert_doc,
+        status_code=contract.STATUS_CREATED,
+        response_model=None,
+        responses=upsert_responses(resource),
+    )
+    async def upsert_record(body: model, store: StoreDep) -> Response:  # type: ignore[valid-type]
+        check_references(store, body)
+        record, created = store.upsert(resource, body.model_dump(mode="json"))
+        status = contract.STATUS_CREATED if created else contract.STATUS_UPDATED
+        return json_response(record, status)
+
+    if list_doc is not None:
+
+        @router.get(
+            "",
+            name=f"list_{resource}",
+            description=list_doc,
+            response_model=None,
+            responses=list_responses(resource),
+        )
+        async def list_records(
+            store: StoreDep,
+            limit: LimitQuery = contract.LIST_MAX_LIMIT,
+            starting_after: CursorQuery = None,
+        ) -> Response:
+            return list_page(store, resource, limit, starting_after)
+
+    @router.get(
+        "/{record_id:path}",
+        name=f"get_{item}",
+        description=read_doc,
+        response_model=None,
+        responses=read_responses(resource),
+    )
+    async def get_record(record_id: RecordId, store: StoreDep) -> Response:
+        return json_response(find(store, resource, record_id), 200)
+
+    @router.delete(
+        "/{record_id:path}",
+        name=f"delete_{item}",
+        description=delete_doc,
+        status_code=contract.STATUS_DELETED,
+        response_model=None,
+        responses=DELETE_RESPONSES,
+    )
+    async def delete_record(record_id: RecordId, store: StoreDep) -> Response:
+        if not store.delete(resource, record_id):
+            raise not_found(resource)
+        return Response(status_code=contract.STATUS_DELETED)
+
+    return router

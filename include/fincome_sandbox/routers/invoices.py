@@ -5,30 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from fincome_airflow import contract
 from fincome_airflow.models import Invoice
 from fincome_sandbox.dependencies import StoreDep
 from fincome_sandbox.routers._records import (
-    DELETE_RESPONSES,
     CursorQuery,
     LimitQuery,
-    RecordId,
     list_page,
     list_responses,
     raise_if_errors,
-    read,
-    read_responses,
+    record_router,
     reference_error,
-    remove,
-    upsert,
-    upsert_responses,
 )
 from fincome_sandbox.store import Record, RecordStore
 
 RESOURCE = "invoices"
-router = APIRouter(prefix=f"/{RESOURCE}", tags=[RESOURCE])
 
 DateFromQuery = Annotated[
     dt.date | None,
@@ -61,16 +54,18 @@ def _check_references(store: RecordStore, invoice: Invoice) -> None:
     raise_if_errors(errors)
 
 
-@router.post(
-    "",
-    status_code=contract.STATUS_CREATED,
-    response_model=None,
-    responses=upsert_responses(RESOURCE),
+router = record_router(
+    RESOURCE,
+    Invoice,
+    item="invoice",
+    check_references=_check_references,
+    upsert_doc=(
+        "Create or replace an invoice by id; its customer and subscription must exist and match."
+    ),
+    read_doc="Retrieve an invoice by id.",
+    delete_doc="Delete an invoice by id.",
+    list_doc=None,  # below: the list takes the issue-date filter too
 )
-async def upsert_invoice(invoice: Invoice, store: StoreDep) -> Response:
-    """Create or replace an invoice by id; its customer and subscription must exist and match."""
-    _check_references(store, invoice)
-    return upsert(store, RESOURCE, invoice)
 
 
 @router.get("", response_model=None, responses=list_responses(RESOURCE))
@@ -92,20 +87,3 @@ async def list_invoices(
             return (low is None or issued >= low) and (high is None or issued < high)
 
     return list_page(store, RESOURCE, limit, starting_after, keep)
-
-
-@router.get("/{record_id:path}", response_model=None, responses=read_responses(RESOURCE))
-async def get_invoice(record_id: RecordId, store: StoreDep) -> Response:
-    """Retrieve an invoice by id."""
-    return read(store, RESOURCE, record_id)
-
-
-@router.delete(
-    "/{record_id:path}",
-    status_code=contract.STATUS_DELETED,
-    response_model=None,
-    responses=DELETE_RESPONSES,
-)
-async def delete_invoice(record_id: RecordId, store: StoreDep) -> Response:
-    """Delete an invoice by id."""
-    return remove(store, RESOURCE, record_id)
