@@ -10,7 +10,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +105,52 @@ def _http_counts(hook: FincomeHook, before: dict[str, int]) -> dict[str, int]:
     }
 
 
+class _Tally:
+    """One streamed send of a resource: counts per outcome kind, progress, the down detector,
+    the HTTP counts since it began; shared by :func:`load_resource` and
+    :func:`delete_resource`."""
+
+    def __init__(
+        self,
+        hook: FincomeHook,
+        kinds: Iterable[str],
+        label: str,
+        total: int,
+        *,
+        log: logging.Logger | logging.LoggerAdapter,
+        interval: float,
+    ) -> None:
+        self.hook = hook
+        self.counts: Counter[str] = Counter({k: 0 for k in kinds})
+        self.before = hook.stats()
+        self.progress = Progress(label, total, log=log, interval=interval)
+        self.down = DownDetector(_down_limit(hook))
+
+    def stream(self, outcomes: Iterator[Outcome], record: Callable[[Outcome], None]) -> bool:
+        """Record (``record``) and count each outcome, closing ``outcomes`` at the end.
+
+        :return: True when the API is down (the stream was left early), else False.
+        """
+        with closing(outcomes):
+            for outcome in outcomes:
+                record(outcome)
+                self.counts[outcome.kind] += 1
+                self.progress.advance()
+                if self.down.down_after(outcome):
+                    return True
+        return False
+
+    def summary(self, audit: dict[str, Any], started: float, **numbers: int) -> None:
+        """Complete ``audit`` (``numbers``, the counts, duration, HTTP counts) and log it."""
+        audit.update(
+            **numbers,
+            **self.counts,
+            duration_s=round(time.monotonic() - started, 3),
+            **_http_counts(self.hook, self.before),
+        )
+        self.progress.summary(_numbers(audit))
+
+
 def load_resource(
     hook: FincomeHook,
     ledger: Ledger,
@@ -135,7 +181,6 @@ def load_resource(
 
     to_send = ledger.count_to_send(full_resync=full_resync)
     log.info("Loading %s: %d staged, %d to send", resource, staged, to_send)
-    counts: Counter[str] = Counter({k: 0 for k in UPSERT_KINDS})
     hashes: dict[str, str | None] = {}
 
     def records(wave: Iterable[StagedRecord]) -> Iterator[tuple[str, str | None]]:
@@ -143,33 +188,21 @@ def load_resource(
             hashes[record.record_id] = record.payload_hash
             yield record.record_id, record.payload
 
-    before = hook.stats()
-    progress = Progress(resource, to_send, log=log, interval=progress_interval)
-    down = DownDetector(_down_limit(hook))
+    tally = _Tally(hook, UPSERT_KINDS, resource, to_send, log=log, interval=progress_interval)
     stopped = False
     with ledger.writer(batch_size=batch_size) as writer:
         for wave in waves(ledger, full_resync=full_resync):
-            with closing(hook.upsert_many(resource, records(wave))) as outcomes:
-                for outcome in outcomes:
-                    writer.add(outcome, hashes.pop(outcome.record_id, None))
-                    counts[outcome.kind] += 1
-                    progress.advance()
-                    if stopped := down.down_after(outcome):
-                        break
+            stopped = tally.stream(
+                hook.upsert_many(resource, records(wave)),
+                lambda outcome: writer.add(outcome, hashes.pop(outcome.record_id, None)),
+            )
             if stopped:
                 break
+    counts = tally.counts
     if stopped:
         confirmed = counts["created"] + counts["updated"]
-        raise down.error(resource, "sends", confirmed, to_send)
-    audit.update(
-        staged=staged,
-        to_send=to_send,
-        unchanged=staged - to_send,
-        **counts,
-        duration_s=round(time.monotonic() - started, 3),
-        **_http_counts(hook, before),
-    )
-    progress.summary(_numbers(audit))
+        raise tally.down.error(resource, "sends", confirmed, to_send)
+    tally.summary(audit, started, staged=staged, to_send=to_send, unchanged=staged - to_send)
     if counts["failed"] and fail_on_failed:
         raise FincomeLoadIncomplete(
             f"{counts['failed']} of {to_send} {resource} failed after retries; "
@@ -205,32 +238,17 @@ def delete_resource(
         return audit
 
     log.info("Deleting %s: %d staged, %d known to Fincome", resource, staged, to_delete)
-    counts: Counter[str] = Counter({k: 0 for k in DELETE_KINDS})
-    before = hook.stats()
-    progress = Progress(f"{resource} deletions", to_delete, log=log, interval=progress_interval)
-    down = DownDetector(_down_limit(hook))
-    stopped = False
-    with (
-        ledger.writer(batch_size=batch_size) as writer,
-        closing(hook.delete_many(resource, ledger.iter_to_delete())) as outcomes,
-    ):
-        for outcome in outcomes:
-            writer.add(outcome)
-            counts[outcome.kind] += 1
-            progress.advance()
-            if stopped := down.down_after(outcome):
-                break
-    if stopped:
-        raise down.error(resource, "deletions", counts["deleted"] + counts["absent"], to_delete)
-    audit.update(
-        staged=staged,
-        to_delete=to_delete,
-        never_sent=staged - to_delete,
-        **counts,
-        duration_s=round(time.monotonic() - started, 3),
-        **_http_counts(hook, before),
+    tally = _Tally(
+        hook, DELETE_KINDS, f"{resource} deletions", to_delete, log=log, interval=progress_interval
     )
-    progress.summary(_numbers(audit))
+    with ledger.writer(batch_size=batch_size) as writer:
+        stopped = tally.stream(hook.delete_many(resource, ledger.iter_to_delete()), writer.add)
+    counts = tally.counts
+    if stopped:
+        raise tally.down.error(
+            resource, "deletions", counts["deleted"] + counts["absent"], to_delete
+        )
+    tally.summary(audit, started, staged=staged, to_delete=to_delete, never_sent=staged - to_delete)
     if counts["failed"] and fail_on_failed:
         raise FincomeLoadIncomplete(
             f"{counts['failed']} of {to_delete} {resource} deletions failed after retries."
