@@ -111,14 +111,27 @@ class LoadValidator:
         yield from done.values()
         held.clear()
 
-    @staticmethod
-    def _duplicate(resource: Resource, record_id: Any, count: int) -> Decision:
+    def _duplicate(self, resource: Resource, record_id: Any, count: int) -> Decision:
+        """Refuse an id that came back ``count`` times (its children are then blocked)."""
+        self.refused[resource].add(str(record_id))
         return Decision(
             resource,
             str(record_id),
             "reject",
             problems=[problem("duplicate_id", None, record_id, count)],
         )
+
+    def _decide_rows(
+        self, resource: Resource, rows: Iterable[Any], key: str, map_fn: Callable[..., Mapped]
+    ) -> Iterator[tuple[Any, Decision]]:
+        """``(row, decision)`` per id of a resource read one row per record; an id on several
+        rows is refused as a duplicate and comes with ``row`` None."""
+        for record_id, group in _by_id(rows, key):
+            if len(group) > 1:
+                yield None, self._duplicate(resource, record_id, len(group))
+                continue
+            row = group[0]
+            yield row, self._decide(resource, _safe(map_fn, record_id, row), row, [])
 
     # -- resources ----------------------------------------------------------------------------
 
@@ -127,13 +140,10 @@ class LoadValidator:
         deeper levels are decided once every customer has been read."""
         held: list[tuple[Decision, str, bool]] = []
         children_seen = False
-        for cust_no, group in _by_id(rows, "cust_no"):
-            if len(group) > 1:
-                self.refused["customers"].add(str(cust_no))
-                yield self._duplicate("customers", cust_no, len(group))
+        for row, d in self._decide_rows("customers", rows, "cust_no", map_customer):
+            if row is None:  # a duplicate id
+                yield d
                 continue
-            row = group[0]
-            d = self._decide("customers", _safe(map_customer, cust_no, row), row, [])
             if row.parent_cust_no is None:  # a root: the query lists them first
                 if children_seen:
                     raise ValueError(
@@ -157,14 +167,8 @@ class LoadValidator:
     def subscriptions(self, rows: Iterable[Any]) -> Iterator[Decision]:
         held: list[tuple[Decision, Resource, str, str]] = []
         refused_customers = self.refused["customers"]
-        for contract_no, group in _by_id(rows, "contract_no"):
-            if len(group) > 1:
-                self.refused["subscriptions"].add(str(contract_no))
-                yield self._duplicate("subscriptions", contract_no, len(group))
-                continue
-            row = group[0]
-            d = self._decide("subscriptions", _safe(map_subscription, contract_no, row), row, [])
-            if d.kind == "stage":
+        for row, d in self._decide_rows("subscriptions", rows, "contract_no", map_subscription):
+            if row is not None and d.kind == "stage":  # row None: a duplicate id
                 cust = d.payload["customer_id"]
                 if cust in refused_customers:
                     d = self._refuse(d, blocked("customers", cust, "cust_no"))
@@ -185,7 +189,6 @@ class LoadValidator:
             lines = [r for r in group if r.line_no is not None]
             copies = _header_copies(lines) if len(group) > 1 else 1
             if copies > 1:
-                self.refused["invoices"].add(str(invoice_no))
                 yield self._duplicate("invoices", invoice_no, copies)
                 continue
             m = _safe(map_invoice, invoice_no, head, lines, self.today)
