@@ -52,6 +52,16 @@ def _put(payload: dict[str, Any], key: str, value: Any) -> None:
         payload[key] = value
 
 
+def _status(
+    statuses: dict[str, str], value: Any, field_name: str, issues: list[Problem]
+) -> str | None:
+    """The Fincome status of an ERP status, or None with an ``unknown_status`` problem."""
+    status = statuses.get(value)
+    if status is None:
+        issues.append(problem("unknown_status", field_name, value))
+    return status
+
+
 def map_customer(row: Any) -> Mapped:
     """Map an ``erp.customers`` row to a Fincome customer."""
     issues: list[Problem] = []
@@ -78,9 +88,7 @@ def map_subscription(row: Any) -> Mapped:
     payload: dict[str, Any] = {"id": v.identifier(row.contract_no, "contract_no", issues)}
     payload["customer_id"] = v.identifier(row.cust_no, "cust_no", issues)
     _put(payload, "plan_id", v.identifier(row.plan_code, "plan_code", issues, required=False))
-    status = SUBSCRIPTION_STATUS.get(row.status)
-    if status is None:
-        issues.append(problem("unknown_status", "status", row.status))
+    status = _status(SUBSCRIPTION_STATUS, row.status, "status", issues)
     payload["status"] = status
     start = v.date(row.start_date, "start_date", issues, required=True)
     end = v.date(row.end_date, "end_date", issues)
@@ -135,10 +143,7 @@ def map_invoice(head: Any, lines: Sequence[Any], today: dt.date) -> Mapped:
         issues.append(problem("missing_subscription", "contract_no"))
     else:
         payload["subscription_id"] = v.identifier(head.contract_no, "contract_no", issues)
-    status = INVOICE_STATUS.get(head.doc_status)
-    if status is None:
-        issues.append(problem("unknown_status", "doc_status", head.doc_status))
-    payload["status"] = status
+    payload["status"] = _status(INVOICE_STATUS, head.doc_status, "doc_status", issues)
     issued = v.date(head.invoice_date, "invoice_date", issues, required=True)
     due = v.date(head.due_date, "due_date", issues)
     if issued is not None:
