@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 _MONTH_RE = re.compile(MONTH_PATTERN)
@@ -19,7 +19,7 @@ class BillingMonth:
     month: int
 
     @classmethod
-    def parse(cls, text: str) -> BillingMonth:
+    def parse(cls, text: str) -> Self:
         """Parse ``YYYY-MM``; anything else raises ``ValueError`` with a readable message."""
         if not isinstance(text, str) or not _MONTH_RE.match(text):
             raise ValueError(f"month must be a real month written YYYY-MM, got {text!r}")
@@ -29,7 +29,7 @@ class BillingMonth:
         return cls(year, month)
 
     @classmethod
-    def containing(cls, day: dt.date) -> BillingMonth:
+    def containing(cls, day: dt.date) -> Self:
         return cls(day.year, day.month)
 
     @property
@@ -40,8 +40,11 @@ class BillingMonth:
     def end(self) -> dt.date:
         return (self.start + dt.timedelta(days=32)).replace(day=1)
 
-    def previous(self) -> BillingMonth:
-        return BillingMonth.containing(self.start - dt.timedelta(days=1))
+    def previous(self) -> Self:
+        return self.containing(self.start - dt.timedelta(days=1))
+
+    def next(self) -> Self:
+        return self.containing(self.end)
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"

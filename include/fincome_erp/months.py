@@ -1,42 +1,29 @@
-"""Calendar helpers of the generator: months as ``(year, month)``, dates as ISO text."""
+"""Calendar helpers of the generator: months, dates as ISO text."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import NamedTuple
+from typing import Self
+
+from fincome_airflow.month import BillingMonth
 
 _MONTH_RE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 
 
-class Month(NamedTuple):
-    """A calendar month."""
+class Month(BillingMonth):
+    """A calendar month (the load's :class:`BillingMonth`: ``start``, ``end``, ``next()``, order).
 
-    year: int
-    month: int
+    Only the parsing differs: the generator's command line takes padded text and any year.
+    """
 
     @classmethod
-    def parse(cls, text: str) -> Month:
+    def parse(cls, text: str) -> Self:
         """Parse ``YYYY-MM`` (raises ``ValueError`` otherwise)."""
         match = _MONTH_RE.match(text.strip())
         if not match:
             raise ValueError(f"a month is written YYYY-MM, got {text!r}")
         return cls(int(match.group(1)), int(match.group(2)))
-
-    @property
-    def start(self) -> dt.date:
-        return dt.date(self.year, self.month, 1)
-
-    @property
-    def end(self) -> dt.date:
-        """The first day of the next month (exclusive end)."""
-        return (self.start + dt.timedelta(days=32)).replace(day=1)
-
-    def next(self) -> Month:
-        return Month(self.end.year, self.end.month)
-
-    def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
 
 
 def month_range(first: Month, last: Month) -> tuple[Month, ...]:
