@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 
 import pytest
 from sqlalchemy import select
+from testkit import stage_records
 
 from fincome_airflow.exceptions import FincomeConfigError
 from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
@@ -54,22 +54,8 @@ def store(fincome, tmp_path) -> StateStore:
 
 
 def stage(store, resource, payloads, *, run_key=RUN, action="upsert"):
-    rows = []
-    for payload in payloads:
-        text = json.dumps(payload, sort_keys=True)
-        rows.append(
-            {
-                "run_key": run_key,
-                "resource": resource,
-                "record_id": payload["id"],
-                "action": action,
-                "payload": text if action == "upsert" else None,
-                "payload_hash": hashlib.sha256(text.encode()).hexdigest()
-                if action == "upsert"
-                else None,
-            }
-        )
-    store.insert_rows(schema.staged, rows)
+    records = ((payload["id"], payload) for payload in payloads)
+    stage_records(store, resource, records, run_key=run_key, action=action)
 
 
 CUSTOMERS = [{"id": f"cus_{i:03d}", "name": f"Customer {i}", "country": "FR"} for i in range(30)]

@@ -7,23 +7,9 @@ import threading
 import time
 
 import pytest
+from testkit import FakeClock
 
 from fincome_airflow.budget import RequestBudget, RetryPolicy
-
-
-class FakeClock:
-    """A monotonic clock that only moves when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
 
 
 def max_in_window(starts: list[float], window: float = 1.0) -> int:

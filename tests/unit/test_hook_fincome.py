@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 
 import pytest
 import requests
 import requests_mock as rm
+from testkit import FINCOME_BASE, FakeClock, fincome_conn_json
 
 from fincome_airflow.exceptions import FincomeConfigError, FincomeRequestError
 from fincome_airflow.hooks.fincome import FincomeHook
 from fincome_airflow.hooks.outcome import Outcome
 from fincome_airflow.hooks.settings import FincomeSettings
 
-BASE = "http://fincome.test"
+BASE = FINCOME_BASE
 API_KEY = "sk_live_TOPSECRET_1234"
 
 
 def conn_json(extra: dict | None = None, **fields) -> str:
-    conn = {"conn_type": "fincome", "host": BASE, "password": API_KEY}
-    conn.update(fields)
-    conn["extra"] = {"requests_per_second": 10_000, "max_concurrency": 4, **(extra or {})}
-    return json.dumps(conn)
+    return fincome_conn_json(API_KEY, {"max_concurrency": 4, **(extra or {})}, **fields)
 
 
 @pytest.fixture
@@ -37,26 +34,9 @@ def fincome_conn(monkeypatch):
     return _set
 
 
-class FakeClock:
-    """Monotonic clock that moves only when the hook sleeps; records the sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
-            self.sleeps.append(seconds)
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(start=1000.0)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 import requests
 from sqlalchemy import select
+from testkit import FINCOME_BASE, fincome_conn_json, sqlite_conn_json
 
 from fincome_airflow.exceptions import FincomeConfigError
 from fincome_airflow.hooks.fincome import FincomeHook
@@ -16,27 +17,14 @@ from fincome_airflow.operators import FincomeLoadOperator
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
 
-BASE = "http://fincome.test"
+BASE = FINCOME_BASE
 API_KEY = "sk_live_ECHOED+KEY/42"
 
 
 @pytest.fixture(autouse=True)
 def connections(tmp_path, monkeypatch):
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FINCOME_API",
-        json.dumps(
-            {
-                "conn_type": "fincome",
-                "host": BASE,
-                "password": API_KEY,
-                "extra": {"requests_per_second": 10_000, "retry_budget": 2},
-            }
-        ),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FINCOME_STATE",
-        json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "state.db")}),
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_API", fincome_conn_json(API_KEY, {"retry_budget": 2}))
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", sqlite_conn_json(tmp_path / "state.db"))
 
 
 def echo_body(request) -> dict:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 
 import pytest
 from sqlalchemy import select
+from testkit import FINCOME_BASE, FakeClock, fincome_conn_json, sqlite_conn_json, stage_records
 
 from fincome_airflow.exceptions import FincomeConfigError, FincomeLoadIncomplete
 from fincome_airflow.hooks.fincome import FincomeHook
@@ -15,40 +15,18 @@ from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
 
-BASE = "http://fincome.test"
+BASE = FINCOME_BASE
 API_KEY = "sk_live_OPERATOR_SECRET_42"
 RUN = "manual__2026-03-01"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
 
 
 @pytest.fixture
 def state_url(tmp_path, monkeypatch) -> str:
     path = tmp_path / "state.db"
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FINCOME_STATE", json.dumps({"conn_type": "sqlite", "host": str(path)})
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", sqlite_conn_json(path))
     monkeypatch.setenv(
         "AIRFLOW_CONN_FINCOME_API",
-        json.dumps(
-            {
-                "conn_type": "fincome",
-                "host": BASE,
-                "password": API_KEY,
-                "extra": {"requests_per_second": 10_000, "max_concurrency": 4, "retry_budget": 5},
-            }
-        ),
+        fincome_conn_json(API_KEY, {"max_concurrency": 4, "retry_budget": 5}),
     )
     return f"sqlite:///{path}"
 
@@ -63,22 +41,7 @@ def store(state_url) -> StateStore:
 def stage(
     store: StateStore, resource: str, records: dict[str, dict], *, run_key=RUN, action="upsert"
 ):
-    rows = []
-    for record_id, payload in records.items():
-        text = json.dumps(payload, sort_keys=True)
-        rows.append(
-            {
-                "run_key": run_key,
-                "resource": resource,
-                "record_id": record_id,
-                "action": action,
-                "payload": text if action == "upsert" else None,
-                "payload_hash": hashlib.sha256(text.encode()).hexdigest()
-                if action == "upsert"
-                else None,
-            }
-        )
-    store.insert_rows(schema.staged, rows)
+    stage_records(store, resource, records.items(), run_key=run_key, action=action)
 
 
 def customers(n: int, version: int = 1) -> dict[str, dict]:
