@@ -53,6 +53,24 @@ def load_tasks(
     return total
 
 
+def measured_load(
+    sandbox: SandboxProcess,
+    state_url: str,
+    run_key: str,
+    rps: float,
+    concurrency: int,
+    *,
+    full_resync: bool = False,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run the load tasks of ``run_key`` on a connection of ``rps`` and ``concurrency``.
+
+    :return: the load totals (:func:`load_tasks`) and the sandbox's statistics after it.
+    """
+    env = connection_env(sandbox, rps, concurrency)
+    out = load_tasks(state_url, run_key, env, full_resync=full_resync)
+    return out, sandbox.stats()
+
+
 def throughput(
     cfg: BenchConfig,
     report: Report,
@@ -70,9 +88,7 @@ def throughput(
     sandbox.reset()
     raw = clients.bare_concurrent(sandbox.base_url, sandbox.api_key, plan, cfg.concurrency)
     sandbox.reset()
-    env = connection_env(sandbox, UNLIMITED_RPS, cfg.concurrency)
-    ours = load_tasks(state_url, "bench-load", env)
-    stats = sandbox.stats()
+    ours, stats = measured_load(sandbox, state_url, "bench-load", UNLIMITED_RPS, cfg.concurrency)
     rate = ours["requests"] / ours["seconds"] if ours["seconds"] else 0.0
     subset = f"subset of {sum(counts.values()):,} records: {counts}"
     common = {"ours": ours, "naive": naive.__dict__, "raw": raw.__dict__, "sandbox": stats}
@@ -117,9 +133,7 @@ def rerun(
     """Load the re-extracted unchanged month (same subset ids): nothing must be sent."""
     subsets.same_ids(state, src, "bench-rerun-load", "bench-load", month)
     sandbox.reset_stats()
-    env = connection_env(sandbox, UNLIMITED_RPS, concurrency)
-    again = load_tasks(state_url, "bench-rerun-load", env)
-    stats = sandbox.stats()
+    again, stats = measured_load(sandbox, state_url, "bench-rerun-load", UNLIMITED_RPS, concurrency)
     writes = sum(n for method, n in (stats.get("by_method") or {}).items() if method != "GET")
     share = again["seconds"] / first["seconds"] if first["seconds"] else None
     report.add(
@@ -148,9 +162,9 @@ def rate_limited(
     """The sandbox answers 429 above ``rate_limit``/s; the connection's budget is that rate."""
     subsets.load_subset(state, src, "bench-rate", max(cfg.rate_requests // 3, 1), cfg.month)
     sandbox.reset(rate_limit=cfg.rate_limit)
-    env = connection_env(sandbox, cfg.rate_limit, cfg.concurrency)
-    out = load_tasks(state_url, "bench-rate", env, full_resync=True)
-    stats = sandbox.stats()
+    out, stats = measured_load(
+        sandbox, state_url, "bench-rate", cfg.rate_limit, cfg.concurrency, full_resync=True
+    )
     total = int(stats["total_requests"])
     limited = int((stats.get("by_status") or {}).get("429", 0))
     rate = out["requests"] / out["seconds"] if out["seconds"] else 0.0
