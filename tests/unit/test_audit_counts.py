@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fincome_airflow.tasks.audit import _resource_counts, balanced, readable
+from fincome_airflow.tasks.audit import COUNT_KEYS, _resource_counts, balanced, readable
 
 STAGE = {"extracted": 10, "valid": 7, "rejected": 2, "blocked": 0, "skipped": 1, "to_delete": 1}
 
@@ -40,23 +40,7 @@ def test_readable_summary_names_month_and_counts():
         "month": "2026-10",
         "run_key": "r",
         "dry_run": False,
-        "resources": {
-            "invoices": dict.fromkeys(
-                (
-                    "extracted",
-                    "valid",
-                    "rejected",
-                    "blocked",
-                    "skipped",
-                    "unchanged",
-                    "created",
-                    "updated",
-                    "deleted",
-                    "failed",
-                ),
-                0,
-            )
-        },
+        "resources": {"invoices": dict.fromkeys(COUNT_KEYS, 0)},
         "net_amount_extracted": {},
         "net_amount_loaded": {},
         "reconciliation": {"verdict": "reconciled"},
