@@ -42,7 +42,7 @@ class RequestBudget:
         rate: float,
         concurrency: int,
         *,
-        margin: float = 0.02,
+        margin: float = 0.05,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
     ) -> None:
