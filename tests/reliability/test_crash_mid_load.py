@@ -69,7 +69,7 @@ def task_processes_talking_to(root_pids: list[int], port: int) -> list[psutil.Pr
 def test_sigkilled_invoice_load_is_finished_by_airflow_retry_without_resending_confirmed(
     tmp_path, sandbox_factory, airflow_rig, record_result
 ):
-    erp_url = sqlite_erp(tmp_path, invoices=1200, dirty_share=0.02, seed=5)
+    erp_url = sqlite_erp(tmp_path, invoices=800, dirty_share=0.02, seed=5)
     expected = reference_load(erp_url, tmp_path)
     sandbox = sandbox_factory(api_key=KNOWN_KEY, latency_ms=5)
     state_db = tmp_path / "state.db"

@@ -37,7 +37,7 @@ FAULTS = {
 def test_flaky_api_month_completes_exactly_with_balanced_audit(
     tmp_path, sandbox_factory, airflow_rig, record_result
 ):
-    erp_url = sqlite_erp(tmp_path, invoices=400, seed=11)
+    erp_url = sqlite_erp(tmp_path, invoices=300, seed=11)
     expected = reference_load(erp_url, tmp_path)
     flaky = sandbox_factory(api_key=KNOWN_KEY, **FAULTS)
     af = airflow_rig(

@@ -136,8 +136,7 @@ def test_erp_connection_dropped_mid_extract_stages_no_partial_month_and_retry_co
         """Terminate the extraction's ERP connection whenever it is there, until it fails."""
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not done.is_set():
-            run = store.run("erp/dropped")
-            if run and run["status"] == "extracting" and (n := terminate_backends(database)):
+            if n := terminate_backends(database):  # only the extraction connects to the ERP
                 killed.append(n)
             time.sleep(0.005)
 
@@ -149,7 +148,7 @@ def test_erp_connection_dropped_mid_extract_stages_no_partial_month_and_retry_co
     finally:
         done.set()
         killer.join(timeout=70)
-    assert killed and killed[0] >= 1
+    assert killed, f"the ERP connection was never terminated; the extraction failed: {failure}"
     assert "terminat" in str(failure.value).lower() or "closed" in str(failure.value).lower()
     assert store.run("erp/dropped")["status"] == "extracting"
     with pytest.raises(FincomeStageIncomplete):
