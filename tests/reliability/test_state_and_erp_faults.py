@@ -115,7 +115,7 @@ def test_unreachable_erp_fails_clearly_and_leaves_nothing_loadable(
         "erp_unreachable",
         kind="fault",
         level="task",
-        outcome="fail, nothing sent",
+        outcome="fail, none sent",
         faults={"closed port": 1},
         retries=0,
     )

@@ -8,8 +8,8 @@ from typing import Any
 COLUMNS = (
     ("scenario", 26),
     ("level", 12),
-    ("outcome", 10),
-    ("faults injected", 40),
+    ("outcome", 16),
+    ("faults injected", 38),
     ("retries", 8),
     ("records", 8),
     ("lost", 5),
@@ -67,6 +67,5 @@ def _crashes(inputs: Sequence[Mapping[str, Any]]) -> int:
 
 
 def _line(cells: Sequence[str]) -> str:
-    return "  " + " ".join(
-        f"{cell[:width]:<{width}}" for cell, (_, width) in zip(cells, COLUMNS, strict=True)
-    )
+    padded = (f"{cell[:width]:<{width}}" for cell, (_, width) in zip(cells, COLUMNS, strict=True))
+    return ("  " + " ".join(padded)).rstrip()
