@@ -35,6 +35,9 @@ bench: venv
 bench-smoke: venv
 	$(BIN)/python -m fincome_airflow.bench --smoke
 
+reliability: venv
+	$(BIN)/python -m fincome_airflow.reliability --run
+
 erp-bench: venv
 	$(BIN)/python -m fincome_erp generate --url postgresql+psycopg2://postgres@127.0.0.1:5432/fincome_erp_bench --months 2026-10 --invoices 1000000 --replace --timed
 
