@@ -199,7 +199,10 @@ def run_demo(home: Path, month: str = DEFAULT_MONTH) -> int:
     if returncode != 0:
         _say(f"The run FAILED (airflow dags test exit status {returncode}); see the log above.")
         return 1
-    _say("The run succeeded. Run `make demo` again: the second run sends nothing.")
+    if sent.startswith("nothing"):
+        _say("The run succeeded and sent nothing: Fincome already holds this month.")
+    else:
+        _say("The run succeeded. Run `make demo` again: the second run sends nothing.")
     return 0
 
 
