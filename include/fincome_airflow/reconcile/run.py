@@ -158,8 +158,13 @@ def reconcile_month(
         subscriptions = _wanted(store, run_key, "subscriptions", subscription_ids)
         customer_ids |= _ids_referenced(subscriptions.values(), "customer_id")
         customers = _wanted(store, run_key, "customers", customer_ids)
-        for parent in _ids_referenced(customers.values(), "root_parent_id") - customers.keys():
-            customers.update(_wanted(store, run_key, "customers", {parent}))
+        # Parent customers, level by level: one read of the staged customers per level.
+        found = customers
+        while parents := _ids_referenced(found.values(), "root_parent_id") - customers.keys():
+            found = _wanted(store, run_key, "customers", parents)
+            if not found:
+                break
+            customers.update(found)
         for resource, expected, ids in (
             ("subscriptions", subscriptions, subscription_ids),
             ("customers", customers, customer_ids | customers.keys()),
