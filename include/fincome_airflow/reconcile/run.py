@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 
 from fincome_airflow import contract
 from fincome_airflow.month import BillingMonth
-from fincome_airflow.reconcile.compare import Difference, VerdictBuilder, compare_pair
+from fincome_airflow.reconcile.compare import Difference, VerdictBuilder, compare_pair, largest
 from fincome_airflow.reconcile.expected import month_invoices, refused, staged_payloads
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore, upsert, utcnow
@@ -95,7 +95,7 @@ class DifferenceSink:
             self.refused_seen.add(diff.record_id)
         else:
             self._seq += 1
-            item = (diff.amount_at_stake, -self._seq, row)
+            item = (diff.amount_at_stake, -self._seq, diff)
             if len(self._largest) < TOP:
                 heapq.heappush(self._largest, item)
             else:
@@ -114,8 +114,8 @@ class DifferenceSink:
         self._file.close()
         result = self._verdict.result()
         result["largest"] = [
-            {k: v for k, v in item[2].items() if k != "detail"}
-            for item in sorted(self._largest, key=lambda i: (i[0], i[1]), reverse=True)
+            {k: v for k, v in diff.as_row().items() if k != "detail"}
+            for diff in largest((item[2] for item in self._largest), TOP)
         ]
         result["file"] = str(self.path)
         return result
