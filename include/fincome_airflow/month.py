@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Self
 
+from fincome_airflow import contract
+
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 _MONTH_RE = re.compile(MONTH_PATTERN)
 
@@ -24,8 +26,8 @@ class BillingMonth:
         if not isinstance(text, str) or not _MONTH_RE.match(text):
             raise ValueError(f"month must be a real month written YYYY-MM, got {text!r}")
         year, month = (int(part) for part in text.split("-"))
-        if year < 1970:
-            raise ValueError(f"month {text!r} is before 1970")
+        if year < contract.MIN_YEAR:
+            raise ValueError(f"month {text!r} is before {contract.MIN_YEAR}")
         return cls(year, month)
 
     @classmethod
