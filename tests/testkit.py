@@ -76,3 +76,37 @@ def stage_records(
             }
         )
     store.insert_rows(schema.staged, rows)
+
+
+def load_month(
+    erp_engine: Any,
+    store: StateStore,
+    run_key: str,
+    month: Any,
+    *,
+    now: Any,
+    full_resync: bool = False,
+    **extract_options: Any,
+) -> Any:
+    """Extract, stage and load ``month`` as the DAG's extract and load tasks do, and end the run
+    ``done`` as its audit would (so that the next run starts from its watermark); return the
+    stage report. The ``fincome_api`` connection must point at the sandbox."""
+    import logging
+
+    from fincome_airflow.contract import RESOURCES
+    from fincome_airflow.extract.run import extract_and_stage
+    from fincome_airflow.hooks.fincome import FincomeHook
+    from fincome_airflow.operators.sync import load_resource
+    from fincome_airflow.state.ledger import Ledger
+
+    report = extract_and_stage(erp_engine, store, run_key, month, now=now, **extract_options)
+    hook = FincomeHook()
+    for resource in RESOURCES:
+        load_resource(
+            hook,
+            Ledger(store, run_key, resource),
+            log=logging.getLogger("testkit"),
+            full_resync=full_resync,
+        )
+    store.set_run_status(run_key, "done")
+    return report

@@ -60,20 +60,24 @@ _UNITS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
 
 
-def parse_interval(value: str | timedelta) -> timedelta:
-    """Turn ``"6h"``, ``"90m"``, ``"30s"``, ``"1d"`` or bare seconds into a positive timedelta.
+def parse_interval(
+    value: str | timedelta, *, what: str = "Deadline interval", allow_zero: bool = False
+) -> timedelta:
+    """Turn ``"6h"``, ``"90m"``, ``"30s"``, ``"1d"`` or bare seconds into a timedelta.
 
-    :raise ValueError: unreadable or not positive.
+    :param what: the setting's name, for the error message.
+    :param allow_zero: accept ``0`` (a setting that can be switched off).
+    :raise ValueError: unreadable, negative, or zero when ``allow_zero`` is false.
     """
     if isinstance(value, timedelta):
         interval = value
     else:
         match = _INTERVAL.match(value)
         if not match:
-            raise ValueError(f"Deadline interval {value!r}: expected e.g. '6h', '90m', '30s'")
+            raise ValueError(f"{what} {value!r}: expected e.g. '6h', '90m', '30s'")
         interval = timedelta(seconds=float(match[1]) * _UNITS[match[2].lower()])
-    if interval <= timedelta(0):
-        raise ValueError(f"Deadline interval must be positive, got {interval}")
+    if interval < timedelta(0) or (interval == timedelta(0) and not allow_zero):
+        raise ValueError(f"{what} must be positive, got {interval}")
     return interval
 
 

@@ -6,26 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 from decimal import Decimal
 
 import pytest
 import requests
+from testkit import load_month
 
-from fincome_airflow.contract import RESOURCES
 from fincome_airflow.db import erp_engine
-from fincome_airflow.extract.run import extract_and_stage
 from fincome_airflow.hooks.fincome import FincomeHook
 from fincome_airflow.month import BillingMonth
-from fincome_airflow.operators.sync import load_resource
 from fincome_airflow.reconcile.run import reconcile_month, stored_verdict
-from fincome_airflow.state.ledger import Ledger
 from fincome_airflow.state.store import StateStore
 from fincome_erp.cli import main as erp_main
 
 OCTOBER = BillingMonth(2026, 10)
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
-log = logging.getLogger(__name__)
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +46,9 @@ def world(erp_url, sandbox, tmp_path, monkeypatch):
 
     def run(*, full_resync: bool = False) -> tuple[str, dict]:
         run_key = f"test/run-{next(runs)}"
-        extract_and_stage(engine, store, run_key, OCTOBER, now=NOW)
-        hook = FincomeHook()
-        for resource in RESOURCES:
-            load_resource(hook, Ledger(store, run_key, resource), log=log, full_resync=full_resync)
-        result = reconcile_month(hook, store, run_key, OCTOBER, tmp_path / f"{run_key[5:]}.csv")
-        return run_key, result
+        load_month(engine, store, run_key, OCTOBER, now=NOW, full_resync=full_resync)
+        path = tmp_path / f"{run_key[5:]}.csv"
+        return run_key, reconcile_month(FincomeHook(), store, run_key, OCTOBER, path)
 
     return sandbox, store, run
 

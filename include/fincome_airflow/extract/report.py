@@ -31,7 +31,13 @@ class StageReport:
     month: str
     dry_run: bool
     watermark: str
+    #: The ``updated_at`` the queries read from: the watermark less the overlap.
+    changed_since: str | None = None
+    #: The run's watermark candidate: its highest ``updated_at``, at most the horizon.
     max_updated_at: str | None = None
+    #: ``horizon`` or ``overlap`` (see ``extract/watermark.py``), and the horizon or why none.
+    watermark_guard: str | None = None
+    horizon: str | None = None
     counts: dict[str, ResourceCounts] = field(default_factory=dict)
     #: Net amount of the issued invoices extracted (DRAFT and CANCELLED excluded), per currency.
     net_by_currency: dict[str, str] = field(default_factory=dict)

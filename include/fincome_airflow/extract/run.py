@@ -12,6 +12,7 @@ from fincome_airflow.contract import RESOURCES, Resource
 from fincome_airflow.extract.queries import DEFAULT_CHUNK, stream_rows
 from fincome_airflow.extract.report import ReportBuilder, StageReport
 from fincome_airflow.extract.scope import MAX_PENDING_PER_RESOURCE, LoadScope
+from fincome_airflow.extract.watermark import WatermarkSettings, read_horizon
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.state.staging import StagingWriter, confirmed_ids, pending_ids
 from fincome_airflow.state.store import StateStore
@@ -36,6 +37,7 @@ def extract_and_stage(
     now: dt.datetime,
     dry_run: bool = False,
     chunk: int = DEFAULT_CHUNK,
+    watermark: WatermarkSettings | None = None,
 ) -> StageReport:
     """Extract the billing ``month`` from the ERP, validate it and stage it under ``run_key``.
 
@@ -43,24 +45,35 @@ def extract_and_stage(
     report and rejects CSV) but leaves the pending list alone.
 
     :param now: the current time; invoices dated after ``now``'s date are refused.
+    :param watermark: the overlap and horizon settings (default: from the environment).
     :return: small counts for the XCom; the records stay in the state database.
     """
     billing = month if isinstance(month, BillingMonth) else BillingMonth.parse(month)
     store.start_run(run_key, str(billing), dry_run=dry_run)
+    settings = watermark or WatermarkSettings.from_env()
     pending = pending_ids(store, MAX_PENDING_PER_RESOURCE)
-    scope = LoadScope.for_month(billing.start, billing.end, store.last_watermark(), pending)
+    scope = LoadScope.for_month(
+        billing.start, billing.end, store.last_watermark(), pending, settings.overlap
+    )
     log.info(
-        "Run %s: month %s, watermark %s, pending %s",
+        "Run %s: month %s, watermark %s, reading changes since %s, pending %s",
         run_key,
         billing,
         scope.watermark,
+        scope.changed_since,
         {r: len(ids) for r, ids in pending.items()},
     )
     validator = LoadValidator(
         today=now.date(), ledger_lookup=lambda r, ids: confirmed_ids(store, r, ids)
     )
     builder = ReportBuilder(
-        StageReport(run_key, str(billing), dry_run, scope.watermark.isoformat())
+        StageReport(
+            run_key,
+            str(billing),
+            dry_run,
+            scope.watermark.isoformat(),
+            changed_since=scope.changed_since.isoformat(),
+        )
     )
     validate = {
         "customers": validator.customers,
@@ -71,7 +84,10 @@ def extract_and_stage(
         erp_engine.connect() as conn,
         StagingWriter(store, run_key, pending=pending, track_pending=not dry_run) as writer,
     ):
-        # The watermark never goes back: the candidate is at least the watermark used.
+        # Read before the snapshot is taken (see extract/watermark.py), in its own transaction.
+        horizon = read_horizon(conn, settings)
+        writer.ceiling = horizon.at
+        # The candidate starts at the watermark used: it only moves forward, up to the horizon.
         writer.max_updated_at = scope.watermark
         if conn.dialect.name == "postgresql":  # one snapshot for the three queries
             conn.execution_options(isolation_level="REPEATABLE READ")
@@ -90,6 +106,9 @@ def extract_and_stage(
             builder.report.pending_reextracted += len(seen)
             log.info("Run %s: %s %s", run_key, resource, builder.report.counts.get(resource))
     report = builder.finish()
-    report.max_updated_at = writer.max_updated_at.isoformat() if writer.max_updated_at else None
+    candidate = writer.watermark_candidate
+    report.max_updated_at = candidate.isoformat() if candidate else None
+    report.watermark_guard = horizon.guard
+    report.horizon = horizon.at.isoformat() if horizon.at else horizon.why
     log.info("Run %s staged: %s", run_key, report.to_dict())
     return report

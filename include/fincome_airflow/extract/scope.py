@@ -21,8 +21,11 @@ class LoadScope:
 
     month_start: dt.date
     month_end: dt.date
+    #: The last successful load's watermark (every change stamped at or before it was read).
     watermark: dt.datetime
     pending: Mapping[Resource, frozenset[str]] = field(default_factory=dict)
+    #: How far behind ``watermark`` the queries re-read (see ``extract/watermark.py``).
+    overlap: dt.timedelta = dt.timedelta(0)
 
     @classmethod
     def for_month(
@@ -31,13 +34,19 @@ class LoadScope:
         month_end: dt.date,
         watermark: dt.datetime | None,
         pending: Mapping[Resource, frozenset[str]] | None = None,
+        overlap: dt.timedelta = dt.timedelta(0),
     ) -> LoadScope:
         """Before the first successful load the watermark is the start of the month."""
         if watermark is None:
             watermark = dt.datetime.combine(month_start, dt.time())
         if watermark.tzinfo is not None:  # ERP timestamps are naive
             watermark = watermark.replace(tzinfo=None)
-        return cls(month_start, month_end, watermark, dict(pending or {}))
+        return cls(month_start, month_end, watermark, dict(pending or {}), overlap)
+
+    @property
+    def changed_since(self) -> dt.datetime:
+        """What the queries bind as ``watermark``: the watermark less the overlap."""
+        return self.watermark - self.overlap
 
     def pending_ids(self, resource: Resource) -> list[str]:
         return sorted(self.pending.get(resource, frozenset()))
@@ -47,7 +56,7 @@ class LoadScope:
         return {
             "month_start": self.month_start,
             "month_end": self.month_end,
-            "watermark": self.watermark,
+            "watermark": self.changed_since,
             "pending_ids": [],
             "pending_invoice_ids": self.pending_ids("invoices"),
             "pending_subscription_ids": self.pending_ids("subscriptions"),

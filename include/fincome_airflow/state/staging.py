@@ -4,8 +4,9 @@ Deciding is the validation's job; this module only writes what it is given, in b
 by the run: ``fincome_staged`` (the canonical JSON payload, i.e. sorted keys and normalized
 amounts, which is what is sent, and its SHA-256), ``fincome_rejects``,
 ``fincome_pending`` (records refused and not yet confirmed, re-extracted by later runs) and the
-run's ``max_updated_at`` (the watermark candidate, made the watermark only when the run ends
-``done``). A retried task restages cleanly: ``StateStore.start_run`` clears the run first.
+run's ``max_updated_at`` (the watermark candidate: the highest ``updated_at`` seen, at most the
+``ceiling`` the extraction sets; made the watermark only when the run ends ``done``). A
+retried task restages cleanly: ``StateStore.start_run`` clears the run first.
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ class StagingWriter:
         self._pending_add: list[dict[str, Any]] = []
         self._pending_drop: list[tuple[str, str]] = []
         self.max_updated_at: dt.datetime | None = None
+        #: No watermark above this (the horizon of changes still uncommitted), if known.
+        self.ceiling: dt.datetime | None = None
 
     def __enter__(self) -> StagingWriter:
         self.store.ensure_schema()
@@ -180,6 +183,13 @@ class StagingWriter:
         if self.track_pending:
             self._pending_drop.extend((resource, i) for i in ids)
 
+    @property
+    def watermark_candidate(self) -> dt.datetime | None:
+        """The highest ``updated_at`` seen, capped at the ``ceiling``."""
+        if self.max_updated_at is None or self.ceiling is None:
+            return self.max_updated_at
+        return min(self.max_updated_at, self.ceiling)
+
     def _see(self, updated_at: Any) -> None:
         if updated_at is None:
             return
@@ -212,7 +222,7 @@ class StagingWriter:
             conn.execute(
                 update(schema.runs)
                 .where(schema.runs.c.run_key == self.run_key)
-                .values(max_updated_at=self.max_updated_at)
+                .values(max_updated_at=self.watermark_candidate)
             )
         self._staged, self._rejects, self._pending_add, self._pending_drop = [], [], [], []
 
