@@ -21,6 +21,7 @@ FIGURES = {
     "load_vs_raw",
     "backfill",
     "rerun",
+    "watermark_overlap",
     "rate_limit",
     "memory",
     "dag_parse",
@@ -48,6 +49,9 @@ def test_smoke_pass_writes_every_figure(tmp_path):
     assert data["naive"]["requests"] > 0 and data["raw"]["requests"] > 0
     assert data["ours"]["requests"] == data["raw"]["requests"]
     assert report["figures"]["rerun"]["data"]["rerun"]["requests"] == 0
+    overlap = report["figures"]["watermark_overlap"]["data"]
+    assert overlap["guarded"]["counts"] and overlap["bare"]["counts"]
+    assert overlap["extra_records"] >= 0
     # the printed table is the JSON's
     assert "| figure |" in done.stdout
     assert (tmp_path / "bench-smoke.md").read_text().startswith("| figure |")

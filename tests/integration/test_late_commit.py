@@ -9,12 +9,11 @@ other commits a later customer change; the payment commits after that load, with
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 
 import pytest
 from sqlalchemy import text
-from testkit import load_month
+from testkit import fincome_conn_json, load_month
 
 from fincome_airflow.db import erp_engine
 from fincome_airflow.extract.watermark import WatermarkSettings, read_horizon
@@ -33,17 +32,8 @@ def world(create_pg_database, sandbox, tmp_path, monkeypatch):
     """A PostgreSQL ERP with the demo data, October loaded into the sandbox."""
     url = create_pg_database("fincome_late_erp")
     assert erp_main(["demo", "--url", url]) == 0
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FINCOME_API",
-        json.dumps(
-            {
-                "conn_type": "fincome",
-                "host": sandbox.base_url,
-                "password": sandbox.api_key,
-                "extra": {"requests_per_second": 500, "max_concurrency": 8},
-            }
-        ),
-    )
+    conn = fincome_conn_json(sandbox.api_key, {"max_concurrency": 8}, host=sandbox.base_url)
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_API", conn)
     engine = erp_engine(url)
     store = StateStore.from_url(f"sqlite:///{tmp_path / 'state.sqlite'}")
     load_month(engine, store, "run-1", OCTOBER, now=_now(), watermark=NO_GUARD)

@@ -5,12 +5,13 @@ refused is reported as refused, not missing; a full resync repairs hand edits.""
 from __future__ import annotations
 
 import datetime as dt
-import json
+import shutil
 from decimal import Decimal
 
 import pytest
 import requests
-from testkit import load_month
+from sqlalchemy import text
+from testkit import fincome_conn_json, load_month
 
 from fincome_airflow.db import erp_engine
 from fincome_airflow.hooks.fincome import FincomeHook
@@ -19,7 +20,7 @@ from fincome_airflow.reconcile.run import reconcile_month, stored_verdict
 from fincome_airflow.state.store import StateStore
 from fincome_erp.cli import main as erp_main
 
-OCTOBER = BillingMonth(2026, 10)
+OCTOBER, NOVEMBER = BillingMonth(2026, 10), BillingMonth(2026, 11)
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
 
 
@@ -33,13 +34,7 @@ def erp_url(tmp_path_factory):
 @pytest.fixture
 def world(erp_url, sandbox, tmp_path, monkeypatch):
     """A month staged and loaded into an empty sandbox; returns a runner for later runs."""
-    conn = {
-        "conn_type": "fincome",
-        "host": sandbox.base_url,
-        "password": sandbox.api_key,
-        "extra": {"requests_per_second": 500, "max_concurrency": 8, "retry_budget": 10},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_API", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_API", _conn(sandbox))
     store = StateStore.from_url(f"sqlite:///{tmp_path / 'state.sqlite'}")
     engine = erp_engine(erp_url)
     runs = iter(range(1, 100))
@@ -51,6 +46,11 @@ def world(erp_url, sandbox, tmp_path, monkeypatch):
         return run_key, reconcile_month(FincomeHook(), store, run_key, OCTOBER, path)
 
     return sandbox, store, run
+
+
+def _conn(sandbox) -> str:
+    extra = {"max_concurrency": 8, "retry_budget": 10}
+    return fincome_conn_json(sandbox.api_key, extra, host=sandbox.base_url)
 
 
 def _api(sandbox, method: str, path: str, body: dict | None = None) -> requests.Response:
@@ -107,3 +107,50 @@ def test_records_changed_by_hand_in_fincome_are_found_with_kind_and_amount(world
     assert result["by_kind"].get("missing", 0) == 0
     assert result["by_kind"].get("differs", 0) == 0
     assert _differences(result, "extra")[0]["record_id"] == "HAND-MADE-1"  # not ours to delete
+
+
+def test_a_late_change_to_an_older_month_that_fincome_refuses_is_named_by_the_next_run(
+    erp_url, sandbox, tmp_path, monkeypatch
+):
+    """October is loaded; in November an October invoice is paid in the ERP, but its
+    subscription was deleted by hand in Fincome, so Fincome refuses the update. November's
+    reconciliation checks October's sent invoice too and names it."""
+    erp_copy = tmp_path / "erp.sqlite"
+    shutil.copyfile(erp_url.removeprefix("sqlite:///"), erp_copy)
+    engine = erp_engine(f"sqlite:///{erp_copy}")
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_API", _conn(sandbox))
+    store = StateStore.from_url(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    load_month(engine, store, "october", OCTOBER, now=NOW)
+    held = sandbox.dump()["invoices"]
+    invoice = min(i for i, r in held.items() if r["status"] == "open")
+    assert _api(sandbox, "DELETE", f"/subscriptions/{held[invoice]['subscription_id']}").ok
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE erp.invoices SET doc_status = 'PAID', updated_at = '2026-11-20 10:00:00' "
+                "WHERE invoice_no = :no"
+            ),
+            {"no": invoice},
+        )
+
+    load_month(engine, store, "november", NOVEMBER, now=NOW)
+    result = reconcile_month(FincomeHook(), store, "november", NOVEMBER, tmp_path / "nov.csv")
+
+    assert result["other_months"] == ["2026-10"]
+    named = {(d["resource"], d["record_id"]): d for d in result["largest"]}
+    assert named[("invoices", invoice)]["kind"] == "differs"
+    assert "status" in named[("invoices", invoice)]["fields"]
+    assert named[("subscriptions", held[invoice]["subscription_id"])]["kind"] == "missing"
+    assert result["verdict"] != "reconciled"
+
+
+def test_invoices_of_earlier_months_changed_since_are_checked_and_a_rerun_checks_only_its_month(
+    world,
+):
+    _sandbox, _store, run = world
+    _run_key, first = run()  # also sends the demo's earlier invoices paid in October
+    assert first["other_months"] and all(m < "2026-10" for m in first["other_months"])
+    assert first["verdict"] == "reconciled", first
+    _run_key, rerun = run()  # sends nothing
+    assert rerun["other_months"] == []
+    assert rerun["verdict"] == "reconciled", rerun

@@ -52,9 +52,9 @@ def test_the_queries_read_from_the_watermark_less_the_overlap():
     assert scope.params_for("invoices")["watermark"] == dt.datetime(2026, 10, 31, 21, 0)
 
 
-def test_without_a_watermark_the_first_load_reads_from_the_month_start_less_the_overlap():
+def test_the_first_load_reads_from_the_month_start_without_overlap():
     scope = LoadScope.for_month(OCT_1, NOV_1, None, overlap=dt.timedelta(hours=2))
-    assert scope.changed_since == dt.datetime(2026, 9, 30, 22, 0)
+    assert scope.changed_since == dt.datetime(2026, 10, 1, 0, 0)
 
 
 class _SqliteConn:

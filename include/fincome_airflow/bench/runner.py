@@ -92,9 +92,14 @@ def run(cfg: BenchConfig) -> Report:
             peaks["load"] = ours["max_rss_mb"]
             _step(report, "backfill: load tasks at once")
             peaks["backfill load"] = backfill(cfg, report, sandbox, state, state_url)["max_rss_mb"]
+            _step(report, "rerun: extract again without the watermark's overlap and horizon")
+            bare = extract_stage.extract(
+                cfg, erp_url, state_url, "bench-rerun-bare", extract_stage.NO_OVERLAP_ENV
+            )
             _step(report, "rerun: extract again, load")
             again = extract_stage.extract(cfg, erp_url, state_url, "bench-rerun")
             report.meta["rerun_extract_s"] = round(again["seconds"], 2)
+            extract_stage.overlap_figure(report, again, bare)
             peaks["rerun extract"] = again["max_rss_mb"]
             load_stage.rerun(
                 report, sandbox, state, state_url, "bench-rerun", ours, cfg.month, cfg.concurrency

@@ -36,9 +36,11 @@ class LoadScope:
         pending: Mapping[Resource, frozenset[str]] | None = None,
         overlap: dt.timedelta = dt.timedelta(0),
     ) -> LoadScope:
-        """Before the first successful load the watermark is the start of the month."""
+        """Before the first successful load the watermark is the start of the month, with no
+        overlap: no earlier load can have passed a change that had not committed yet."""
         if watermark is None:
             watermark = dt.datetime.combine(month_start, dt.time())
+            overlap = dt.timedelta(0)
         if watermark.tzinfo is not None:  # ERP timestamps are naive
             watermark = watermark.replace(tzinfo=None)
         return cls(month_start, month_end, watermark, dict(pending or {}), overlap)

@@ -1,8 +1,9 @@
 """Reconcile one month: stream Fincome's records against the ERP's, record every difference.
 
 Invoices are compared by a merge of two id-ordered streams (the run's staged records and
-Fincome's list), so memory does not grow with the month; customers and subscriptions are those
-the month's invoices reference (with parent customers).
+Fincome's list), so memory does not grow with the month; the invoices the run sent to other
+months (late changes, ``late.py``) are compared too; customers and subscriptions are those the
+compared invoices reference and those the run sent (with parent customers).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import heapq
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import delete, select
 
@@ -20,6 +21,7 @@ from fincome_airflow import contract
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.reconcile.compare import Difference, VerdictBuilder, compare_pair, largest
 from fincome_airflow.reconcile.expected import month_invoices, refused, staged_payloads
+from fincome_airflow.reconcile.late import Reader, compare_late, sent_ids, sent_outside
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore, upsert, utcnow
 
@@ -27,12 +29,6 @@ from fincome_airflow.state.store import StateStore, upsert, utcnow
 TOP = 5
 _BATCH = 500
 CSV_COLUMNS = ("resource", "record_id", "kind", "currency", "amount_at_stake", "fields", "detail")
-
-
-class Lister(Protocol):
-    """What reconciliation needs of the hook: the contract's list calls."""
-
-    def list(self, resource: contract.Resource, **filters: Any) -> Iterator[dict[str, Any]]: ...
 
 
 class OrderError(RuntimeError):
@@ -126,9 +122,10 @@ def _ids_referenced(payloads: Iterable[Mapping[str, Any]], field: str) -> set[st
 
 
 def reconcile_month(
-    hook: Lister, store: StateStore, run_key: str, month: BillingMonth, path: Path
+    hook: Reader, store: StateStore, run_key: str, month: BillingMonth, path: Path
 ) -> dict[str, Any]:
-    """Compare Fincome with the ERP month staged by ``run_key``; return the verdict.
+    """Compare Fincome with the ERP month staged by ``run_key``, and the invoices of other
+    months the run sent; return the verdict (``other_months``: those months).
 
     The verdict and every difference are written to the state database and to ``path``.
     """
@@ -136,6 +133,7 @@ def reconcile_month(
     subscription_ids: set[str] = set()
     customer_ids: set[str] = set()
     refused_invoices = refused(store, run_key, "invoices")
+    other_months: list[str] = []
     actual = hook.list(
         "invoices",
         **{
@@ -154,6 +152,11 @@ def reconcile_month(
         for record_id, reason in refused_invoices.items():
             if record_id not in sink.refused_seen:
                 sink.add(compare_pair("invoices", record_id, None, None, reason))
+        late = sent_outside(store, run_key, month)
+        other_months = compare_late(hook, late, month, sink.add)
+        subscription_ids |= late.references("subscription_id")
+        subscription_ids |= sent_ids(store, run_key, "subscriptions")
+        customer_ids |= late.references("customer_id") | sent_ids(store, run_key, "customers")
 
         subscriptions = _wanted(store, run_key, "subscriptions", subscription_ids)
         customer_ids |= _ids_referenced(subscriptions.values(), "customer_id")
@@ -184,6 +187,7 @@ def reconcile_month(
                 )
     finally:
         result = sink.close()
+    result["other_months"] = other_months
     with store.begin() as conn:
         upsert(
             conn,

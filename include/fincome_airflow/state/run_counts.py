@@ -6,7 +6,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, and_, func, select
+from sqlalchemy import Join, Table, and_, func, select
 
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
@@ -39,21 +39,25 @@ def staged_counts(store: StateStore, run_key: str) -> dict[str, dict[str, int]]:
     return _counts_by(store, schema.staged, run_key, "action")
 
 
+def staged_with_outcomes() -> Join:
+    """Staged records joined with the outcome of their send: one row per record a run sent."""
+    st, out = schema.staged, schema.outcomes
+    return st.join(
+        out,
+        and_(
+            out.c.run_key == st.c.run_key,
+            out.c.resource == st.c.resource,
+            out.c.record_id == st.c.record_id,
+        ),
+    )
+
+
 def loaded_net_by_currency(store: StateStore, run_key: str) -> dict[str, str]:
     """Net amount of the invoices this run created or updated in Fincome, per currency."""
     st, out = schema.staged, schema.outcomes
     query = (
         select(st.c.currency, func.sum(st.c.net_amount))
-        .select_from(
-            st.join(
-                out,
-                and_(
-                    out.c.run_key == st.c.run_key,
-                    out.c.resource == st.c.resource,
-                    out.c.record_id == st.c.record_id,
-                ),
-            )
-        )
+        .select_from(staged_with_outcomes())
         .where(
             st.c.run_key == run_key,
             st.c.resource == "invoices",

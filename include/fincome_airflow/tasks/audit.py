@@ -34,6 +34,8 @@ COUNT_KEYS = (
     "failed",
 )
 _HTTP_KEYS = ("requests", "retries", "rate_limited", "duration_s")
+#: What the summary tells of the change watermark (from the stage report, see extract/watermark).
+WATERMARK_KEYS = ("watermark", "changed_since", "max_updated_at", "watermark_guard", "horizon")
 
 
 def _resource_counts(
@@ -122,6 +124,7 @@ def build_summary(
         "top_reject_reasons": (stage or {}).get("top_reasons", []),
         "rejects_file": (stage or {}).get("rejects_file"),
         "reconciliation": dict(reconciliation) if reconciliation else None,
+        "watermark": {key: (stage or {}).get(key) for key in WATERMARK_KEYS},
     }
 
 
@@ -136,7 +139,16 @@ def readable(summary: Mapping[str, Any]) -> str:
     lines.append(f"  net amount extracted: {summary['net_amount_extracted']}")
     lines.append(f"  net amount loaded:    {summary['net_amount_loaded']}")
     if summary.get("reconciliation"):
-        lines.append(f"  reconciliation: {summary['reconciliation'].get('verdict')}")
+        verdict = summary["reconciliation"]
+        others = verdict.get("other_months")
+        also = f" (also checked: invoices sent to {', '.join(others)})" if others else ""
+        lines.append(f"  reconciliation: {verdict.get('verdict')}{also}")
+    if (summary.get("watermark") or {}).get("changed_since"):
+        mark = summary["watermark"]
+        lines.append(
+            f"  changes read since {mark['changed_since']} (watermark {mark['watermark']}, "
+            f"guard: {mark['watermark_guard']}); next watermark {mark['max_updated_at']}"
+        )
     if summary.get("rejects_file"):
         lines.append(f"  rejects: {summary['rejects_file']}")
     return "\n".join(lines)

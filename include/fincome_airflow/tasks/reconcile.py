@@ -40,9 +40,12 @@ def describe(result: dict[str, Any]) -> str:
         + (f" {d['amount_at_stake']} {d['currency']}" if d.get("currency") else "")
         for d in result.get("largest", [])
     )
+    others = ", ".join(result.get("other_months") or []) or "none"
     return (
         f"{result['verdict']}; amounts at stake {result['amount_at_stake'] or 'none'}; "
-        f"by kind {result['by_kind']}; largest: {largest or 'none'}; list in {result['file']}"
+        f"by kind {result['by_kind']}; largest: {largest or 'none'}; "
+        f"other months whose invoices this run sent, checked too: {others}; "
+        f"list in {result['file']}"
     )
 
 
