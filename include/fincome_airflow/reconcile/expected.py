@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.state import schema
+from fincome_airflow.state.staging import id_chunks
 from fincome_airflow.state.store import StateStore
 
 
@@ -24,16 +25,33 @@ def staged_payloads(
     store: StateStore, run_key: str, resource: str, *, page: int = 2000
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """``(id, payload)`` of the run's staged upserts of ``resource``, ordered by id."""
+    query = _staged_upserts(store, run_key, resource)
+    with store.engine.connect() as conn:
+        rows = conn.execute(query.execution_options(stream_results=True, yield_per=page))
+        for record_id, payload in rows:
+            yield record_id, json.loads(payload)
+
+
+def staged_among(
+    store: StateStore, run_key: str, resource: str, ids: Sequence[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(id, payload)`` of the run's staged upserts whose id is in ``ids`` (sorted), in order;
+    read a chunk of ids at a time."""
+    column = schema.staged.c.record_id
+    for part in id_chunks(ids):
+        with store.begin() as conn:
+            rows = conn.execute(_staged_upserts(store, run_key, resource).where(column.in_(part)))
+            for record_id, payload in rows.all():
+                yield record_id, json.loads(payload)
+
+
+def _staged_upserts(store: StateStore, run_key: str, resource: str) -> Select[Any]:
     st = schema.staged
-    query = (
+    return (
         select(st.c.record_id, st.c.payload)
         .where(st.c.run_key == run_key, st.c.resource == resource, st.c.action == "upsert")
         .order_by(_by_id(store, st.c.record_id))
-        .execution_options(stream_results=True, yield_per=page)
     )
-    with store.engine.connect() as conn:
-        for record_id, payload in conn.execute(query):
-            yield record_id, json.loads(payload)
 
 
 def month_invoices(

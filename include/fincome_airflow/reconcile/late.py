@@ -20,6 +20,8 @@ from sqlalchemy import select
 from fincome_airflow import contract
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.reconcile.compare import Difference, compare_pair
+from fincome_airflow.reconcile.expected import staged_among
+from fincome_airflow.reconcile.merge import merge_by_id
 from fincome_airflow.state import schema
 from fincome_airflow.state.run_counts import staged_with_outcomes
 from fincome_airflow.state.store import StateStore
@@ -38,14 +40,13 @@ class Reader(Protocol):
 
 @dataclass
 class LateInvoices:
-    """The run's sent invoices outside its month: upserts by month, and deletions."""
+    """The run's sent invoices outside its month: ids by month (sorted), deletions, and the
+    subscriptions and customers they name. Ids only: payloads are read back month by month."""
 
-    by_month: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    by_month: dict[str, list[str]] = field(default_factory=dict)
     deleted: list[str] = field(default_factory=list)
-
-    def references(self, key: str) -> set[str]:
-        """The ``key`` (``subscription_id``, ``customer_id``) the sent invoices name."""
-        return {p[key] for m in self.by_month.values() for p in m.values() if p.get(key)}
+    subscription_ids: set[str] = field(default_factory=set)
+    customer_ids: set[str] = field(default_factory=set)
 
 
 def sent_outside(store: StateStore, run_key: str, month: BillingMonth) -> LateInvoices:
@@ -55,11 +56,11 @@ def sent_outside(store: StateStore, run_key: str, month: BillingMonth) -> LateIn
         select(st.c.record_id, st.c.action, st.c.payload)
         .select_from(staged_with_outcomes())
         .where(st.c.run_key == run_key, st.c.resource == "invoices")
-        .order_by(st.c.record_id)
+        .execution_options(stream_results=True, yield_per=2000)
     )
     late = LateInvoices()
     start, end = month.start.isoformat(), month.end.isoformat()
-    with store.begin() as conn:
+    with store.engine.connect() as conn:
         for record_id, action, payload in conn.execute(query):
             if action != "upsert":
                 late.deleted.append(record_id)
@@ -67,7 +68,14 @@ def sent_outside(store: StateStore, run_key: str, month: BillingMonth) -> LateIn
             record = json.loads(payload)
             issued = record.get("issue_date", "")
             if not start <= issued < end:
-                late.by_month.setdefault(issued[:7], {})[record_id] = record
+                late.by_month.setdefault(issued[:7], []).append(record_id)
+                late.subscription_ids.add(record.get("subscription_id") or "")
+                late.customer_ids.add(record.get("customer_id") or "")
+    for ids in late.by_month.values():
+        ids.sort()
+    late.deleted.sort()
+    late.subscription_ids.discard("")
+    late.customer_ids.discard("")
     return late
 
 
@@ -81,6 +89,8 @@ def sent_ids(store: StateStore, run_key: str, resource: str) -> set[str]:
 
 def compare_late(
     hook: Reader,
+    store: StateStore,
+    run_key: str,
     late: LateInvoices,
     month: BillingMonth,
     add: Callable[[Difference | None], None],
@@ -88,8 +98,9 @@ def compare_late(
     """Compare the late invoices with Fincome, passing each difference to ``add``; return the
     other months covered, oldest first."""
     for other in sorted(late.by_month):
-        sent = late.by_month[other]
-        for record_id, want, have in _held(hook, other, sent):
+        ids = late.by_month[other]
+        sent = staged_among(store, run_key, "invoices", ids)
+        for record_id, want, have in _held(hook, other, sent, len(ids)):
             add(compare_pair("invoices", record_id, want, have))
     own = (month.start.isoformat(), month.end.isoformat())
     deleted_months: set[str] = set()
@@ -105,12 +116,13 @@ def compare_late(
 
 
 def _held(
-    hook: Reader, month: str, sent: dict[str, dict[str, Any]]
-) -> Iterator[tuple[str, dict[str, Any], dict[str, Any] | None]]:
-    """``(id, sent payload, what Fincome holds)`` for the invoices sent to ``month``."""
-    if len(sent) <= GET_LIMIT:
-        for record_id in sorted(sent):
-            yield record_id, sent[record_id], hook.get("invoices", record_id)
+    hook: Reader, month: str, sent: Iterator[tuple[str, dict[str, Any]]], count: int
+) -> Iterator[tuple[str, dict[str, Any] | None, dict[str, Any] | None]]:
+    """``(id, sent payload, what Fincome holds)`` for the ``count`` invoices sent to ``month``
+    (``sent``: ordered by id); Fincome's other invoices of that month are not compared."""
+    if count <= GET_LIMIT:
+        for record_id, want in sent:
+            yield record_id, want, hook.get("invoices", record_id)
         return
     billing = BillingMonth.parse(month)
     held = hook.list(
@@ -120,9 +132,6 @@ def _held(
             contract.INVOICE_DATE_TO_PARAM: billing.end.isoformat(),
         },
     )
-    found: dict[str, dict[str, Any]] = {}
-    for record in held:
-        if record["id"] in sent:
-            found[record["id"]] = record
-    for record_id in sorted(sent):
-        yield record_id, sent[record_id], found.get(record_id)
+    for record_id, want, have in merge_by_id(sent, held):
+        if want is not None:
+            yield record_id, want, have

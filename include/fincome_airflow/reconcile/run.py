@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import heapq
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from fincome_airflow.month import BillingMonth
 from fincome_airflow.reconcile.compare import Difference, VerdictBuilder, compare_pair, largest
 from fincome_airflow.reconcile.expected import month_invoices, refused, staged_payloads
 from fincome_airflow.reconcile.late import Reader, compare_late, sent_ids, sent_outside
+from fincome_airflow.reconcile.merge import merge_by_id
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore, upsert, utcnow
 
@@ -29,35 +30,6 @@ from fincome_airflow.state.store import StateStore, upsert, utcnow
 TOP = 5
 _BATCH = 500
 CSV_COLUMNS = ("resource", "record_id", "kind", "currency", "amount_at_stake", "fields", "detail")
-
-
-class OrderError(RuntimeError):
-    """Fincome's list did not come ordered by id, so a streaming comparison is impossible."""
-
-
-def merge_by_id(
-    expected: Iterable[tuple[str, dict[str, Any]]],
-    actual: Iterable[dict[str, Any]],
-) -> Iterator[tuple[str, dict[str, Any] | None, dict[str, Any] | None]]:
-    """Merge two id-ordered streams into ``(id, want, have)`` triples."""
-    exp, act = iter(expected), iter(actual)
-    want = next(exp, None)
-    have = next(act, None)
-    last_actual = ""
-    while want is not None or have is not None:
-        if have is not None:
-            if have["id"] < last_actual:
-                raise OrderError(f"Fincome listed {have['id']!r} after {last_actual!r}")
-            last_actual = have["id"]
-        if have is None or (want is not None and want[0] < have["id"]):
-            yield want[0], want[1], None
-            want = next(exp, None)
-        elif want is None or have["id"] < want[0]:
-            yield have["id"], None, have
-            have = next(act, None)
-        else:
-            yield want[0], want[1], have
-            want, have = next(exp, None), next(act, None)
 
 
 class DifferenceSink:
@@ -153,10 +125,9 @@ def reconcile_month(
             if record_id not in sink.refused_seen:
                 sink.add(compare_pair("invoices", record_id, None, None, reason))
         late = sent_outside(store, run_key, month)
-        other_months = compare_late(hook, late, month, sink.add)
-        subscription_ids |= late.references("subscription_id")
-        subscription_ids |= sent_ids(store, run_key, "subscriptions")
-        customer_ids |= late.references("customer_id") | sent_ids(store, run_key, "customers")
+        other_months = compare_late(hook, store, run_key, late, month, sink.add)
+        subscription_ids |= late.subscription_ids | sent_ids(store, run_key, "subscriptions")
+        customer_ids |= late.customer_ids | sent_ids(store, run_key, "customers")
 
         subscriptions = _wanted(store, run_key, "subscriptions", subscription_ids)
         customer_ids |= _ids_referenced(subscriptions.values(), "customer_id")

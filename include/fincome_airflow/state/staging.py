@@ -46,7 +46,7 @@ CSV_COLUMNS: Final = (
 )
 
 
-def _chunks(ids: Sequence[str], size: int = ID_CHUNK) -> Iterable[Sequence[str]]:
+def id_chunks(ids: Sequence[str], size: int = ID_CHUNK) -> Iterable[Sequence[str]]:
     for i in range(0, len(ids), size):
         yield ids[i : i + size]
 
@@ -58,7 +58,7 @@ def confirmed_ids(store: StateStore, resource: Resource, ids: Sequence[str]) -> 
     if not ids:
         return found
     with store.begin() as conn:
-        for part in _chunks(list(ids)):
+        for part in id_chunks(list(ids)):
             found.update(
                 conn.execute(
                     select(led.c.record_id).where(
@@ -212,7 +212,7 @@ class StagingWriter:
             if self._pending_add:
                 _insert_ignore(conn, schema.pending, self._pending_add, ["resource", "record_id"])
             for resource, ids in _group(self._pending_drop).items():
-                for part in _chunks(ids):
+                for part in id_chunks(ids):
                     conn.execute(
                         delete(schema.pending).where(
                             schema.pending.c.resource == resource,
