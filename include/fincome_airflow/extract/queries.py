@@ -1,7 +1,8 @@
 """Load the extraction SQL files by name and stream their rows in chunks.
 
-The queries live in ``include/sql/<name>.sql`` (readable, and replaceable by a deployment whose
-ERP differs); ``FINCOME_SQL_DIR`` points at another folder. Parameters are always bound, lists
+The queries live in the package, ``fincome_airflow/sql/<name>.sql`` (package data: they are in
+the wheel; readable, and replaceable by a deployment whose ERP differs):
+``FINCOME_SQL_DIR`` points at another folder. Parameters are always bound, lists
 (``*_ids``) as expanding ``IN`` parameters; comments of the SQL files must not hold a colon
 followed by a name (it would read as a parameter). On PostgreSQL the rows come through a
 server-side cursor (``stream_results``), so memory stays flat whatever the size of the month.
@@ -33,9 +34,9 @@ _PARAM_RE = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
 def sql_dir() -> Path:
-    """The folder of the extraction queries (``include/sql`` unless overridden)."""
+    """The folder of the extraction queries (the package's ``sql`` unless overridden)."""
     override = os.environ.get(SQL_DIR_ENV)
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "sql"
+    return Path(override) if override else Path(__file__).resolve().parents[1] / "sql"
 
 
 @cache

@@ -20,7 +20,7 @@ from fincome_airflow.validation.pipeline import LoadValidator
 
 log = logging.getLogger(__name__)
 
-#: The extraction query of each resource (``include/sql/<name>.sql``).
+#: The extraction query of each resource (``fincome_airflow/sql/<name>.sql``).
 QUERY_BY_RESOURCE: Final[dict[Resource, str]] = {
     "customers": "customers",
     "subscriptions": "subscriptions",
