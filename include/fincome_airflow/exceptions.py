@@ -27,3 +27,8 @@ class FincomeApiUnavailable(FincomeLoadIncomplete):
 
 class FincomeStageIncomplete(AirflowFailException):
     """The run's extraction did not finish: what is staged is part of a month, never sent."""
+
+
+class FincomeRunExpired(AirflowFailException):
+    """The run can no longer resume (finished, superseded or past the resume window): its
+    staged records are gone; a new run of the month does what a resumed one would."""

@@ -15,6 +15,7 @@ from fincome_airflow.exceptions import FincomeStageIncomplete
 from fincome_airflow.provider_info import DEFAULT_CONN_ID
 from fincome_airflow.state.ledger import Ledger
 from fincome_airflow.state.locks import month_lock
+from fincome_airflow.state.retention import require_resumable
 from fincome_airflow.state.store import DEFAULT_STATE_CONN_ID, STATUS_EXTRACTING, StateStore
 
 if TYPE_CHECKING:  # the hook imports requests and aiohttp: not at DAG parse time
@@ -113,11 +114,12 @@ class FincomeBaseOperator(BaseOperator):
         return Ledger(self.store, self.run_key, self.resource)
 
     def require_complete_stage(self) -> None:
-        """Refuse a run whose extraction has not finished: its stage holds part of the month.
+        """Refuse a run whose extraction has not finished (its stage holds part of the month),
+        or that can no longer resume (its staged records were removed).
 
         Runs without a row (records staged by other tooling) are not checked.
         """
-        run = self.store.run(self.run_key)
+        run = require_resumable(self.store, self.run_key)
         if run is not None and run["status"] == STATUS_EXTRACTING:
             raise FincomeStageIncomplete(
                 f"Run {self.run_key}: the extraction of month {run['month']} did not finish "

@@ -48,6 +48,10 @@ runs = Table(
     # The extract task's report (JSON), kept even when the run stops at the reject gate.
     Column("stage_report", Text),
     Column("summary", Text),
+    # When and why the run's staged payloads were removed (state/retention.py): it can no
+    # longer resume.
+    Column("staged_removed_at", DateTime(timezone=True)),
+    Column("staged_removed_why", String(16)),
 )
 
 #: The records a run validated, ready to send (``action`` upsert) or to delete (``delete``).

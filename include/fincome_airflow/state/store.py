@@ -100,6 +100,8 @@ class StateStore:
                         "finished_at": None,
                         "max_updated_at": None,
                         "summary": None,
+                        "staged_removed_at": None,
+                        "staged_removed_why": None,
                     }
                 ],
                 ["run_key"],

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fincome_airflow.contract import RESOURCES
+from fincome_airflow.state.retention import require_resumable
 from fincome_airflow.state.run_counts import (
     loaded_net_by_currency,
     outcome_counts,
@@ -172,6 +173,7 @@ def audit_run(
     if not plan:
         raise AirflowFailException("The run's prepare task did not finish: nothing to audit.")
     store = StateStore.from_connection(state_conn_id)
+    require_resumable(store, plan["run_key"])
     extracted = pull("extract")
     # A run stopped at the reject gate pushed no XCom: its report is in the state database.
     stage = extracted or store.stage_report(plan["run_key"])

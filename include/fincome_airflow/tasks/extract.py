@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from fincome_airflow.db import erp_engine_for_connection
 from fincome_airflow.extract.run import extract_and_stage
+from fincome_airflow.state.retention import require_resumable
 from fincome_airflow.state.staging import write_rejects_csv
 from fincome_airflow.state.store import STATUS_STAGED, StateStore
 
@@ -67,6 +68,7 @@ def extract_month(
 ) -> dict[str, Any]:
     """Extract, validate and stage the run's month; return the stage report (a small XCom)."""
     store = StateStore.from_connection(state_conn_id)
+    require_resumable(store, plan["run_key"], restage=True, now=now)
     engine = erp_engine_for_connection(erp_conn_id)
     try:
         report = extract_and_stage(

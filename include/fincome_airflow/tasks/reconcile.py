@@ -12,6 +12,7 @@ from fincome_airflow.contract import RESOURCES
 from fincome_airflow.hooks.fincome import FincomeHook
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.reconcile.run import reconcile_month
+from fincome_airflow.state.retention import require_resumable
 from fincome_airflow.state.store import StateStore
 from fincome_airflow.tasks.extract import report_path
 
@@ -59,6 +60,7 @@ def reconcile_run(
     """Reconcile the run's month; the verdict is stored before any failure is raised."""
     policy = difference_policy(on_difference)
     store = StateStore.from_connection(state_conn_id)
+    require_resumable(store, plan["run_key"])
     hook = FincomeHook(fincome_conn_id=fincome_conn_id)
     path = report_path(plan["run_key"], "reconciliation")
     result = reconcile_month(hook, store, plan["run_key"], BillingMonth.parse(plan["month"]), path)
