@@ -97,6 +97,13 @@ def airflow_environ(
     return env
 
 
+def airflow_argv(*args: str) -> list[str]:
+    """Return the argv running ``airflow <args>`` with this interpreter's Airflow."""
+    script = Path(sys.executable).parent / "airflow"
+    prefix = [str(script)] if script.exists() else [sys.executable, "-m", "airflow"]
+    return [*prefix, *args]
+
+
 def free_port() -> int:
     """Return a TCP port free right now on 127.0.0.1."""
     with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
@@ -173,9 +180,7 @@ class AirflowRuntime:
 
     def command(self, *args: str) -> list[str]:
         """Return the argv running ``airflow <args>`` with this interpreter's Airflow."""
-        script = Path(sys.executable).parent / "airflow"
-        prefix = [str(script)] if script.exists() else [sys.executable, "-m", "airflow"]
-        return [*prefix, *args]
+        return airflow_argv(*args)
 
     def cli(
         self,
