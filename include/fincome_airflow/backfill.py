@@ -97,8 +97,8 @@ def unpause_effect(
             "would start first (catchup is off, so it starts no older month)."
         )
     return (
-        f"Unpausing also starts the scheduled run of {month}, the last closed month (catchup is "
-        "off, so no older month), beside the backfill."
+        f"Unpausing also starts the scheduled run of {month} (due since {due:%Y-%m-%d}; catchup "
+        "is off, so no older month), beside the backfill."
     )
 
 
