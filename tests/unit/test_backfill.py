@@ -80,7 +80,7 @@ def test_readme_backfill_recipe_covers_the_by_hand_months():
     dry_run, real = commands(recipe("backfill"))
     assert real == ["python", "-m", "fincome_airflow.backfill", "--from", "2024-01", "--to",
                     "2026-10", "--unpause"]  # fmt: skip
-    assert dry_run == real[:-1] + ["--dry-run"]
+    assert dry_run == [*real[:-1], "--dry-run"]
 
 
 def test_readme_names_every_recipe_the_end_to_end_tests_run():
