@@ -29,6 +29,10 @@ from fincome_airflow.month import BillingMonth
 
 DAG_ID: Final = "fincome_monthly_load"
 REPROCESS_CHOICES: Final = ("none", "failed", "completed")
+#: How ``airflow backfill create`` refuses a second backfill of the DAG.
+ALREADY_RUNNING: Final = "Another backfill is running"
+#: How SQLite refuses a write while another process writes.
+SQLITE_LOCKED: Final = "database is locked"
 
 #: Runs ``airflow <args>``; returns (exit status, stdout, stderr). Replaced in unit tests.
 Airflow = Callable[..., tuple[int, str, str]]
@@ -201,6 +205,18 @@ def backfill(
     say("$ airflow " + " ".join(create))
     code, out, err = airflow(*create)
     say(out.rstrip() if code == 0 else f"{out}\n{err}".strip())
+    if ALREADY_RUNNING in out + err:
+        say(
+            "Airflow runs one backfill per DAG at a time, and marks a finished one complete "
+            "within 30 s: wait for it (`airflow dags list-runs`), then rerun this command."
+        )
+    if SQLITE_LOCKED in out + err:
+        say(
+            "The SQLite metadata database was busy (one writer at a time; the scheduler and "
+            "dag-processor write too). Airflow may have kept an empty backfill, which its "
+            "scheduler marks complete after 2 minutes: rerun this command then. Months that "
+            "already have a run are skipped. A PostgreSQL metadata database avoids this."
+        )
     if code != 0 or args.dry_run:
         return code
     if state.is_paused:

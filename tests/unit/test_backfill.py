@@ -32,17 +32,23 @@ def details(*, paused: bool, next_logical: str = "2026-10-01", due: str = "2026-
 
 
 class FakeAirflow:
-    """Answers ``airflow dags details`` with ``details_out``; records every command."""
+    """Answers ``airflow dags details`` with ``details_out`` and ``backfill create`` with
+    ``create``; records every command."""
 
-    def __init__(self, details_out: str, details_code: int = 0) -> None:
+    def __init__(
+        self, details_out: str, details_code: int = 0, create: tuple[int, str, str] = (0, "", "")
+    ) -> None:
         self.details_out = details_out
         self.details_code = details_code
+        self.create = create
         self.calls: list[tuple[str, ...]] = []
 
     def __call__(self, *args: str) -> tuple[int, str, str]:
         self.calls.append(args)
         if args[:2] == ("dags", "details"):
             return self.details_code, self.details_out, "DAG does not exist"
+        if args[:2] == ("backfill", "create"):
+            return self.create
         return 0, "", ""
 
     def commands(self) -> list[tuple[str, ...]]:
@@ -118,6 +124,24 @@ def test_backfill_dry_run_lists_runs_of_paused_dag_without_unpausing():
     assert airflow.calls[1][-1] == "--dry-run"
     assert ("dags", "unpause") not in airflow.commands()
     assert "starts no other run" in said
+
+
+def test_backfill_says_to_wait_and_does_not_unpause_when_another_backfill_is_running():
+    refusal = (1, "", "AlreadyRunningBackfill: Another backfill is running for Dag x.")
+    airflow = FakeAirflow(details(paused=True), create=refusal)
+    code, said = run(["--from", "2026-09", "--to", "2026-10", "--unpause"], airflow)
+    assert code == 1
+    assert "within 30 s" in said
+    assert ("dags", "unpause") not in airflow.commands()
+
+
+def test_backfill_says_to_rerun_later_and_does_not_unpause_when_sqlite_is_locked():
+    refusal = (1, "sqlite3.OperationalError: database is locked [SQL: INSERT INTO dag_run", "")
+    airflow = FakeAirflow(details(paused=True), create=refusal)
+    code, said = run(["--from", "2026-09", "--to", "2026-10", "--unpause"], airflow)
+    assert code == 1
+    assert "after 2 minutes" in said
+    assert ("dags", "unpause") not in airflow.commands()
 
 
 def test_backfill_explains_unparsed_dag_when_dags_details_fails():
