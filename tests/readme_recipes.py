@@ -1,7 +1,8 @@
 """The README's operational recipes, read from README.md itself so that tests run what it shows.
 
-A recipe is the code right after a ``<!-- recipe: NAME -->`` comment: a fenced block, or an
-inline code span (joined onto one line, as Markdown renders it).
+A recipe is the code right after a ``<!-- recipe: NAME -->`` comment (not itself quoted in
+backticks): a fenced block, or an inline code span (joined onto one line, as Markdown renders
+it).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 _RECIPE = re.compile(
-    r"<!-- recipe: (?P<name>[\w-]+) -->\s*(?:```\w*\n(?P<block>.*?)```|`(?P<inline>[^`]+)`)",
+    r"(?<!`)<!-- recipe: (?P<name>[\w-]+) -->\s*(?:```\w*\n(?P<block>.*?)```|`(?P<inline>[^`]+)`)",
     re.DOTALL,
 )
 

@@ -9,7 +9,7 @@ import datetime as dt
 import json
 
 import pytest
-from readme_recipes import commands, recipe, recipes
+from readme_recipes import commands, recipe
 
 from fincome_airflow.backfill import DAG_ID, DagState, backfill, backfill_args, unpause_effect
 from fincome_airflow.month import BillingMonth
@@ -87,10 +87,6 @@ def test_readme_backfill_recipe_covers_the_by_hand_months():
         ["python", "-m", "fincome_airflow.backfill", "--from", "2024-01", "--to", "2026-10",
          "--unpause"],
     ]  # fmt: skip
-
-
-def test_readme_names_every_recipe_the_end_to_end_tests_run():
-    assert set(recipes()) >= {"backfill", "backfill-by-hand", "pool", "connections", "rerun"}
 
 
 def test_backfill_refuses_paused_dag_and_creates_nothing_when_unpause_not_given():
