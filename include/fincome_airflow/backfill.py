@@ -29,10 +29,21 @@ from fincome_airflow.month import BillingMonth
 
 DAG_ID: Final = "fincome_monthly_load"
 REPROCESS_CHOICES: Final = ("none", "failed", "completed")
-#: How ``airflow backfill create`` refuses a second backfill of the DAG.
-ALREADY_RUNNING: Final = "Another backfill is running"
-#: How SQLite refuses a write while another process writes.
-SQLITE_LOCKED: Final = "database is locked"
+#: What to do when ``airflow backfill create`` fails with the key in its output.
+ADVICE: Final = {
+    # a second backfill of the DAG
+    "Another backfill is running": (
+        "Airflow runs one backfill per DAG at a time, and marks a finished one complete within "
+        "30 s: wait for it (`airflow dags list-runs`), then rerun this command."
+    ),
+    # SQLite refused a write while another process wrote
+    "database is locked": (
+        "The SQLite metadata database was busy (one writer at a time; the scheduler and "
+        "dag-processor write too). Airflow may have kept an empty backfill, which its scheduler "
+        "marks complete after 2 minutes: rerun this command then (months that already have a "
+        "run are skipped). A PostgreSQL metadata database has no such limit."
+    ),
+}
 
 #: Runs ``airflow <args>``; returns (exit status, stdout, stderr). Replaced in unit tests.
 Airflow = Callable[..., tuple[int, str, str]]
@@ -160,7 +171,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def _conf(text: str | None) -> dict[str, Any] | None:
     if not text:
         return None
-    conf = json.loads(text)
+    try:
+        conf = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SystemExit(f"--conf is not JSON: {err}") from err
     if not isinstance(conf, dict):
         raise SystemExit("--conf must be a JSON object of Params")
     if conf.get("month"):
@@ -205,18 +219,9 @@ def backfill(
     say("$ airflow " + " ".join(create))
     code, out, err = airflow(*create)
     say(out.rstrip() if code == 0 else f"{out}\n{err}".strip())
-    if ALREADY_RUNNING in out + err:
-        say(
-            "Airflow runs one backfill per DAG at a time, and marks a finished one complete "
-            "within 30 s: wait for it (`airflow dags list-runs`), then rerun this command."
-        )
-    if SQLITE_LOCKED in out + err:
-        say(
-            "The SQLite metadata database was busy (one writer at a time; the scheduler and "
-            "dag-processor write too). Airflow may have kept an empty backfill, which its "
-            "scheduler marks complete after 2 minutes: rerun this command then. Months that "
-            "already have a run are skipped. A PostgreSQL metadata database avoids this."
-        )
+    for marker, advice in ADVICE.items():
+        if marker in out + err:
+            say(advice)
     if code != 0 or args.dry_run:
         return code
     if state.is_paused:

@@ -161,6 +161,7 @@ def test_backfill_explains_unparsed_dag_when_dags_details_fails():
             ["--from", "2026-09", "--to", "2026-10", "--conf", '{"month": "2026-10"}'],
             id="month-in-conf",
         ),
+        pytest.param(["--from", "2026-09", "--to", "2026-10", "--conf", "{"], id="conf-not-json"),
     ],
 )
 def test_backfill_refuses_bad_input_before_asking_airflow(argv):
