@@ -19,8 +19,9 @@ a plain message in the run's rejects file (path in the `extract` task's XCom and
 and records that depend on them are *blocked*. Fix them in the ERP: the next run sends them.
 Above `max_reject_ratio` refused, the run stops before sending anything.
 
-**Backfill** history: `airflow backfill create --dag-id fincome_monthly_load --from-date
-2024-01-01 --to-date 2026-10-01` (one run per month; the `fincome_api` pool shares the API budget).
+**Backfill** history: `python -m fincome_airflow.backfill --from 2024-01 --to 2026-10 --unpause`
+runs `airflow backfill create ... --max-active-runs 1` (one month at a time, oldest first) and
+unpauses the DAG: the scheduler starts no run of a paused DAG, backfill runs included.
 """
 
 from __future__ import annotations

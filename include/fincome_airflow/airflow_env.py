@@ -97,6 +97,13 @@ def airflow_environ(
     return env
 
 
+def airflow_argv(*args: str) -> list[str]:
+    """Return the argv running ``airflow <args>`` with this interpreter's Airflow."""
+    script = Path(sys.executable).parent / "airflow"
+    prefix = [str(script)] if script.exists() else [sys.executable, "-m", "airflow"]
+    return [*prefix, *args]
+
+
 def free_port() -> int:
     """Return a TCP port free right now on 127.0.0.1."""
     with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
@@ -147,6 +154,20 @@ def stop_process_tree(process: subprocess.Popen, timeout: float = 15.0) -> None:
         process.wait(timeout=5)
 
 
+def _query_server(url: str, sql: str, params: tuple) -> list[tuple]:
+    """One query on a PostgreSQL (or other server) metadata database, ``?`` placeholders."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(sql.replace("?", "%s"), params)
+            return [tuple(row) for row in rows]
+    finally:
+        engine.dispose()
+
+
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
@@ -173,9 +194,7 @@ class AirflowRuntime:
 
     def command(self, *args: str) -> list[str]:
         """Return the argv running ``airflow <args>`` with this interpreter's Airflow."""
-        script = Path(sys.executable).parent / "airflow"
-        prefix = [str(script)] if script.exists() else [sys.executable, "-m", "airflow"]
-        return [*prefix, *args]
+        return airflow_argv(*args)
 
     def cli(
         self,
@@ -263,7 +282,11 @@ class AirflowRuntime:
             raise RuntimeError(f"Airflow components exited: {dead}\n{self.log_tail(*dead)}")
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        """Read the SQLite metadata database (read-only; harness polling only)."""
+        """Read the metadata database (harness polling only): SQLite read-only, or a server
+        database when ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`` names one; ``?`` placeholders."""
+        url = self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        if not url.startswith("sqlite"):
+            return _query_server(url, sql, params)
         uri = f"file:{self.db_path}?mode=ro"
         with closing(sqlite3.connect(uri, uri=True, timeout=10)) as conn:
             return conn.execute(sql, params).fetchall()
