@@ -6,6 +6,7 @@ module anywhere below it imports this one as ``testkit``.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import threading
@@ -110,3 +111,59 @@ def load_month(
         )
     store.set_run_status(run_key, "done")
     return report
+
+
+def record_run(
+    store: StateStore,
+    run_key: str,
+    month: str,
+    status: str,
+    *,
+    now: Any,
+    days_ago: float,
+    records: int = 5,
+    watermark: Any = None,
+) -> None:
+    """A run as a load leaves it: its row, staged records, a reject, outcomes, a verdict."""
+    created = now - dt.timedelta(days=days_ago)
+    store.insert_rows(
+        schema.runs,
+        [
+            {
+                "run_key": run_key,
+                "month": month,
+                "status": status,
+                "dry_run": status == "dry_run",
+                "created_at": created,
+                "max_updated_at": watermark,
+            }
+        ],
+    )
+    ids = [f"{run_key}-inv-{i}" for i in range(records)]
+    stage_records(store, "invoices", ((i, {"id": i}) for i in ids), run_key=run_key)
+    store.insert_rows(
+        schema.rejects,
+        [
+            {
+                "run_key": run_key,
+                "resource": "invoices",
+                "record_id": "bad",
+                "seq": 0,
+                "outcome": "rejected",
+                "reason_code": "negative_amount",
+                "message": "negative",
+            }
+        ],
+    )
+    store.insert_rows(
+        schema.outcomes,
+        [
+            {"run_key": run_key, "resource": "invoices", "record_id": i, "outcome": "created"}
+            | {"at": created}
+            for i in ids
+        ],
+    )
+    store.insert_rows(
+        schema.reconciliations,
+        [{"run_key": run_key, "month": month, "verdict": "{}", "at": created}],
+    )

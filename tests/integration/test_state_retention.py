@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import select
-from testkit import sqlite_conn_json, stage_records
+from testkit import record_run, sqlite_conn_json
 
 from fincome_airflow.exceptions import FincomeRunExpired
 from fincome_airflow.operators import FincomeLoadOperator
@@ -42,59 +42,8 @@ def store(request, tmp_path, create_pg_database) -> StateStore:
     store.engine.dispose()
 
 
-def add_run(
-    store: StateStore,
-    run_key: str,
-    month: str,
-    status: str,
-    *,
-    days_ago: float,
-    records: int = 5,
-    watermark: dt.datetime | None = None,
-) -> None:
-    """A run as a load leaves it: its row, staged records, a reject, outcomes, a verdict."""
-    created = NOW - dt.timedelta(days=days_ago)
-    store.insert_rows(
-        schema.runs,
-        [
-            {
-                "run_key": run_key,
-                "month": month,
-                "status": status,
-                "dry_run": status == "dry_run",
-                "created_at": created,
-                "max_updated_at": watermark,
-            }
-        ],
-    )
-    ids = [f"{run_key}-inv-{i}" for i in range(records)]
-    stage_records(store, "invoices", ((i, {"id": i}) for i in ids), run_key=run_key)
-    store.insert_rows(
-        schema.rejects,
-        [
-            {
-                "run_key": run_key,
-                "resource": "invoices",
-                "record_id": "bad",
-                "seq": 0,
-                "outcome": "rejected",
-                "reason_code": "negative_amount",
-                "message": "negative",
-            }
-        ],
-    )
-    store.insert_rows(
-        schema.outcomes,
-        [
-            {"run_key": run_key, "resource": "invoices", "record_id": i, "outcome": "created"}
-            | {"at": created}
-            for i in ids
-        ],
-    )
-    store.insert_rows(
-        schema.reconciliations,
-        [{"run_key": run_key, "month": month, "verdict": "{}", "at": created}],
-    )
+def add_run(store: StateStore, run_key: str, month: str, status: str, **kwargs) -> None:
+    record_run(store, run_key, month, status, now=NOW, **kwargs)
 
 
 def staged_runs(store: StateStore) -> dict[str, int]:
