@@ -22,6 +22,7 @@ FIGURES = {
     "backfill",
     "rerun",
     "watermark_overlap",
+    "state_growth",
     "rate_limit",
     "memory",
     "dag_parse",
@@ -52,6 +53,9 @@ def test_smoke_pass_writes_every_figure(tmp_path):
     overlap = report["figures"]["watermark_overlap"]["data"]
     assert overlap["guarded"]["counts"] and overlap["bare"]["counts"]
     assert overlap["extra_records"] >= 0
+    growth = report["figures"]["state_growth"]["data"]
+    assert growth["runs"] == 36 and growth["ledger_rows"] > 0
+    assert growth["ledger_added_by_reruns_and_dry_runs"] == 0
     # the printed table is the JSON's
     assert "| figure |" in done.stdout
     assert (tmp_path / "bench-smoke.md").read_text().startswith("| figure |")

@@ -28,6 +28,8 @@ class BenchConfig:
     backfill_rps: float = 100.0
     backfill_concurrency: int = 8
     dag_parse_runs: int = 7
+    #: Invoices per month of the state-growth line (12 months).
+    growth_invoices: int = 100_000
     out: Path = Path("out")
     smoke: bool = False
 
@@ -55,6 +57,9 @@ def parse(argv: Sequence[str] | None = None) -> BenchConfig:
     p.add_argument("--rate-requests", type=int, default=1_500)
     p.add_argument("--backfill-runs", type=int, default=4)
     p.add_argument("--dag-parse-runs", type=int, default=7)
+    p.add_argument(
+        "--growth-invoices", type=int, default=100_000, help="invoices per month, state growth"
+    )
     p.add_argument("--out", type=Path, default=Path("out"))
     a = p.parse_args(argv)
     if a.smoke:
@@ -69,6 +74,7 @@ def parse(argv: Sequence[str] | None = None) -> BenchConfig:
             backfill_runs=2,
             backfill_invoices=40,
             dag_parse_runs=1,
+            growth_invoices=30,
             out=a.out,
             smoke=True,
         )
@@ -84,5 +90,6 @@ def parse(argv: Sequence[str] | None = None) -> BenchConfig:
         rate_requests=a.rate_requests,
         backfill_runs=a.backfill_runs,
         dag_parse_runs=a.dag_parse_runs,
+        growth_invoices=a.growth_invoices,
         out=a.out,
     )

@@ -35,17 +35,21 @@ def throwaway(server_url: str, prefix: str = "fincome_bench") -> Iterator[callab
         admin.dispose()
 
 
-def build_erp(url: str, month: str, invoices: int) -> dict[str, object]:
-    """Fill the ERP at ``url`` with one month of ``invoices`` (and ANALYZE it)."""
+def build_erp(url: str, month: str, invoices: int, *, months: int = 1) -> dict[str, object]:
+    """Fill the ERP at ``url`` with ``invoices`` in each of the ``months`` months ending with
+    ``month`` (and ANALYZE it)."""
     from fincome_erp import GeneratorConfig, populate
     from fincome_erp.months import Month
 
+    last = Month.parse(month)
+    first = last
+    for _ in range(months - 1):
+        first = first.previous()
     engine = erp_engine(url)
     started = time.perf_counter()
     try:
-        manifest = populate(
-            engine, GeneratorConfig.build(Month.parse(month), invoices=invoices), replace=True
-        )
+        config = GeneratorConfig.build(first, last, invoices_per_month=invoices)
+        manifest = populate(engine, config, replace=True)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE"))
     finally:

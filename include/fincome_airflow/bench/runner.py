@@ -7,7 +7,7 @@ import os
 import time
 from typing import Any
 
-from fincome_airflow.bench import dagparse, extract_stage, load_stage
+from fincome_airflow.bench import dagparse, extract_stage, load_stage, state_growth
 from fincome_airflow.bench.backfill import backfill
 from fincome_airflow.bench.config import BenchConfig
 from fincome_airflow.bench.databases import build_erp, throwaway
@@ -109,6 +109,9 @@ def run(cfg: BenchConfig) -> Report:
             peaks["rate-limited load"] = rl["max_rss_mb"]
         state.dispose()
         _memory(cfg, report, peaks, small["max_rss_mb"])
+        _step(report, f"state growth: {state_growth.MONTHS} months, 3 runs each")
+        growth = state_growth.measure(cfg, create("erp_growth"), create("state_growth"))
+        state_growth.figure(cfg, report, growth)
     _step(report, "DAG file parse")
     _dag_parse(cfg, report)
     report.meta["load_avg_after"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
