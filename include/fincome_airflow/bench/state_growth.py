@@ -1,9 +1,11 @@
 """The state database's size over a year of monthly closes (see ``state/retention.py``).
 
-Twelve months of the reference ERP; each month gets a load, a rerun and a dry run, as a year of
-closes with their reruns and checks would; the daily maintenance runs after each month. Fincome's
-confirmations are recorded as the load tasks record them (``Ledger.record``) without HTTP: the
-subject is what the state database keeps, not the API (the load lines measure that).
+Twelve months of the reference ERP, revealed one month at a time (the invoices of later months
+wait in a schema of their own, as if not yet issued); each month gets a load, a rerun and a dry
+run, as a year of closes with their reruns and checks would; the daily maintenance runs after
+each month. Fincome's confirmations are recorded as the load tasks record them
+(``Ledger.record``) without HTTP: the subject is what the state database keeps, not the API (the
+load lines measure that).
 """
 
 from __future__ import annotations
@@ -30,6 +32,27 @@ MONTHS = 12
 MAX_GROWTH = 3.0
 #: A load, a rerun (nothing changed) and a dry run of every month.
 RUNS = (("load", False), ("rerun", False), ("dry", True))
+#: Invoices (with their lines) dated from ``cut`` on move to ``erp_hold``: not issued yet.
+_HOLD = (
+    "CREATE SCHEMA erp_hold",
+    "CREATE TABLE erp_hold.invoices (LIKE erp.invoices INCLUDING ALL)",
+    "CREATE TABLE erp_hold.invoice_lines (LIKE erp.invoice_lines INCLUDING ALL)",
+    "INSERT INTO erp_hold.invoices SELECT * FROM erp.invoices WHERE invoice_date >= :cut",
+    "INSERT INTO erp_hold.invoice_lines SELECT l.* FROM erp.invoice_lines AS l"
+    " JOIN erp_hold.invoices AS i ON i.invoice_no = l.invoice_no",
+    "DELETE FROM erp.invoice_lines AS l USING erp_hold.invoices AS i"
+    " WHERE l.invoice_no = i.invoice_no",
+    "DELETE FROM erp.invoices WHERE invoice_date >= :cut",
+)
+#: The held invoices dated before ``cut`` are issued: back into the ERP.
+_REVEAL = (
+    "INSERT INTO erp.invoices SELECT * FROM erp_hold.invoices WHERE invoice_date < :cut",
+    "INSERT INTO erp.invoice_lines SELECT l.* FROM erp_hold.invoice_lines AS l"
+    " JOIN erp_hold.invoices AS i ON i.invoice_no = l.invoice_no WHERE i.invoice_date < :cut",
+    "DELETE FROM erp_hold.invoice_lines AS l USING erp_hold.invoices AS i"
+    " WHERE l.invoice_no = i.invoice_no AND i.invoice_date < :cut",
+    "DELETE FROM erp_hold.invoices WHERE invoice_date < :cut",
+)
 _ERP_RECORDS = text(
     "SELECT (SELECT count(*) FROM erp.customers) + (SELECT count(*) FROM erp.contracts)"
     " + (SELECT count(*) FROM erp.invoices)"
@@ -57,6 +80,14 @@ def _size_mb(store: StateStore) -> float:
     return int(size or 0) / 1e6
 
 
+def _run_all(engine: Any, statements: tuple[str, ...], cut: dt.date) -> None:
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement), {"cut": cut} if ":cut" in statement else {})
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
+
+
 def _erp_records(erp_url: str) -> int:
     engine = erp_engine(erp_url)
     try:
@@ -79,8 +110,10 @@ def measure(cfg: BenchConfig, erp_url: str, state_url: str) -> dict[str, Any]:
     sizes: list[dict[str, Any]] = []
     first_mb = 0.0
     ledger_added_by_reruns = 0
+    _run_all(engine, _HOLD, months[0].end)
     try:
         for billing in months:
+            _run_all(engine, _REVEAL, billing.end)
             for kind, dry in RUNS:
                 run_key = f"growth-{billing}-{kind}"
                 before = row_count(store, schema.ledger)
