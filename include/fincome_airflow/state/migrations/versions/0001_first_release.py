@@ -1,8 +1,9 @@
-"""The first release's schema, as ``StateStore.ensure_schema`` created it before migrations.
+"""The first release's schema.
 
-Frozen: the tables are written out here, not imported from ``schema.py``, which moves on. A
-database the first release made (these tables and ``fincome_schema_version`` = 1, no version
-table) is stamped at this revision instead of running it.
+What ``StateStore.ensure_schema`` created before there were migrations, frozen: the tables are
+written out here, not imported from ``schema.py``, which moves on. A database the first release
+made (these tables and ``fincome_schema_version`` = 1, no version table) is stamped at this
+revision instead of running it.
 
 Revision ID: 0001
 Revises:
