@@ -82,7 +82,8 @@ def upgrade(engine: Engine, target: str = "heads") -> SchemaStatus:
         command.upgrade(config, target)
         after = read_status(conn)
     if after.revision != before.revision:
-        log.info("State database migrated: %s -> %s", before.describe(), after.revision)
+        was = before.revision or before.verdict.value
+        log.info("State database migrated: %s -> %s", was, after.revision)
     return after
 
 

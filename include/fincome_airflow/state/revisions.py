@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Final
 
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import column, inspect, select, table
@@ -42,7 +41,7 @@ FIRST_RELEASE_TABLES: Final = frozenset(
     }
 )
 SCRIPTS: Final = Path(__file__).with_name("migrations")
-MIGRATE_COMMAND: Final = "python -m fincome_airflow.state migrate"
+_VERSIONS = table(VERSION_TABLE, column("version_num"))
 
 
 class StateSchemaError(RuntimeError):
@@ -126,23 +125,22 @@ def known(revision: str) -> bool:
 def read_status(conn: Connection) -> SchemaStatus:
     """Compare the database behind ``conn`` with the shipped revisions, writing nothing."""
     newest = head()
-    revisions = MigrationContext.configure(
-        conn, opts={"version_table": VERSION_TABLE}
-    ).get_current_heads()
+    names = set(inspect(conn).get_table_names())
+    if VERSION_TABLE not in names:
+        return _unversioned(conn, names, newest)
+    revisions = conn.execute(select(_VERSIONS.c.version_num)).scalars().all()
+    if not revisions:  # the table alone: every migration was undone
+        return _unversioned(conn, names, newest)
     if len(revisions) > 1:
         return SchemaStatus(Verdict.UNRECOGNISED, newest, detail=f"several heads {revisions}")
-    if revisions:
-        (revision,) = revisions
-        if revision == newest:
-            return SchemaStatus(Verdict.CURRENT, newest, revision)
-        verdict = Verdict.BEHIND if known(revision) else Verdict.AHEAD
-        return SchemaStatus(verdict, newest, revision)
-    return _unversioned(conn, newest)
+    (revision,) = revisions
+    if revision == newest:
+        return SchemaStatus(Verdict.CURRENT, newest, revision)
+    return SchemaStatus(Verdict.BEHIND if known(revision) else Verdict.AHEAD, newest, revision)
 
 
-def _unversioned(conn: Connection, newest: str) -> SchemaStatus:
-    """A database without Alembic's version table: empty, the first release's, or foreign."""
-    names = inspect(conn).get_table_names()
+def _unversioned(conn: Connection, names: set[str], newest: str) -> SchemaStatus:
+    """A database without a revision: empty, the first release's, or foreign."""
     ours = {t for t in names if t.startswith("fincome_") and t != VERSION_TABLE}
     if not ours:
         return SchemaStatus(Verdict.EMPTY, newest)
