@@ -25,21 +25,6 @@ VERSION_TABLE: Final = "fincome_alembic_version"
 BASELINE: Final = "0001"
 #: The first release marked its databases with this table holding version 1 (and no Alembic).
 FIRST_RELEASE_MARKER: Final = "fincome_schema_version"
-#: Every table of the first release: a marked database missing one is not stamped.
-FIRST_RELEASE_TABLES: Final = frozenset(
-    {
-        FIRST_RELEASE_MARKER,
-        "fincome_runs",
-        "fincome_staged",
-        "fincome_rejects",
-        "fincome_ledger",
-        "fincome_outcomes",
-        "fincome_pending",
-        "fincome_month_locks",
-        "fincome_reconciliations",
-        "fincome_differences",
-    }
-)
 SCRIPTS: Final = Path(__file__).with_name("migrations")
 _VERSIONS = table(VERSION_TABLE, column("version_num"))
 
@@ -115,6 +100,13 @@ def head() -> str:
     return revision
 
 
+def first_release_tables() -> frozenset[str]:
+    """Every table of the first release, as its migration (:data:`BASELINE`) names them."""
+    baseline = scripts().get_revision(BASELINE)
+    assert baseline is not None
+    return frozenset(baseline.module.TABLES)
+
+
 def known(revision: str) -> bool:
     try:
         return scripts().get_revision(revision) is not None
@@ -149,7 +141,7 @@ def _unversioned(conn: Connection, names: set[str], newest: str) -> SchemaStatus
         return SchemaStatus(Verdict.UNRECOGNISED, newest, detail=detail)
     marker = select(column("version")).select_from(table(FIRST_RELEASE_MARKER))
     versions = conn.execute(marker).scalars().all()
-    missing = FIRST_RELEASE_TABLES - ours
+    missing = first_release_tables() - ours
     if versions != [1] or missing:
         detail = f"{FIRST_RELEASE_MARKER} {versions}, missing tables {sorted(missing)}"
         return SchemaStatus(Verdict.UNRECOGNISED, newest, detail=detail)

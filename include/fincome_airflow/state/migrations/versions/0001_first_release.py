@@ -26,7 +26,8 @@ _RUN = sa.String(250)
 _TZ = sa.DateTime(timezone=True)
 _MONEY = sa.Numeric(20, 2)
 
-#: Drop order of the downgrade: the reverse of creation.
+#: Every table, in creation order (the downgrade drops them in reverse; the first release's
+#: databases are recognised by them).
 TABLES = (
     "fincome_schema_version",
     "fincome_runs",
@@ -39,6 +40,15 @@ TABLES = (
     "fincome_reconciliations",
     "fincome_differences",
 )
+
+
+def _run_record_key() -> list[sa.Column]:
+    """The primary key of the tables holding one row per run and record."""
+    return [
+        sa.Column("run_key", _RUN, primary_key=True),
+        sa.Column("resource", _RES, primary_key=True),
+        sa.Column("record_id", _ID, primary_key=True),
+    ]
 
 
 def upgrade() -> None:
@@ -62,9 +72,7 @@ def upgrade() -> None:
     op.create_index("ix_fincome_runs_month", "fincome_runs", ["month"])
     op.create_table(
         "fincome_staged",
-        sa.Column("run_key", _RUN, primary_key=True),
-        sa.Column("resource", _RES, primary_key=True),
-        sa.Column("record_id", _ID, primary_key=True),
+        *_run_record_key(),
         sa.Column("action", sa.String(8), nullable=False),
         sa.Column("payload", sa.Text),
         sa.Column("payload_hash", sa.String(64)),
@@ -73,9 +81,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "fincome_rejects",
-        sa.Column("run_key", _RUN, primary_key=True),
-        sa.Column("resource", _RES, primary_key=True),
-        sa.Column("record_id", _ID, primary_key=True),
+        *_run_record_key(),
         sa.Column("seq", sa.Integer, primary_key=True),
         sa.Column("outcome", sa.String(8), nullable=False),
         sa.Column("reason_code", sa.String(64), nullable=False),
@@ -94,9 +100,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "fincome_outcomes",
-        sa.Column("run_key", _RUN, primary_key=True),
-        sa.Column("resource", _RES, primary_key=True),
-        sa.Column("record_id", _ID, primary_key=True),
+        *_run_record_key(),
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("http_status", sa.Integer),
         sa.Column("reason", sa.Text),
@@ -126,9 +130,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "fincome_differences",
-        sa.Column("run_key", _RUN, primary_key=True),
-        sa.Column("resource", _RES, primary_key=True),
-        sa.Column("record_id", _ID, primary_key=True),
+        *_run_record_key(),
         sa.Column("kind", sa.String(8), nullable=False),
         sa.Column("currency", sa.String(3)),
         sa.Column("amount_at_stake", _MONEY),
