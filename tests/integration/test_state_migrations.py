@@ -166,6 +166,21 @@ def test_two_first_uses_at_once_migrate_once_and_both_succeed(state_db_url):
         engine.dispose()
 
 
+def test_a_migration_failing_midway_leaves_the_database_as_it_was(engine):
+    def fail_on_ledger(_conn, _cursor, statement, *_args) -> None:
+        if "CREATE TABLE fincome_ledger" in statement:
+            raise OSError("disk full")
+
+    event.listen(engine, "before_cursor_execute", fail_on_ledger)
+    with pytest.raises(OSError, match="disk full"):
+        StateStore(engine).ensure_schema()
+    event.remove(engine, "before_cursor_execute", fail_on_ledger)
+
+    assert inspect(engine).get_table_names() == []
+    StateStore(engine).ensure_schema()
+    assert migrate.status(engine).verdict is Verdict.CURRENT
+
+
 def test_downgrade_to_base_then_upgrade_runs_every_migration_both_ways(engine):
     migrate.upgrade(engine)
 
