@@ -115,7 +115,7 @@ def test_database_ahead_of_the_code_is_refused_and_left_unwritten(engine, state_
 
     with pytest.raises(StateSchemaError) as refused:
         StateStore(engine).ensure_schema()
-    exit_code = state_command(["--url", state_db_url, "migrate"])
+    exit_code = state_command(["migrate", "--url", state_db_url])
 
     assert "9999_future" in str(refused.value) and revisions.head() in str(refused.value)
     assert exit_code == 2 and "9999_future" in capsys.readouterr().err

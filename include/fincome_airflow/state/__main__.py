@@ -28,19 +28,22 @@ EXIT_BY_VERDICT = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m fincome_airflow.state", description=__doc__)
-    where = parser.add_mutually_exclusive_group()
+    database = argparse.ArgumentParser(add_help=False)
+    where = database.add_mutually_exclusive_group()
     where.add_argument("--conn-id", default=DEFAULT_STATE_CONN_ID, help="Airflow connection id")
     where.add_argument("--url", help="SQLAlchemy URL (instead of the connection)")
+    parser = argparse.ArgumentParser(prog="python -m fincome_airflow.state", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
-        "status", help="the database's revision against the code's (exit 0: current)"
-    )
-    up = commands.add_parser("migrate", help="upgrade to the code's head revision (or --to)")
+
+    def command(name: str, help_: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_, parents=[database])
+
+    command("status", "the database's revision against the code's (exit 0: current)")
+    up = command("migrate", "upgrade to the code's head revision (or --to)")
     up.add_argument("--to", default="heads", help="target revision (default: head)")
-    down = commands.add_parser("downgrade", help="undo the migrations after REVISION")
+    down = command("downgrade", "undo the migrations after REVISION")
     down.add_argument("revision", help="a revision this code ships, or 'base' (drops every table)")
-    new = commands.add_parser("revision", help="developers: autogenerate the next migration")
+    new = command("revision", "developers: autogenerate the next migration")
     new.add_argument("-m", "--message", required=True)
     return parser
 
