@@ -200,5 +200,5 @@ def test_migrate_command_brings_the_connection_database_to_head(tmp_path, monkey
 
     assert codes == [1, 0, 0]
     out = capsys.readouterr().out
-    assert "revision none, code at 0001: empty" in out
+    assert f"revision none, code at {revisions.head()}: empty" in out
     assert f"now: state database at revision {revisions.head()}" in out
