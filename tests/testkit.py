@@ -13,14 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect
-from sqlalchemy.engine import Engine
-
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
-
-#: Frozen test data: the DDL the first release ran on an empty state database, per backend.
-FIRST_RELEASE_DDL = Path(__file__).parent / "data" / "first_release_state_{dialect}.sql"
 
 #: The host of the Fincome API that requests-mock answers for.
 FINCOME_BASE = "http://fincome.test"
@@ -82,24 +76,3 @@ def stage_records(
             }
         )
     store.insert_rows(schema.staged, rows)
-
-
-def create_first_release_schema(engine: Engine) -> None:
-    """Make the state tables as the first release did (no migrations, version marker 1)."""
-    script = FIRST_RELEASE_DDL.with_name(FIRST_RELEASE_DDL.name.format(dialect=engine.dialect.name))
-    statements = [s for s in script.read_text().split(";\n") if s.strip()]
-    with engine.begin() as conn:
-        for statement in statements:
-            conn.exec_driver_sql(statement)
-
-
-class FirstReleaseStore(StateStore):
-    """A :class:`StateStore` whose schema is the first release's: made on first use, never
-    migrated (what a deployment of the first release held)."""
-
-    def ensure_schema(self) -> None:
-        if self._schema_ready:
-            return
-        if not inspect(self.engine).has_table("fincome_schema_version"):
-            create_first_release_schema(self.engine)
-        self._schema_ready = True

@@ -9,9 +9,10 @@ import time
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from first_release import FirstReleaseStore, create_first_release_schema
 from sqlalchemy import MetaData, column, event, inspect, select, table, update
 from sqlalchemy.engine import Engine
-from testkit import FirstReleaseStore, create_first_release_schema, sqlite_conn_json
+from testkit import sqlite_conn_json
 
 from fincome_airflow.db import make_engine
 from fincome_airflow.state import migrate, revisions, schema

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from first_release import FirstReleaseStore
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
-from testkit import FirstReleaseStore
 
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.db import erp_engine, make_engine

@@ -1,0 +1,37 @@
+"""The first release's state database, for the upgrade tests: its frozen DDL and its store.
+
+``tests/data/first_release_state_<dialect>.sql`` is what the first release (commit af0ad5c) ran
+on an empty state database; never edit it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
+
+from fincome_airflow.state.store import StateStore
+
+DATA = Path(__file__).parent / "data"
+
+
+def create_first_release_schema(engine: Engine) -> None:
+    """Make the state tables as the first release did (no migrations, version marker 1)."""
+    script = DATA / f"first_release_state_{engine.dialect.name}.sql"
+    statements = [s for s in script.read_text().split(";\n") if s.strip()]
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+
+
+class FirstReleaseStore(StateStore):
+    """A :class:`StateStore` whose schema is the first release's: made on first use, never
+    migrated (what a deployment of the first release held)."""
+
+    def ensure_schema(self) -> None:
+        if self._schema_ready:
+            return
+        if not inspect(self.engine).has_table("fincome_schema_version"):
+            create_first_release_schema(self.engine)
+        self._schema_ready = True
