@@ -53,6 +53,14 @@ def pg_url(create_pg_database) -> str:
     return create_pg_database()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_db_url(request, tmp_path) -> str:
+    """An empty state database on each backend: a SQLite file, a throwaway PostgreSQL one."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    return request.getfixturevalue("create_pg_database")("fincome_state")
+
+
 # --- Fincome sandbox fixtures (owned by the sandbox; see include/fincome_sandbox) -------------
 SANDBOX_API_KEY = "sandbox-test-key"
 

@@ -6,13 +6,18 @@ plain SQLAlchemy URL, which is what tests and the command-line tools do.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import sqlite3
+import time
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import URL, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
+
+#: How long a SQLite connection waits for another one's lock.
+SQLITE_BUSY_TIMEOUT_S: Final = 60
 
 _DRIVER_BY_CONN_TYPE = {
     "postgres": "postgresql+psycopg2",
@@ -53,7 +58,7 @@ def make_engine(url: URL | str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL and a busy timeout so that parallel tasks can share it."""
     url = make_url(url)
     if url.get_backend_name() == "sqlite":
-        kwargs.setdefault("connect_args", {}).setdefault("timeout", 60)
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -63,10 +68,27 @@ def make_engine(url: URL | str, **kwargs: Any) -> Engine:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=60000")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the database in WAL mode, retrying while it is locked.
+
+    The switch does not wait for locks, and a new database only records WAL at its first write:
+    processes opening a new file together (one of them creating the tables) collide here.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def erp_engine(url: URL | str, **kwargs: Any) -> Engine:

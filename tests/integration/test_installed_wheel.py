@@ -56,13 +56,21 @@ def wheel(tmp_path_factory) -> Path:
     return built
 
 
-def test_the_wheel_holds_the_extraction_queries(wheel):
+def test_the_wheel_holds_the_extraction_queries_and_the_state_migrations(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for query in ("customers", "subscriptions", "invoices"):
         assert f"fincome_airflow/sql/{query}.sql" in names
+    migrations = REPO / "include/fincome_airflow/state/migrations"
+    shipped = {
+        path.relative_to(REPO / "include").as_posix()
+        for path in migrations.rglob("*")
+        if path.suffix in (".py", ".mako")
+    }
+    assert shipped and shipped <= names
 
 
 def test_a_month_extracts_from_the_installed_wheel_without_the_working_copy(wheel, tmp_path):
+    """The state database is migrated from the wheel's migrations on first use, too."""
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", target, wheel],

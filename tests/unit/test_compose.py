@@ -163,14 +163,16 @@ def test_erp_connection_matches_erp_server_when_parsed(services):
     assert (conn.login, conn.password) == (server["POSTGRES_USER"], server["POSTGRES_PASSWORD"])
 
 
-def test_state_connection_has_own_database_created_by_init_when_parsed(services):
+def test_state_connection_has_own_database_created_and_migrated_by_init_when_parsed(services):
     conn = connection(services["airflow-worker"], "fincome_state")
     metadata = services["postgres"]["environment"]
     assert conn.conn_type == "postgres"
     assert conn.host == "postgres"
     assert conn.schema == "fincome_state" != metadata["POSTGRES_DB"]
     assert (conn.login, conn.password) == (metadata["POSTGRES_USER"], metadata["POSTGRES_PASSWORD"])
-    assert "CREATE DATABASE fincome_state" in script_of(services["airflow-init"])
+    script = script_of(services["airflow-init"])
+    created = script.index("CREATE DATABASE fincome_state")
+    assert created < script.index("python -m fincome_airflow.state migrate")
 
 
 def test_init_creates_api_pool_named_by_dag_setting_when_run(services):

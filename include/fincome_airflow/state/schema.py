@@ -1,7 +1,9 @@
-"""Tables of the sync-state database (connection ``fincome_state``).
+"""Tables of the sync-state database (connection ``fincome_state``), as the code uses them.
 
-Created on first use by :meth:`fincome_airflow.state.store.StateStore.ensure_schema`; pointing
-the connection at an empty database is all a deployment does.
+Made by the Alembic migrations in ``migrations/versions/`` (applied on first use by
+:meth:`fincome_airflow.state.store.StateStore.ensure_schema`, or by ``python -m
+fincome_airflow.state migrate``): a change here needs a new migration, and
+``tests/integration/test_state_migrations.py`` fails until the head revision matches.
 """
 
 from __future__ import annotations
@@ -19,15 +21,13 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
-
 metadata = MetaData()
 
 _ID = String(255)
 _RES = String(16)
 _RUN = String(250)
 
-#: Schema version, for migrations of later releases.
+#: The first release's version marker (holds 1); Alembic's ``fincome_alembic_version`` took over.
 schema_version = Table(
     "fincome_schema_version",
     metadata,

@@ -1,4 +1,4 @@
-"""The sync-state database: engine, schema creation and run bookkeeping.
+"""The sync-state database: engine, schema migration on first use and run bookkeeping.
 
 Staging (``staging.py``) and the change ledger (``ledger.py``) build on :class:`StateStore`.
 """
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from fincome_airflow.db import engine_for_connection, make_engine
-from fincome_airflow.state import schema
+from fincome_airflow.state import migrate, schema
 
 DEFAULT_STATE_CONN_ID = "fincome_state"
 #: Run status while the extraction writes its batches: the stage is part of a month.
@@ -53,7 +53,7 @@ def upsert(
 
 
 class StateStore:
-    """Access to the state database; cheap to build, creates its tables on first use."""
+    """Access to the state database; cheap to build, migrates its tables on first use."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -68,12 +68,16 @@ class StateStore:
         return cls(engine_for_connection(conn_id))
 
     def ensure_schema(self) -> None:
-        """Create missing tables (idempotent, safe when several workers start at once)."""
+        """Bring the tables to this code's revision (once per instance; see :mod:`.migrate`).
+
+        An empty or older database is migrated under a lock, so workers starting together
+        migrate it once; a current one costs a read of the version table.
+
+        :raise StateSchemaError: the database is ahead of the code or unrecognised.
+        """
         if self._schema_ready:
             return
-        schema.metadata.create_all(self.engine, checkfirst=True)
-        with self.engine.begin() as conn:
-            upsert(conn, schema.schema_version, [{"version": schema.SCHEMA_VERSION}], ["version"])
+        migrate.ensure_current(self.engine)
         self._schema_ready = True
 
     def begin(self) -> Any:

@@ -1,0 +1,69 @@
+"""The first release's state database, for the upgrade tests: its frozen DDL and its store.
+
+``tests/data/first_release_state_<dialect>.sql`` is what the first release (commit af0ad5c) ran
+on an empty state database; never edit it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
+
+from fincome_airflow.state import schema
+from fincome_airflow.state.store import STATUS_EXTRACTING, StateStore, upsert, utcnow
+
+#: The columns of ``fincome_runs`` in the first release (later ones came by migrations).
+FIRST_RELEASE_RUN_COLUMNS = (
+    "run_key",
+    "month",
+    "status",
+    "dry_run",
+    "created_at",
+    "finished_at",
+    "max_updated_at",
+    "stage_report",
+    "summary",
+)
+
+DATA = Path(__file__).parent / "data"
+
+
+def create_first_release_schema(engine: Engine) -> None:
+    """Make the state tables as the first release did (no migrations, version marker 1)."""
+    script = DATA / f"first_release_state_{engine.dialect.name}.sql"
+    statements = [s for s in script.read_text().split(";\n") if s.strip()]
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+
+
+class FirstReleaseStore(StateStore):
+    """A :class:`StateStore` whose schema is the first release's: made on first use, never
+    migrated (what a deployment of the first release held)."""
+
+    def ensure_schema(self) -> None:
+        if self._schema_ready:
+            return
+        if not inspect(self.engine).has_table("fincome_schema_version"):
+            create_first_release_schema(self.engine)
+        self._schema_ready = True
+
+    def start_run(self, run_key: str, month: str, *, dry_run: bool) -> None:
+        """The first release's ``start_run``: it wrote only the columns its table had."""
+        with self.begin() as conn:
+            for table in (schema.staged, schema.rejects):
+                conn.execute(table.delete().where(table.c.run_key == run_key))
+            row = {
+                "run_key": run_key,
+                "month": month,
+                "status": STATUS_EXTRACTING,
+                "dry_run": dry_run,
+                "created_at": utcnow(),
+                "finished_at": None,
+                "max_updated_at": None,
+                "summary": None,
+            }
+            assert set(row) <= set(FIRST_RELEASE_RUN_COLUMNS)
+            upsert(conn, schema.runs, [row], ["run_key"])
