@@ -58,11 +58,19 @@ def _summary(**changes):
         "net_amount_extracted": {"CHF": "6707.00", "EUR": "12.5"},
         "net_amount_loaded": {"CHF": "1200.00"},
         "invoices_by_month": {
-            "2026-09": {"loaded": 2, "loaded_net": {"EUR": "12.50"}, "in_fincome": 0,
-                        "in_fincome_net": {}},
-            "2026-10": {"loaded": 3, "loaded_net": {"CHF": "1200.00"}, "in_fincome": 7,
-                        "in_fincome_net": {"CHF": "5507.00"}},
-        },  # fmt: skip
+            "2026-09": {
+                "loaded": 2,
+                "loaded_net": {"EUR": "12.50"},
+                "in_fincome": 0,
+                "in_fincome_net": {},
+            },
+            "2026-10": {
+                "loaded": 3,
+                "loaded_net": {"CHF": "1200.00"},
+                "in_fincome": 7,
+                "in_fincome_net": {"CHF": "5507.00"},
+            },
+        },
         "reconciliation": {"verdict": "reconciled"},
     }
     return {**summary, **changes}

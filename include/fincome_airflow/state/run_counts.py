@@ -110,7 +110,9 @@ def invoices_by_month(store: StateStore, run_key: str) -> dict[str, dict[str, An
                     out.c.resource == st.c.resource,
                     out.c.record_id == st.c.record_id,
                 ),
-            ).outerjoin(led, and_(led.c.resource == st.c.resource, led.c.record_id == st.c.record_id))
+            ).outerjoin(
+                led, and_(led.c.resource == st.c.resource, led.c.record_id == st.c.record_id)
+            )
         )
         .where(st.c.run_key == run_key, st.c.resource == "invoices", st.c.action == "upsert")
         .group_by(month, kind, st.c.currency)
