@@ -1,7 +1,7 @@
 """The operations app over HTTP (FastAPI TestClient) on a real SQLite state database.
 
-Airflow's auth is replaced by overrides here (read allowed; trigger allowed or not); the real
-auth manager, 401 and 403 are exercised against a running api-server in tests/e2e/test_ui_browser.py.
+Airflow's auth is replaced by overrides here; the real auth manager (401, 403) is exercised
+against a running api-server in ``tests/e2e/test_ui_browser.py``.
 """
 
 from __future__ import annotations
@@ -147,7 +147,9 @@ def test_rerun_triggers_through_airflow_api_with_the_users_token(client, calls):
     assert body["conf"] == {"month": "2026-10", "dry_run": True, "full_resync": False}
     assert body["dag_run_id"].startswith("manual__2026-10_dry-run_")
     assert "2026-10" in body["note"]
-    assert response.headers["location"] == f"/dags/fincome_monthly_load/runs/{body['dag_run_id']}"
+    assert response.headers["location"] == f"/months/2026-10?triggered={body['dag_run_id']}"
+    page = client.get(response.headers["location"]).text
+    assert f"dags/fincome_monthly_load/runs/{body['dag_run_id']}" in page
 
 
 def test_rerun_passes_on_airflows_refusal_when_the_user_may_not_trigger(client):

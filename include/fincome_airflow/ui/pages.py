@@ -9,7 +9,7 @@ from typing import Any, Final
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from fincome_airflow.money import format_amounts
+from fincome_airflow.money import NOTHING, format_amounts
 from fincome_airflow.ui.charts import bar_chart
 from fincome_airflow.ui.views import MonthRow, airflow_run_path, duration_text
 
@@ -25,6 +25,16 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.filters["money"] = format_amounts
+
+
+def _money_lines(amounts: dict[str, str] | None) -> Markup:
+    """One currency per line in a table cell."""
+    if not amounts:
+        return Markup(NOTHING)  # noqa: S704 (a constant)
+    return Markup("<br>").join(format_amounts({c: a}) for c, a in sorted((amounts or {}).items()))
+
+
+_env.filters["money_lines"] = _money_lines
 _env.filters["duration"] = duration_text
 _env.globals["run_path"] = airflow_run_path
 

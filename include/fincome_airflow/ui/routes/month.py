@@ -83,6 +83,7 @@ def month_page(
     can_trigger: Annotated[bool, Depends(may_trigger)],
     run: RunKey = "",
     page: int = Query(1, ge=1),
+    triggered: Annotated[str, Query(max_length=250)] = "",
 ) -> str:
     runs, selected = _runs(conn, month, run)
     rejects, total = history.rejects_page(conn, selected.run_key, where, page)
@@ -106,6 +107,7 @@ def month_page(
         diffs=diffs,
         diff_total=diff_total,
         can_trigger=can_trigger,
+        triggered=triggered,
         dag_id=DAG_ID,
         base=at.base,
         airflow_root=at.airflow,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 import httpx
 from airflow.configuration import conf
@@ -45,7 +45,7 @@ async def rerun_month(
     dry_run: Annotated[bool, Form()] = False,
     full_resync: Annotated[bool, Form()] = False,
 ) -> RedirectResponse:
-    """Create the run (month in its conf, id and note) and go to it in Airflow's UI."""
+    """Create the run (month in its conf, id and note), then show the month linking to it."""
     body = rerun.rerun_request(
         month, dry_run=dry_run, full_resync=full_resync, now=dt.datetime.now(dt.UTC)
     )
@@ -53,5 +53,6 @@ async def rerun_month(
         run_id = await rerun.trigger(base, token, DAG_ID, body, transport=transport)
     except rerun.RerunRefused as refused:
         raise HTTPException(refused.status, f"Airflow refused the run: {refused.detail}") from None
-    target = f"{at.airflow}/dags/{quote(DAG_ID, safe='')}/runs/{quote(run_id, safe='')}"
+    # Back to the month, which links the new run (Airflow's iframe may not navigate the UI).
+    target = f"{at.base}/months/{month}?{urlencode({'triggered': run_id})}"
     return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
