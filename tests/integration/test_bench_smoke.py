@@ -25,6 +25,7 @@ FIGURES = {
     "rate_limit",
     "memory",
     "dag_parse",
+    "ops_page",
 }
 FIELDS = {"key", "label", "value", "baseline", "ratio", "target", "met", "note", "data"}
 
@@ -52,6 +53,8 @@ def test_smoke_pass_writes_every_figure(tmp_path):
     overlap = report["figures"]["watermark_overlap"]["data"]
     assert overlap["guarded"]["counts"] and overlap["bare"]["counts"]
     assert overlap["extra_records"] >= 0
+    page = report["figures"]["ops_page"]["data"]
+    assert page["months"] == 36 and page["rejects"] > 0 and page["csv_bytes"] > 0
     # the printed table is the JSON's
     assert "| figure |" in done.stdout
     assert (tmp_path / "bench-smoke.md").read_text().startswith("| figure |")

@@ -28,6 +28,8 @@ class BenchConfig:
     backfill_rps: float = 100.0
     backfill_concurrency: int = 8
     dag_parse_runs: int = 7
+    #: Refused records of the month the operations page shows (its figure).
+    page_rejects: int = 100_000
     out: Path = Path("out")
     smoke: bool = False
 
@@ -69,6 +71,7 @@ def parse(argv: Sequence[str] | None = None) -> BenchConfig:
             backfill_runs=2,
             backfill_invoices=40,
             dag_parse_runs=1,
+            page_rejects=2_000,
             out=a.out,
             smoke=True,
         )

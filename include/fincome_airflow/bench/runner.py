@@ -7,7 +7,7 @@ import os
 import time
 from typing import Any
 
-from fincome_airflow.bench import dagparse, extract_stage, load_stage
+from fincome_airflow.bench import dagparse, extract_stage, load_stage, ops_page
 from fincome_airflow.bench.backfill import backfill
 from fincome_airflow.bench.config import BenchConfig
 from fincome_airflow.bench.databases import build_erp, throwaway
@@ -109,6 +109,8 @@ def run(cfg: BenchConfig) -> Report:
             peaks["rate-limited load"] = rl["max_rss_mb"]
         state.dispose()
         _memory(cfg, report, peaks, small["max_rss_mb"])
+        _step(report, f"operations page: 36 months, {cfg.page_rejects:,} rejects")
+        ops_page.figure(report, create("state_page"), cfg.month, cfg.page_rejects)
     _step(report, "DAG file parse")
     _dag_parse(cfg, report)
     report.meta["load_avg_after"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
