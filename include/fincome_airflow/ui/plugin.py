@@ -1,4 +1,5 @@
-"""The ``fincome`` Airflow plugin: the operations page and its entry in the navigation.
+"""The ``fincome`` Airflow plugin: the operations page, its entry in the navigation, and the fix
+of the connection form's *Test* button (``port_zero.py``).
 
 Registered by the distribution (entry point ``airflow.plugins``): installing ``fincome-airflow``
 is all it takes; the api-server mounts the app at ``/fincome``.
@@ -10,11 +11,15 @@ from airflow.plugins_manager import AirflowPlugin
 
 from fincome_airflow.ui.app import create_app
 from fincome_airflow.ui.deps import URL_PREFIX
+from fincome_airflow.ui.port_zero import PortZeroMiddleware
 
 
 class FincomePlugin(AirflowPlugin):
     name = "fincome"
     fastapi_apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "Fincome loads"}]
+    fastapi_root_middlewares = [
+        {"middleware": PortZeroMiddleware, "name": "Fincome connection test: port 0 is none"}
+    ]
     external_views = [
         {
             "name": "Fincome loads",
