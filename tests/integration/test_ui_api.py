@@ -134,13 +134,14 @@ def test_an_unknown_month_is_404_and_a_malformed_one_422(client):
     assert client.get("/api/months/2026-13").status_code == 422
 
 
-def test_rerun_triggers_through_airflow_api_with_the_users_token(client, calls):
-    response = client.post(
-        "/months/2026-10/rerun",
-        data={"dry_run": "true"},
-        cookies={"_token": "user-token"},
-        follow_redirects=False,
+def _rerun(client, token: str, **kwargs):
+    return client.post(
+        "/months/2026-10/rerun", cookies={"_token": token}, follow_redirects=False, **kwargs
     )
+
+
+def test_rerun_triggers_through_airflow_api_with_the_users_token(client, calls):
+    response = _rerun(client, "user-token", data={"dry_run": "true"})
     assert response.status_code == 303
     body = json.loads(calls[-1].content)
     assert str(calls[-1].url).endswith("/api/v2/dags/fincome_monthly_load/dagRuns")
@@ -153,20 +154,13 @@ def test_rerun_triggers_through_airflow_api_with_the_users_token(client, calls):
 
 
 def test_rerun_passes_on_airflows_refusal_when_the_user_may_not_trigger(client):
-    response = client.post(
-        "/months/2026-10/rerun", cookies={"_token": "someone-else"}, follow_redirects=False
-    )
+    response = _rerun(client, "someone-else")
     assert response.status_code == 403
     assert "Airflow refused" in response.json()["detail"]
 
 
 def test_rerun_from_another_site_is_refused(client, calls):
-    response = client.post(
-        "/months/2026-10/rerun",
-        cookies={"_token": "user-token"},
-        headers={"origin": "http://evil.test"},
-        follow_redirects=False,
-    )
+    response = _rerun(client, "user-token", headers={"origin": "http://evil.test"})
     assert response.status_code == 403 and not calls
 
 

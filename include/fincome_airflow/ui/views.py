@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.money import add_amounts
+from fincome_airflow.progress import format_duration
 
 #: The counts a month row shows, each summed over the three resources.
 COUNTS: Final = ("extracted", "sent", "unchanged", "rejected", "blocked", "deleted")
@@ -162,14 +163,5 @@ def airflow_run_path(view: RunView) -> str:
 
 
 def duration_text(seconds: float | None) -> str:
-    """``42 s``, ``3 min 05 s``, ``2 h 04 min``; an empty string when unknown."""
-    if seconds is None:
-        return ""
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    """``42s``, ``3m05s``, ``2h04m``; an empty string when unknown."""
+    return "" if seconds is None else format_duration(seconds)
