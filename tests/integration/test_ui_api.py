@@ -177,3 +177,18 @@ def test_pages_escape_what_the_erp_holds(client, store):
     page = client.get("/months/2026-10", params={"reason": "invalid_text"}).text
     assert "<script>x</script>" not in page and "&lt;script&gt;" in page
     assert "<img src=x" not in page
+
+
+def test_an_empty_state_database_shows_no_months_and_creates_nothing(tmp_path):
+    from sqlalchemy import inspect
+
+    from fincome_airflow.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    app = create_app()
+    app.dependency_overrides.update({access.can_read: lambda: None, get_engine: lambda: engine})
+    with TestClient(app) as client:
+        assert client.get("/api/months").json()["months"] == []
+        assert "No run in the state database yet" in client.get("/").text
+        assert client.get("/api/months/2026-10").status_code == 404
+    assert inspect(engine).get_table_names() == []

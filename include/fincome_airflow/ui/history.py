@@ -48,8 +48,15 @@ def _decoded(row: Mapping[str, Any]) -> dict[str, Any]:
     return run
 
 
+def _no_runs_yet(conn: Connection) -> bool:
+    """True before the first run created the tables (the page never creates them)."""
+    return not conn.dialect.has_table(conn, schema.runs.name)
+
+
 def recent_runs(conn: Connection, months: int) -> list[dict[str, Any]]:
     """Every run of the ``months`` latest billing months, the latest month first, then by start."""
+    if _no_runs_yet(conn):
+        return []
     runs = schema.runs
     latest = (
         select(runs.c.month)
@@ -68,6 +75,8 @@ def recent_runs(conn: Connection, months: int) -> list[dict[str, Any]]:
 
 def month_runs(conn: Connection, month: str) -> list[dict[str, Any]]:
     """The runs of one month, oldest first."""
+    if _no_runs_yet(conn):
+        return []
     runs = schema.runs
     query = select(runs).where(runs.c.month == month).order_by(runs.c.created_at)
     return [_decoded(row) for row in conn.execute(query).mappings()]
