@@ -123,6 +123,14 @@ def test_rejects_csv_downloads_every_filtered_row_with_a_bom(client):
     assert {row[2] for row in rows[1:]} == {"rejected"}
 
 
+def test_differences_csv_downloads_every_difference_largest_amount_first(client):
+    response = client.get("/months/2026-10/differences.csv")
+    assert response.headers["content-disposition"].startswith('attachment; filename="fincome_diff')
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["resource", "record_id", "kind"]
+    assert [row[1] for row in rows[1:]] == ["INV-0000042", "CUS-0000007"]
+
+
 def test_month_page_lists_differences_largest_amount_first(client):
     page = client.get("/months/2026-10").text
     assert page.index("INV-0000042") < page.index("CUS-0000007")

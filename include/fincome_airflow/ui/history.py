@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
+from fincome_airflow.reconcile.run import CSV_COLUMNS as DIFFERENCE_COLUMNS
 from fincome_airflow.state import schema
 from fincome_airflow.state.staging import rejects_query
 
@@ -106,10 +107,19 @@ def rejects_page(
     return [dict(row) for row in conn.execute(query).mappings()], int(total)
 
 
-def iter_rejects(conn: Connection, run_key: str, where: RejectFilter) -> Iterator[tuple]:
-    """Every refused record of a run matching ``where``, streamed (for the CSV download)."""
-    query = where.apply(rejects_query(), run_key)
-    yield from conn.execution_options(yield_per=5000).execute(query)
+def rejects_select(run_key: str, where: RejectFilter) -> Select:
+    """Every refused record of a run matching ``where``, in the rejects file's columns."""
+    return where.apply(rejects_query(), run_key)
+
+
+def differences_select(run_key: str) -> Select:
+    """A run's differences in the reconciliation file's columns, the largest at stake first."""
+    d = schema.differences
+    return (
+        select(*(d.c[column] for column in DIFFERENCE_COLUMNS))
+        .where(d.c.run_key == run_key)
+        .order_by(d.c.amount_at_stake.desc().nulls_last(), d.c.resource, d.c.record_id)
+    )
 
 
 def differences(conn: Connection, run_key: str, limit: int) -> tuple[list[dict[str, Any]], int]:
@@ -118,10 +128,5 @@ def differences(conn: Connection, run_key: str, limit: int) -> tuple[list[dict[s
     total = conn.execute(
         select(func.count()).select_from(d).where(d.c.run_key == run_key)
     ).scalar_one()
-    query = (
-        select(d)
-        .where(d.c.run_key == run_key)
-        .order_by(d.c.amount_at_stake.desc().nulls_last(), d.c.resource, d.c.record_id)
-        .limit(limit)
-    )
-    return [dict(row) for row in conn.execute(query).mappings()], int(total)
+    rows = conn.execute(differences_select(run_key).limit(limit)).mappings()
+    return [dict(row) for row in rows], int(total)

@@ -3,10 +3,6 @@ reconciliation's differences."""
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from collections.abc import Iterator
 from dataclasses import asdict
 from math import ceil
 from typing import Annotated, Any, Final
@@ -14,13 +10,14 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.state.staging import CSV_COLUMNS
 from fincome_airflow.ui import history, pages
 from fincome_airflow.ui.access import DAG_ID, may_trigger
 from fincome_airflow.ui.deps import Month, PagePaths, StateConn, StateEngine, no_such_month
+from fincome_airflow.ui.downloads import csv_download
 from fincome_airflow.ui.views import COUNTS, RunView, run_view, with_supersession
 
 #: Differences listed on the page (the largest amounts at stake first).
@@ -114,30 +111,23 @@ def month_page(
     )
 
 
-def _csv_lines(engine: Engine, run_key: str, where: history.RejectFilter) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    yield "\ufeff"  # Excel reads UTF-8 only with a BOM
-    writer.writerow(CSV_COLUMNS)
-    with engine.connect() as conn:
-        for n, row in enumerate(history.iter_rejects(conn, run_key, where), 1):
-            writer.writerow(["" if v is None else v for v in row])
-            if n % 1000 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-    yield buffer.getvalue()
-
-
 @router.get("/months/{month}/rejects.csv")
 def rejects_csv(
     month: Month, conn: StateConn, engine: StateEngine, where: Filter, run: RunKey = ""
 ) -> StreamingResponse:
     """Every refused record of the selected run matching the filters, as CSV (UTF-8, BOM)."""
     _, selected = _runs(conn, month, run)
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"fincome_rejects_{month}_{selected.run_id}")
-    return StreamingResponse(
-        _csv_lines(engine, selected.run_key, where),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
+    query = history.rejects_select(selected.run_key, where)
+    name = f"fincome_rejects_{month}_{selected.run_id}"
+    return csv_download(engine, name, CSV_COLUMNS, query)
+
+
+@router.get("/months/{month}/differences.csv")
+def differences_csv(
+    month: Month, conn: StateConn, engine: StateEngine, run: RunKey = ""
+) -> StreamingResponse:
+    """Every reconciliation difference of the selected run, as CSV (UTF-8, BOM)."""
+    _, selected = _runs(conn, month, run)
+    query = history.differences_select(selected.run_key)
+    name = f"fincome_differences_{month}_{selected.run_id}"
+    return csv_download(engine, name, history.DIFFERENCE_COLUMNS, query)
