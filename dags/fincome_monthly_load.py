@@ -29,11 +29,12 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, TaskGroup, chain, task
+from airflow.sdk import DAG, TaskGroup, chain, task
 
 from fincome_airflow.deadline import deadline_alerts
 from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
 from fincome_airflow.params import dag_params
+from fincome_airflow.timetable import MonthlyLoadTimetable
 
 DAG_ID = "fincome_monthly_load"
 ERP_CONN_ID = "erp_db"
@@ -57,8 +58,9 @@ default_args = {
 with DAG(
     dag_id=DAG_ID,
     doc_md=__doc__,
-    # The run whose data interval is October starts once October is closed (1 November, 00:00).
-    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="UTC"),
+    # The run whose data interval is October starts once October is closed (1 November, 00:00);
+    # its id names the month: scheduled__2026-10__2026-11-01T00:00:00+00:00.
+    schedule=MonthlyLoadTimetable("0 0 1 * *", timezone="UTC"),
     start_date=datetime(2024, 1, 1),
     catchup=False,
     max_active_runs=1,

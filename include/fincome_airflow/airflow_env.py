@@ -235,8 +235,11 @@ class AirflowRuntime:
             )
         return result
 
-    def start(self, *components: str) -> None:
-        """Start components (default: all of :data:`COMPONENTS`), each in its own process group."""
+    def start(self, *components: str, env: Mapping[str, str] | None = None) -> None:
+        """Start components (default: all of :data:`COMPONENTS`), each in its own process group.
+
+        :param env: extra variables for these components only (e.g. a connection, auth users).
+        """
         for component in components or COMPONENTS:
             if component not in COMPONENTS:
                 raise ValueError(f"Unknown component {component!r}: expected one of {COMPONENTS}")
@@ -247,7 +250,7 @@ class AirflowRuntime:
             with log_file.open("ab") as out:
                 self.processes[component] = subprocess.Popen(
                     self.command(component),
-                    env=self.env,
+                    env={**self.env, **(env or {})},
                     cwd=self.home,
                     stdout=out,
                     stderr=subprocess.STDOUT,

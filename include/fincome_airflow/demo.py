@@ -10,8 +10,9 @@ Everything lives in AIRFLOW_HOME (``.airflow/`` under ``make``):
 - ``logs/demo-<time>.log``: the Airflow output of the run; ``fincome_reports/``: rejects and
   reconciliation CSVs.
 
-The run is ``airflow dags test fincome_monthly_load 2026-11-01`` with the connections given as
-``AIRFLOW_CONN_*`` variables. Running the command again prints a run that sent nothing.
+The run is ``airflow dags test fincome_monthly_load <now>`` with the month in its conf and the
+connections given as ``AIRFLOW_CONN_*`` variables. Running the command again prints a run that
+sent nothing. The end names the URL of the operations page (README: the UI recipe).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ DEFAULT_MONTH: Final = "2026-10"
 DEMO_MAX_REJECT_RATIO: Final = 0.1
 RUN_TIMEOUT: Final = 900.0
 MIGRATED_MARKER: Final = ".demo-migrated"
+#: The operations page once ``airflow standalone`` serves the UI (README's UI recipe).
+PAGE_URL: Final = "http://localhost:8080/fincome/"
 
 
 def _repo_dir(name: str, env_var: str) -> Path:
@@ -177,7 +180,7 @@ def run_demo(home: Path, month: str = DEFAULT_MONTH) -> int:
             _say(f"Running {DAG_ID} for {month} (airflow dags test)...")
             try:
                 done = airflow.cli(
-                    "dags", "test", DAG_ID, _run_after(month), "--conf", json.dumps(conf),
+                    "dags", "test", DAG_ID, _now_iso(), "--conf", json.dumps(conf),
                     check=False, timeout=RUN_TIMEOUT, env=_connections(home, sandbox),
                 )  # fmt: skip
                 returncode, output = done.returncode, f"{done.stdout}\n{done.stderr}"
@@ -196,6 +199,8 @@ def run_demo(home: Path, month: str = DEFAULT_MONTH) -> int:
     _say(f"Sent to Fincome: {sent}")
     _say("Fincome sandbox holds: " + ", ".join(f"{held.get(r, 0)} {r}" for r in RESOURCES))
     _say(f"Airflow log: {log_path}")
+    _say(f"Operations page: {PAGE_URL} (in the Airflow UI: Fincome loads; start it as in the")
+    _say("  README's 'Running the Airflow UI locally', with this AIRFLOW_HOME)")
     if returncode != 0:
         _say(f"The run FAILED (airflow dags test exit status {returncode}); see the log above.")
         return 1
@@ -206,10 +211,10 @@ def run_demo(home: Path, month: str = DEFAULT_MONTH) -> int:
     return 0
 
 
-def _run_after(month: str) -> str:
-    """The ``dags test`` date whose data interval is ``month`` (the first of the next month)."""
-    first = dt.date.fromisoformat(f"{month}-01")
-    return (first + dt.timedelta(days=32)).replace(day=1).isoformat()
+def _now_iso() -> str:
+    """The ``dags test`` logical date: now, so that the run's times in the UI are its own (a
+    date in the past made a one-minute run look 28 days long); the month is in the conf."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable, Mapping
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``2h04m``."""
     seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
@@ -63,12 +64,12 @@ class Progress:
         rate = self.done / elapsed if elapsed > 0 else 0.0
         pct = 100.0 * self.done / self.total if self.total else 100.0
         remaining = max(0, self.total - self.done)
-        eta = _duration(remaining / rate) if rate > 0 else "unknown"
+        eta = format_duration(remaining / rate) if rate > 0 else "unknown"
         return f"{self.label}: {self.done}/{self.total} ({pct:.1f}%), {rate:.1f}/s, ETA {eta}"
 
     def summary(self, counts: Mapping[str, object]) -> str:
         """One readable line: ``label: done in 1m05s; created 10, updated 2, ...``."""
         parts = ", ".join(f"{k} {v}" for k, v in counts.items())
-        line = f"{self.label}: finished in {_duration(self.elapsed)}; {parts}"
+        line = f"{self.label}: finished in {format_duration(self.elapsed)}; {parts}"
         self._log.info("%s", line)
         return line

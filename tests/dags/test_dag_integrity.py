@@ -76,10 +76,10 @@ def test_monthly_load_declares_its_deadline(dag_bag):
 
 
 def test_monthly_load_loads_the_closed_month_of_its_data_interval(dag_bag):
-    from airflow.sdk import CronDataIntervalTimetable
+    from fincome_airflow.timetable import MonthlyLoadTimetable
 
     dag = dag_bag.dags["fincome_monthly_load"]
-    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    assert isinstance(dag.timetable, MonthlyLoadTimetable)
     assert set(dag.params) >= {"month", "dry_run", "full_resync", "resources", "max_reject_ratio"}
 
 

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,11 @@ def demo(home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _utc(stamp: str) -> datetime:
+    value = datetime.fromisoformat(stamp)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def summaries(state_db: Path) -> list[dict]:
     with closing(sqlite3.connect(state_db)) as conn:
         rows = conn.execute("SELECT summary FROM fincome_runs ORDER BY created_at").fetchall()
@@ -43,6 +49,7 @@ def summaries(state_db: Path) -> list[dict]:
 
 def test_demo_loads_october_then_sends_nothing(tmp_path):
     home = tmp_path / ".airflow"
+    before = datetime.now(UTC).replace(microsecond=0)
     first = demo(home)
     assert first.returncode == 0, first.stdout + first.stderr[-4000:]
     assert "Reference ERP: created" in first.stdout
@@ -71,5 +78,11 @@ def test_demo_loads_october_then_sends_nothing(tmp_path):
         assert counts["created"] == counts["updated"] == counts["deleted"] == 0
         assert counts["unchanged"] == counts["valid"] > 0
         assert counts["balanced"]
+    assert "Operations page: http://localhost:8080/fincome/" in first.stdout
+    with closing(sqlite3.connect(home / "airflow.db")) as conn:
+        dates = conn.execute("SELECT logical_date, start_date FROM dag_run").fetchall()
+    # The runs are dated when they ran (not 2026-11-01): the UI shows their real durations.
+    for logical, started in dates:
+        assert before <= _utc(logical) <= _utc(started), (logical, started)
     holds = "Fincome sandbox holds: 88 customers, 104 subscriptions, 166 invoices"
     assert holds in first.stdout and holds in second.stdout

@@ -26,6 +26,7 @@ FIGURES = {
     "rate_limit",
     "memory",
     "dag_parse",
+    "ops_page",
 }
 FIELDS = {"key", "label", "value", "baseline", "ratio", "target", "met", "note", "data"}
 
@@ -56,6 +57,8 @@ def test_smoke_pass_writes_every_figure(tmp_path):
     growth = report["figures"]["state_growth"]["data"]
     assert growth["runs"] == 36 and growth["ledger_rows"] > 0
     assert growth["ledger_added_by_reruns_and_dry_runs"] == 0
+    page = report["figures"]["ops_page"]["data"]
+    assert page["months"] == 36 and page["rejects"] > 0 and page["csv_bytes"] > 0
     # the printed table is the JSON's
     assert "| figure |" in done.stdout
     assert (tmp_path / "bench-smoke.md").read_text().startswith("| figure |")

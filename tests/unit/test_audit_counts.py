@@ -47,3 +47,63 @@ def test_readable_summary_names_month_and_counts():
     }
     text = readable(summary)
     assert "2026-10" in text and "reconciled" in text and "invoices" in text
+
+
+def _summary(**changes):
+    summary = {
+        "month": "2026-10",
+        "run_key": "fincome_monthly_load/manual__1",
+        "dry_run": False,
+        "resources": {"invoices": dict.fromkeys(COUNT_KEYS, 0)},
+        "net_amount_extracted": {"CHF": "6707.00", "EUR": "12.5"},
+        "net_amount_loaded": {"CHF": "1200.00"},
+        "invoices_by_month": {
+            "2026-09": {
+                "loaded": 2,
+                "loaded_net": {"EUR": "12.50"},
+                "in_fincome": 0,
+                "in_fincome_net": {},
+            },
+            "2026-10": {
+                "loaded": 3,
+                "loaded_net": {"CHF": "1200.00"},
+                "in_fincome": 7,
+                "in_fincome_net": {"CHF": "5507.00"},
+            },
+        },
+        "reconciliation": {"verdict": "reconciled"},
+    }
+    return {**summary, **changes}
+
+
+def test_readable_summary_formats_money_per_currency_never_as_a_python_repr():
+    text = readable(_summary())
+    assert "CHF 6,707.00 · EUR 12.50" in text
+    assert "{" not in text and "'" not in text, text
+
+
+def test_readable_summary_separates_loaded_this_run_from_already_in_fincome():
+    text = readable(_summary())
+    assert "loaded this run:      3 invoices, CHF 1,200.00" in text
+    assert "already in Fincome:   7 invoices, CHF 5,507.00" in text
+
+
+def test_readable_summary_counts_invoices_of_other_months_apart_as_late_changes():
+    lines = readable(_summary()).splitlines()
+    late = lines.index("  late changes, invoices of other months (not counted above):")
+    assert lines[late + 1].startswith("    2026-09: loaded this run 2 invoices, EUR 12.50")
+    assert all("2026-09" not in line for line in lines[:late])
+
+
+def test_readable_summary_of_a_rerun_that_loaded_nothing_says_nothing_not_braces():
+    nothing = {"2026-10": {"loaded": 0, "loaded_net": {}, "in_fincome": 7,
+                           "in_fincome_net": {"CHF": "5507.00"}}}  # fmt: skip
+    text = readable(_summary(invoices_by_month=nothing, net_amount_loaded={}))
+    assert "loaded this run:      nothing" in text
+    assert "late changes" not in text and "{}" not in text
+
+
+def test_readable_summary_of_a_dry_run_says_it_loaded_nothing():
+    text = readable(_summary(dry_run=True))
+    assert text.startswith("Fincome dry run of 2026-10")
+    assert "loaded this run:      nothing (dry run)" in text

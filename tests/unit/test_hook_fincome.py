@@ -441,7 +441,7 @@ def test_test_connection_makes_an_authenticated_read(hook, requests_mock):
     [
         pytest.param({"status_code": 401}, "401", id="bad-key"),
         pytest.param({"status_code": 503}, "503", id="server-down"),
-        pytest.param({"exc": requests.ConnectionError("refused")}, "connection error", id="down"),
+        pytest.param({"exc": requests.ConnectionError("refused")}, "Cannot reach", id="down"),
     ],
 )
 def test_test_connection_reports_failure_without_retrying(hook, requests_mock, answer, expected):

@@ -30,6 +30,8 @@ class BenchConfig:
     dag_parse_runs: int = 7
     #: Invoices per month of the state-growth line (12 months).
     growth_invoices: int = 100_000
+    #: Refused records of the month the operations page shows (its figure).
+    page_rejects: int = 100_000
     out: Path = Path("out")
     smoke: bool = False
 
@@ -75,6 +77,7 @@ def parse(argv: Sequence[str] | None = None) -> BenchConfig:
             backfill_invoices=40,
             dag_parse_runs=1,
             growth_invoices=30,
+            page_rejects=2_000,
             out=a.out,
             smoke=True,
         )

@@ -7,7 +7,7 @@ import os
 import time
 from typing import Any
 
-from fincome_airflow.bench import dagparse, extract_stage, load_stage, state_growth
+from fincome_airflow.bench import dagparse, extract_stage, load_stage, ops_page, state_growth
 from fincome_airflow.bench.backfill import backfill
 from fincome_airflow.bench.config import BenchConfig
 from fincome_airflow.bench.databases import build_erp, throwaway
@@ -112,6 +112,8 @@ def run(cfg: BenchConfig) -> Report:
         _step(report, f"state growth: {state_growth.MONTHS} months, 3 runs each")
         growth = state_growth.measure(cfg, create("erp_growth"), create("state_growth"))
         state_growth.figure(cfg, report, growth)
+        _step(report, f"operations page: 36 months, {cfg.page_rejects:,} rejects")
+        ops_page.figure(report, create("state_page"), cfg.month, cfg.page_rejects)
     _step(report, "DAG file parse")
     _dag_parse(cfg, report)
     report.meta["load_avg_after"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())

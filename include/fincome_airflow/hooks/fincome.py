@@ -19,6 +19,7 @@ from fincome_airflow import contract
 from fincome_airflow.budget import Clock, RequestBudget, RetryPolicy, Sleep
 from fincome_airflow.errors import Action, Resolution, classify
 from fincome_airflow.exceptions import FincomeConfigError, FincomeRequestError
+from fincome_airflow.hooks.connection_test import explain_failure
 from fincome_airflow.hooks.outcome import Outcome
 from fincome_airflow.hooks.redact import Redactor, register_with_airflow
 from fincome_airflow.hooks.settings import SETTING_KEYS, FincomeSettings
@@ -408,19 +409,17 @@ class FincomeHook(HttpHook):
         )
 
     def test_connection(self) -> tuple[bool, str]:
-        """Make one authenticated read (``GET /customers?limit=1``)."""
+        """Make one authenticated read (``GET /customers?limit=1``), no retry; on failure, say
+        whether the key, the URL or the network is at fault (the *Test* button shows it)."""
         try:
-            result = self._call(
-                "GET",
-                contract.resource_path("customers"),
-                params={contract.LIST_LIMIT_PARAM: 1},
-                max_attempts=1,
-            )
+            self.get_conn()
+            url = self.url_from_endpoint(contract.resource_path("customers"))
+            answer = self._send_once("GET", url, {contract.LIST_LIMIT_PARAM: 1}, None)
         except Exception as e:
-            return False, self.redact(e)
-        if result.resolution.action is Action.SUCCESS:
+            return False, self.redact(str(e))
+        if isinstance(answer, requests.Response) and answer.ok:
             return True, "Connection successfully tested: authenticated read of /customers"
-        return False, self.redact(f"Fincome answered {result.resolution.message}")
+        return False, self.redact(explain_failure(self.base_url, answer))
 
 
 def _encode(

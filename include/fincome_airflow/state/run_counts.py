@@ -6,7 +6,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Join, Table, and_, func, select
+from sqlalchemy import Join, Table, and_, case, cast, func, select
 
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
@@ -72,3 +72,63 @@ def loaded_net_by_currency(store: StateStore, run_key: str) -> dict[str, str]:
             if currency:
                 totals[currency] = format(Decimal(str(total or 0)).quantize(Decimal("0.01")), "f")
     return dict(sorted(totals.items()))
+
+
+def _issue_month(dialect: str) -> Any:
+    """SQL for the ``YYYY-MM`` of a staged invoice's ``issue_date`` (read from its payload)."""
+    payload = schema.staged.c.payload
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return func.substr(cast(payload, JSONB)["issue_date"].astext, 1, 7)
+    return func.substr(func.json_extract(payload, "$.issue_date"), 1, 7)
+
+
+def invoices_by_month(store: StateStore, run_key: str) -> dict[str, dict[str, Any]]:
+    """The invoices a run staged to send, per issue month: how many, and their net amount per
+    currency, that this run loaded (``loaded``) or that Fincome already held as staged
+    (``in_fincome``: unchanged since Fincome confirmed them).
+
+    ``{"2026-10": {"loaded": 3, "loaded_net": {"CHF": "10.00"}, "in_fincome": 5, ...}}``
+    """
+    st, out, led = schema.staged, schema.outcomes, schema.ledger
+    loaded = out.c.outcome.in_(LOADED)
+    held = and_(
+        out.c.outcome.is_(None),
+        led.c.payload_hash == st.c.payload_hash,
+        led.c.deleted.is_(False),
+    )
+    kind = case((loaded, "loaded"), (held, "in_fincome"), else_="other")
+    month = _issue_month(store.engine.dialect.name).label("month")
+    query = (
+        select(month, kind.label("kind"), st.c.currency, func.count(), func.sum(st.c.net_amount))
+        .select_from(
+            st.outerjoin(
+                out,
+                and_(
+                    out.c.run_key == st.c.run_key,
+                    out.c.resource == st.c.resource,
+                    out.c.record_id == st.c.record_id,
+                ),
+            ).outerjoin(
+                led, and_(led.c.resource == st.c.resource, led.c.record_id == st.c.record_id)
+            )
+        )
+        .where(st.c.run_key == run_key, st.c.resource == "invoices", st.c.action == "upsert")
+        .group_by(month, kind, st.c.currency)
+    )
+    months: dict[str, dict[str, Any]] = {}
+    with store.begin() as conn:
+        for issue_month, what, currency, n, total in conn.execute(query):
+            if what == "other":
+                continue
+            entry = months.setdefault(
+                issue_month or "unknown",
+                {"loaded": 0, "loaded_net": {}, "in_fincome": 0, "in_fincome_net": {}},
+            )
+            entry[what] += int(n)
+            if currency:
+                amount = Decimal(str(total or 0)).quantize(Decimal("0.01"))
+                net = entry[f"{what}_net"]
+                net[currency] = format(Decimal(net.get(currency, "0")) + amount, "f")
+    return dict(sorted(months.items()))

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -35,15 +35,18 @@ log = logging.getLogger(__name__)
 BATCH: Final = 5000
 #: Ids per ``IN`` list when reading the ledger or the pending table.
 ID_CHUNK: Final = 900
-CSV_COLUMNS: Final = (
+#: The columns of ``fincome_rejects`` a person reads, in the order of :data:`CSV_COLUMNS`.
+REJECT_COLUMNS: Final = (
     "resource",
-    "id",
+    "record_id",
     "outcome",
     "reason_code",
     "field",
     "message",
     "blocked_by",
 )
+#: The header of a rejects CSV (``record_id`` is written ``id``).
+CSV_COLUMNS: Final = ("resource", "id", *REJECT_COLUMNS[2:])
 
 
 def id_chunks(ids: Sequence[str], size: int = ID_CHUNK) -> Iterable[Sequence[str]]:
@@ -273,22 +276,17 @@ def _insert_ignore(conn: Connection, table: Any, rows: list[dict], key: list[str
     conn.execute(stmt.on_conflict_do_nothing(index_elements=key), unique)
 
 
+def rejects_query() -> Select:
+    """The refused records' CSV columns, in file order; add ``where`` clauses to narrow it."""
+    rej = schema.rejects
+    return select(*(rej.c[column] for column in REJECT_COLUMNS)).order_by(
+        rej.c.resource, rej.c.record_id, rej.c.seq
+    )
+
+
 def write_rejects_csv(store: StateStore, run_key: str, path: str | Path) -> int:
     """Write the run's rejects to a CSV a finance person opens in a spreadsheet; return rows."""
-    rej = schema.rejects
-    query = (
-        select(
-            rej.c.resource,
-            rej.c.record_id,
-            rej.c.outcome,
-            rej.c.reason_code,
-            rej.c.field,
-            rej.c.message,
-            rej.c.blocked_by,
-        )
-        .where(rej.c.run_key == run_key)
-        .order_by(rej.c.resource, rej.c.record_id, rej.c.seq)
-    )
+    query = rejects_query().where(schema.rejects.c.run_key == run_key)
     count = 0
     with store.begin() as conn, open(path, "w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)

@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from fincome_airflow.contract import RESOURCES
+from fincome_airflow.money import format_amounts
 from fincome_airflow.state.retention import require_resumable
 from fincome_airflow.state.run_counts import (
+    invoices_by_month,
     loaded_net_by_currency,
     outcome_counts,
     staged_counts,
@@ -122,6 +124,8 @@ def build_summary(
         "resources": resources,
         "net_amount_extracted": (stage or {}).get("net_by_currency", {}),
         "net_amount_loaded": loaded_net_by_currency(store, run_key) if plan["send"] else {},
+        # Per issue month: loaded this run / already in Fincome (other months: late changes).
+        "invoices_by_month": invoices_by_month(store, run_key),
         "top_reject_reasons": (stage or {}).get("top_reasons", []),
         "rejects_file": (stage or {}).get("rejects_file"),
         "reconciliation": dict(reconciliation) if reconciliation else None,
@@ -129,16 +133,53 @@ def build_summary(
     }
 
 
+def _invoice_line(label: str, count: int, net: Mapping[str, str]) -> str:
+    if not count:
+        return f"{label:<22}nothing"
+    return f"{label:<22}{count} invoice{'s' * (count != 1)}, {format_amounts(net)}"
+
+
+def _month_lines(summary: Mapping[str, Any]) -> list[str]:
+    """The month's own invoices, then those of other months (late changes), counted apart."""
+    month = summary["month"]
+    by_month = summary.get("invoices_by_month")
+    if by_month is None:  # a summary written before the split existed
+        return [f"  net amount loaded this run: {format_amounts(summary['net_amount_loaded'])}"]
+    empty = {"loaded": 0, "loaded_net": {}, "in_fincome": 0, "in_fincome_net": {}}
+    own = by_month.get(month, empty)
+    loaded_label = "would be loaded:" if summary["dry_run"] else "loaded this run:"
+    lines = [f"  invoices of {month}:"]
+    if summary["dry_run"]:
+        lines.append(f"    {'loaded this run:':<22}nothing (dry run)")
+    else:
+        lines.append("    " + _invoice_line(loaded_label, own["loaded"], own["loaded_net"]))
+    lines.append(
+        "    " + _invoice_line("already in Fincome:", own["in_fincome"], own["in_fincome_net"])
+    )
+    others = {m: v for m, v in by_month.items() if m != month}
+    if others:
+        lines.append("  late changes, invoices of other months (not counted above):")
+        for other, entry in others.items():
+            loaded = _invoice_line("loaded this run", entry["loaded"], entry["loaded_net"])
+            held = _invoice_line("already in Fincome", entry["in_fincome"], entry["in_fincome_net"])
+            lines.append(f"    {other}: {' '.join(loaded.split())}; {' '.join(held.split())}")
+    return lines
+
+
 def readable(summary: Mapping[str, Any]) -> str:
-    """The summary as a few lines of text for the task log and the demo."""
+    """The summary as a few lines of text for the task log and the demo (amounts per currency,
+    ``CHF 6,707.00``; the ``audit`` XCom keeps the machine form)."""
     mode = "dry run" if summary["dry_run"] else "load"
     lines = [f"Fincome {mode} of {summary['month']} ({summary['run_key']}):"]
     header = f"  {'resource':<14}" + "".join(f"{k:>10}" for k in COUNT_KEYS)
     lines.append(header)
     for resource, counts in summary["resources"].items():
         lines.append(f"  {resource:<14}" + "".join(f"{counts[k]:>10}" for k in COUNT_KEYS))
-    lines.append(f"  net amount extracted: {summary['net_amount_extracted']}")
-    lines.append(f"  net amount loaded:    {summary['net_amount_loaded']}")
+    lines.append(
+        "  net amount of the invoices read from the ERP (all months): "
+        + format_amounts(summary["net_amount_extracted"])
+    )
+    lines.extend(_month_lines(summary))
     if summary.get("reconciliation"):
         verdict = summary["reconciliation"]
         others = verdict.get("other_months")

@@ -1,0 +1,51 @@
+"""Debian's Chromium driven by Playwright from PyPI (``playwright install`` is never used)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("FINCOME_CHROMIUM", "/usr/bin/chromium"))
+#: Screenshots for review land here (``build/`` is git-ignored).
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "build" / "ui"
+
+
+def require_chromium() -> None:
+    """Fail in CI, skip elsewhere, naming what is missing, when Chromium is not installed."""
+    if CHROMIUM.exists():
+        return
+    message = f"Chromium is missing at {CHROMIUM} (.ci/run installs Debian's chromium package)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@contextmanager
+def chromium_page() -> Iterator[Any]:
+    """A fresh headless page (1400x1000) that accepts downloads."""
+    from playwright.sync_api import sync_playwright
+
+    require_chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        try:
+            context = browser.new_context(
+                accept_downloads=True, viewport={"width": 1400, "height": 1000}
+            )
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
