@@ -121,9 +121,10 @@ def generated_erp(
     dirty_share: float = 0.05,
     seed: int = 7,
     manifest: Path | None = None,
+    month: str = MONTH,
 ) -> str:
-    """Write one month (2026-10) of ``invoices`` invoices into ``url``; return ``url``."""
-    argv = ["generate", "--url", url, "--months", "2026-10", "--invoices-per-month", str(invoices)]
+    """Write one month (default 2026-10) of ``invoices`` invoices into ``url``; return ``url``."""
+    argv = ["generate", "--url", url, "--months", month, "--invoices-per-month", str(invoices)]
     argv += ["--dirty-share", str(dirty_share), "--seed", str(seed), "--replace"]
     if manifest is not None:
         argv += ["--manifest", str(manifest)]

@@ -8,6 +8,7 @@ Level: real scheduler, dag-processor, triggerer and api-server, LocalExecutor
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -26,6 +27,8 @@ from reliability_rig import (
     sqlite_erp,
     task_states,
 )
+
+from fincome_airflow.month import BillingMonth
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -69,8 +72,10 @@ def task_processes_talking_to(root_pids: list[int], port: int) -> list[psutil.Pr
 def test_sigkilled_invoice_load_is_finished_by_airflow_retry_without_resending_confirmed(
     tmp_path, sandbox_factory, airflow_rig, record_result
 ):
-    erp_url = sqlite_erp(tmp_path, invoices=800, dirty_share=0.02, seed=5)
-    expected = reference_load(erp_url, tmp_path)
+    # The scheduler runs the last closed month of the real calendar: the ERP holds that month.
+    month = BillingMonth.parse(dt.date.today().strftime("%Y-%m")).previous()
+    erp_url = sqlite_erp(tmp_path, invoices=800, dirty_share=0.02, seed=5, month=str(month))
+    expected = reference_load(erp_url, tmp_path, month=str(month))
     sandbox = sandbox_factory(api_key=KNOWN_KEY, latency_ms=5)
     state_db = tmp_path / "state.db"
     af = airflow_rig(
@@ -86,8 +91,8 @@ def test_sigkilled_invoice_load_is_finished_by_airflow_retry_without_resending_c
     af.wait_for_api()
     af.wait_for_dag(DAG_ID)
     af.unpause(DAG_ID)
-    # Unpausing creates the scheduled run of the last closed month (2026-10, default params):
-    # the run a production deployment makes on 1 November.
+    # Unpausing creates the scheduled run of the last closed month (default params): the run a
+    # production deployment makes on the 1st of the next month.
     run_id = af.wait_for(
         lambda: (
             (rows := af.query("SELECT run_id FROM dag_run WHERE dag_id = ?", (DAG_ID,)))
@@ -96,7 +101,7 @@ def test_sigkilled_invoice_load_is_finished_by_airflow_retry_without_resending_c
         timeout=60,
         what="the scheduled run",
     )
-    assert run_id.startswith("scheduled__2026-10__2026-11-01")  # the month it loads, first
+    assert run_id.startswith(f"scheduled__{month}__{month.end.isoformat()}")  # its month first
     half = len(expected["invoices"]) // 2
     af.wait_for(lambda: invoice_posts(sandbox) >= half, timeout=180, what="half the invoices")
 
