@@ -66,6 +66,9 @@ def test_demo_loads_october_then_sends_nothing(tmp_path):
     assert "Reference ERP: created" not in second.stdout
 
     runs = summaries(home / "state.sqlite")
+    with closing(sqlite3.connect(home / "state.sqlite")) as conn:
+        # Each finished run's audit released its staged payloads.
+        assert conn.execute("SELECT count(*) FROM fincome_staged").fetchone() == (0,)
     assert len(runs) == 2
     loaded, rerun = runs
     assert loaded["month"] == rerun["month"] == "2026-10"

@@ -16,6 +16,7 @@ from fincome_airflow.state import schema
 from fincome_airflow.state.retention import (
     RetentionSettings,
     maintain,
+    release_finished,
     require_resumable,
     row_count,
 )
@@ -166,3 +167,13 @@ def test_settings_come_from_the_environment_and_refuse_a_retention_shorter_than_
     assert settings.history == dt.timedelta(days=400)
     with pytest.raises(ValueError, match="FINCOME_HISTORY_RETENTION"):
         RetentionSettings.from_env({"FINCOME_HISTORY_RETENTION": "1d"})
+
+
+@pytest.mark.parametrize(("status", "removed"), [("done", 5), ("dry_run", 5), ("failed", 0)])
+def test_the_audit_releases_a_finished_runs_payloads_at_once_and_keeps_a_failed_runs(
+    store, status, removed
+):
+    add_run(store, "oct", "2026-10", status, days_ago=0.01)
+    assert release_finished(store, "oct", status) == removed
+    assert staged_runs(store) == ({} if removed else {"oct": 5})
+    assert (runs(store)["oct"]["staged_removed_why"] == "finished") is bool(removed)

@@ -2,11 +2,11 @@
 
 * **Staged payloads** (``fincome_staged``, the canonical JSON of every record of a run) live only
   while their run can still send them. A run can no longer resume once it *finished* (its audit
-  recorded ``done``, ``partial`` or ``dry_run``), was *superseded* (a later load of the same
-  month finished), or is older than the resume window (``FINCOME_RESUME_WINDOW``, default 7
-  days; past it, clearing the run's tasks is refused). Its staged rows are then removed and the
-  run is marked (``staged_removed_at``, ``staged_removed_why``). Change detection needs only
-  the ledger's hashes, which stay.
+  recorded ``done``, ``partial`` or ``dry_run`` with every task through: the audit removes them
+  at once), was *superseded* (a later load of the same month finished), or is older than the
+  resume window (``FINCOME_RESUME_WINDOW``, default 7 days; past it, clearing the run's tasks is
+  refused). Its staged rows are then removed and the run is marked (``staged_removed_at``,
+  ``staged_removed_why``). Change detection needs only the ledger's hashes, which stay.
 * **History** (runs with their audit, rejects, per-record outcomes, reconciliations and
   differences) is kept ``FINCOME_HISTORY_RETENTION`` (default 395 days: a year-end audit of the
   previous year still finds its months), then removed; the run holding the change watermark is
@@ -210,6 +210,17 @@ def unstage(store: StateStore, run_key: str, why: Why, batch: int = DEFAULT_BATC
             .where(schema.runs.c.run_key == run_key)
             .values(staged_removed_at=utcnow(), staged_removed_why=why)
         )
+    return removed
+
+
+def release_finished(store: StateStore, run_key: str, status: str) -> int:
+    """Unstage a run that just ended ``status``, if that status finishes it; return the rows
+    removed (what the audit calls last; the maintenance catches any run it missed)."""
+    if status not in FINISHED:
+        return 0
+    removed = unstage(store, run_key, "finished")
+    vacuum(store, [schema.staged.name])  # the next run reuses the space at once
+    log.info("Run %s finished: %d staged payloads removed", run_key, removed)
     return removed
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.money import format_amounts
-from fincome_airflow.state.retention import require_resumable
+from fincome_airflow.state.retention import release_finished, require_resumable
 from fincome_airflow.state.run_counts import (
     invoices_by_month,
     loaded_net_by_currency,
@@ -252,3 +252,6 @@ def audit_run(
             f"Run {plan['run_key']} incomplete: {', '.join(unfinished)} did not succeed. "
             "The summary is saved; rerun or clear the failed tasks."
         )
+    # Nothing of this run can be sent any more: its staged payloads go now, not at the next
+    # maintenance (the summary above was computed from them first).
+    release_finished(store, plan["run_key"], status)
