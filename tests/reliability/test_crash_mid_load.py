@@ -117,6 +117,8 @@ def test_sigkilled_invoice_load_is_finished_by_airflow_retry_without_resending_c
     psutil.wait_procs(victims, timeout=10)
     posts_at_kill = invoice_posts(sandbox)
     confirmed_at_kill = ledger_count(state_db, "invoices")
+    # Read while the run is loading: its audit releases the staged payloads once it finished.
+    staged = staged_count(state_db, "invoices")
 
     state = af.wait_for_run(DAG_ID, run_id, timeout=200)
     states = task_states(af, run_id)
@@ -128,7 +130,6 @@ def test_sigkilled_invoice_load_is_finished_by_airflow_retry_without_resending_c
     assert states["load.invoices"] == ("success", 2), (states, killed)  # killed, retried once
     comparison = assert_exact(sandbox.dump(), expected)
 
-    staged = staged_count(state_db, "invoices")
     retry_audit = json.loads(
         af.query(
             "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = 'load.invoices'",
