@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from support.browser import chromium_page, require_chromium, screenshot
 from support.demo_erp import fill_demo_erp
 
@@ -134,8 +135,11 @@ def test_data_team_opens_october_filters_rejects_downloads_csv_and_reruns(site, 
         reason = frame.locator("select[name=reason] option").nth(1).inner_text()
         frame.locator("select[name=reason]").select_option(reason)
         frame.get_by_role("button", name="Filter").click()
-        frame.locator(f"#rejects >> text={reason}").first.wait_for()
-        reasons = frame.locator("#rejects tbody tr td:nth-child(4)").all_inner_texts()
+        cells = frame.locator("#rejects tbody tr td:nth-child(4)")
+        # Retried until the filtered page replaced the unfiltered one (a read during the
+        # navigation finds its page gone).
+        expect(cells.filter(has_not_text=reason)).to_have_count(0, timeout=30_000)
+        reasons = cells.all_inner_texts()
         assert reasons and set(reasons) == {reason}
         screenshot(page, "03-filtered")
 
