@@ -7,12 +7,12 @@ on an empty state database; never edit it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
-from fincome_airflow.state import schema
-from fincome_airflow.state.store import STATUS_EXTRACTING, StateStore, upsert, utcnow
+from fincome_airflow.state.store import StateStore
 
 #: The columns of ``fincome_runs`` in the first release (later ones came by migrations).
 FIRST_RELEASE_RUN_COLUMNS = (
@@ -50,20 +50,7 @@ class FirstReleaseStore(StateStore):
             create_first_release_schema(self.engine)
         self._schema_ready = True
 
-    def start_run(self, run_key: str, month: str, *, dry_run: bool) -> None:
-        """The first release's ``start_run``: it wrote only the columns its table had."""
-        with self.begin() as conn:
-            for table in (schema.staged, schema.rejects):
-                conn.execute(table.delete().where(table.c.run_key == run_key))
-            row = {
-                "run_key": run_key,
-                "month": month,
-                "status": STATUS_EXTRACTING,
-                "dry_run": dry_run,
-                "created_at": utcnow(),
-                "finished_at": None,
-                "max_updated_at": None,
-                "summary": None,
-            }
-            assert set(row) <= set(FIRST_RELEASE_RUN_COLUMNS)
-            upsert(conn, schema.runs, [row], ["run_key"])
+    def new_run_row(self, run_key: str, month: str, dry_run: bool) -> dict[str, Any]:
+        """The first release wrote only the columns its table had."""
+        row = super().new_run_row(run_key, month, dry_run)
+        return {k: v for k, v in row.items() if k in FIRST_RELEASE_RUN_COLUMNS}

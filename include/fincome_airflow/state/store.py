@@ -91,25 +91,22 @@ class StateStore:
         with self.begin() as conn:
             for table in (schema.staged, schema.rejects):
                 conn.execute(table.delete().where(table.c.run_key == run_key))
-            upsert(
-                conn,
-                schema.runs,
-                [
-                    {
-                        "run_key": run_key,
-                        "month": month,
-                        "status": STATUS_EXTRACTING,
-                        "dry_run": dry_run,
-                        "created_at": utcnow(),
-                        "finished_at": None,
-                        "max_updated_at": None,
-                        "summary": None,
-                        "staged_removed_at": None,
-                        "staged_removed_why": None,
-                    }
-                ],
-                ["run_key"],
-            )
+            upsert(conn, schema.runs, [self.new_run_row(run_key, month, dry_run)], ["run_key"])
+
+    def new_run_row(self, run_key: str, month: str, dry_run: bool) -> dict[str, Any]:
+        """The ``fincome_runs`` row of a run that starts (or restarts) extracting."""
+        return {
+            "run_key": run_key,
+            "month": month,
+            "status": STATUS_EXTRACTING,
+            "dry_run": dry_run,
+            "created_at": utcnow(),
+            "finished_at": None,
+            "max_updated_at": None,
+            "summary": None,
+            "staged_removed_at": None,
+            "staged_removed_why": None,
+        }
 
     def set_run_status(self, run_key: str, status: str, **values: Any) -> None:
         with self.begin() as conn:
