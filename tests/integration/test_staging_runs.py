@@ -13,7 +13,8 @@ from fincome_airflow.extract.erp_rows import add_invoice, create_erp, load
 from fincome_airflow.extract.run import extract_and_stage
 from fincome_airflow.state import schema
 from fincome_airflow.state.staging import write_rejects_csv
-from fincome_airflow.state.store import StateStore, upsert, utcnow
+from fincome_airflow.state.store import StateStore, utcnow
+from fincome_airflow.state.upsert import upsert
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,8 @@ from fincome_airflow.db import make_engine
 from fincome_airflow.state import migrate, revisions, schema
 from fincome_airflow.state.__main__ import main as state_command
 from fincome_airflow.state.revisions import VERSION_TABLE, StateSchemaError, Verdict
-from fincome_airflow.state.store import StateStore, upsert, utcnow
+from fincome_airflow.state.store import StateStore, utcnow
+from fincome_airflow.state.upsert import upsert
 
 pytestmark = pytest.mark.integration
 

@@ -15,6 +15,7 @@ from typing import Any, Final
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.state import schema
+from fincome_airflow.state.rejects import record_rejects
 from fincome_airflow.state.store import StateStore
 
 DAG_ID: Final = "fincome_monthly_load"
@@ -132,7 +133,8 @@ def seed_history(
         seeded.append(SeededMonth(month, tuple(r["run_key"] for r in runs)))
     store.insert_rows(schema.runs, rows)
     latest = seeded[-1].run_keys[-1]
-    store.insert_rows(schema.rejects, rejects_rows(latest, rejects))
+    with store.begin() as conn:
+        record_rejects(conn, rejects_rows(latest, rejects))
     store.insert_rows(
         schema.differences,
         [

@@ -80,6 +80,17 @@ def _size_mb(store: StateStore) -> float:
     return int(size or 0) / 1e6
 
 
+def _table_mb(store: StateStore) -> dict[str, float]:
+    """Each state table's size with its indexes (MB), the largest first."""
+    query = text("SELECT pg_total_relation_size(CAST(:name AS regclass))")
+    with store.begin() as conn:
+        sizes = {
+            name: int(conn.execute(query, {"name": name}).scalar() or 0) / 1e6
+            for name in schema.metadata.tables
+        }
+    return {k: round(v, 1) for k, v in sorted(sizes.items(), key=lambda kv: -kv[1])}
+
+
 def _run_all(engine: Any, statements: tuple[str, ...], cut: dt.date) -> None:
     with engine.begin() as conn:
         for statement in statements:
@@ -108,7 +119,7 @@ def measure(cfg: BenchConfig, erp_url: str, state_url: str) -> dict[str, Any]:
     while len(months) < MONTHS:
         months.insert(0, months[0].previous())
     sizes: list[dict[str, Any]] = []
-    first_mb = 0.0
+    first_mb = first_peak_mb = 0.0
     ledger_added_by_reruns = 0
     _run_all(engine, _HOLD, months[0].end)
     try:
@@ -121,6 +132,8 @@ def measure(cfg: BenchConfig, erp_url: str, state_url: str) -> dict[str, Any]:
                 sent = 0 if dry else _confirm(store, run_key)
                 status = "dry_run" if dry else "done"
                 store.set_run_status(run_key, status)
+                if not first_peak_mb:  # the first run before its audit removes its payloads
+                    first_peak_mb = _size_mb(store)
                 release_finished(store, run_key, status)  # as the run's audit does
                 if kind != "load":
                     ledger_added_by_reruns += row_count(store, schema.ledger) - before
@@ -134,6 +147,8 @@ def measure(cfg: BenchConfig, erp_url: str, state_url: str) -> dict[str, Any]:
             staged = conn.execute(select(func.count()).select_from(schema.staged)).scalar()
         return {
             "first_mb": round(first_mb, 1),
+            "first_peak_mb": round(first_peak_mb, 1),
+            "tables_mb": _table_mb(store),
             "last_mb": round(_size_mb(store), 1),
             "ledger_rows": row_count(store, schema.ledger),
             "erp_records": _erp_records(erp_url),

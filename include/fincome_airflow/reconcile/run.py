@@ -24,7 +24,8 @@ from fincome_airflow.reconcile.expected import month_invoices, refused, staged_p
 from fincome_airflow.reconcile.late import Reader, compare_late, sent_ids, sent_outside
 from fincome_airflow.reconcile.merge import merge_by_id
 from fincome_airflow.state import schema
-from fincome_airflow.state.store import StateStore, upsert, utcnow
+from fincome_airflow.state.store import StateStore, utcnow
+from fincome_airflow.state.upsert import upsert
 
 #: How many of the largest differences the verdict names.
 TOP = 5

@@ -23,7 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Select
 
 from fincome_airflow.state import schema
-from fincome_airflow.state.store import StateStore, upsert, utcnow
+from fincome_airflow.state.store import StateStore, utcnow
+from fincome_airflow.state.upsert import upsert
 
 if TYPE_CHECKING:
     from fincome_airflow.hooks.outcome import Outcome

@@ -69,18 +69,48 @@ staged = Table(
     Column("net_amount", Numeric(20, 2)),
 )
 
-#: Records a run refused: ``rejected`` (own defect) or ``blocked`` (a parent was refused).
-rejects = Table(
-    "fincome_rejects",
+#: Each distinct refusal once (state/rejects.py): a record refused again by later runs with the
+#: same reason, field, message and blocker keeps its one row; ``digest`` is their SHA-256.
+reject_details = Table(
+    "fincome_reject_details",
     metadata,
-    Column("run_key", _RUN, primary_key=True),
-    Column("resource", _RES, primary_key=True),
-    Column("record_id", _ID, primary_key=True),
-    Column("seq", Integer, primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("resource", _RES, nullable=False),
+    Column("record_id", _ID, nullable=False),
+    Column("seq", Integer, nullable=False),
     Column("outcome", String(8), nullable=False),
     Column("reason_code", String(64), nullable=False),
     Column("field", String(128)),
     Column("message", Text, nullable=False),
+    Column("blocked_by", String(300)),
+)
+
+#: Which refusals each run made: two keys per row, however long the message.
+run_rejects = Table(
+    "fincome_run_rejects",
+    metadata,
+    Column("run_key", _RUN, primary_key=True),
+    Column("detail_id", Integer, primary_key=True, index=True),
+)
+
+#: Views over the tables above, made by the migrations; readers query them like tables.
+views = MetaData()
+
+#: Records a run refused: ``rejected`` (own defect) or ``blocked`` (a parent was refused);
+#: the view joining ``fincome_run_rejects`` to ``fincome_reject_details``, one row per run and
+#: refusal. Write through :func:`fincome_airflow.state.rejects.record_rejects`.
+rejects = Table(
+    "fincome_rejects",
+    views,
+    Column("run_key", _RUN),
+    Column("resource", _RES),
+    Column("record_id", _ID),
+    Column("seq", Integer),
+    Column("outcome", String(8)),
+    Column("reason_code", String(64)),
+    Column("field", String(128)),
+    Column("message", Text),
     Column("blocked_by", String(300)),
 )
 
