@@ -86,12 +86,14 @@ reject_details = Table(
     Column("blocked_by", String(300)),
 )
 
-#: Which refusals each run made: two keys per row, however long the message.
+#: Which refusals each run made: per run and write batch, the refusals' ids as a JSON array
+#: (a few bytes per refusal, however many runs list it again).
 run_rejects = Table(
     "fincome_run_rejects",
     metadata,
     Column("run_key", _RUN, primary_key=True),
-    Column("detail_id", Integer, primary_key=True, index=True),
+    Column("batch", Integer, primary_key=True, autoincrement=False),
+    Column("detail_ids", Text, nullable=False),
 )
 
 #: Views over the tables above, made by the migrations; readers query them like tables.
@@ -104,6 +106,7 @@ rejects = Table(
     "fincome_rejects",
     views,
     Column("run_key", _RUN),
+    Column("detail_id", Integer),
     Column("resource", _RES),
     Column("record_id", _ID),
     Column("seq", Integer),
