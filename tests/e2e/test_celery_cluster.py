@@ -272,7 +272,7 @@ def test_docker_compose_loads_the_settings_this_test_proves():
         assert not set(environment) & set(deployed), (name, set(environment) & set(deployed))
         for secret in SECRETS:
             assert environment[secret].startswith(f"${{{secret}:?"), (name, secret)
-    assert compose["services"]["airflow-worker"]["deploy"]["replicas"] == 2
+    assert compose["services"]["airflow-worker"]["deploy"]["replicas"] == "${AIRFLOW_WORKERS:-2}"
 
 
 def test_the_test_changes_only_timings_and_the_triggered_runs_over_the_deployed_settings():
