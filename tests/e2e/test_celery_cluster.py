@@ -15,26 +15,19 @@ import datetime as dt
 import json
 import os
 import secrets
+import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
 import pytest
-import yaml
+from deploykit import DEPLOY_ENV, read_env_file
 from distkit import build_wheel, install_wheel
 from sqlalchemy import create_engine, text
-from support.celery_cluster import (
-    DEPLOY_ENV,
-    REPO,
-    SECRETS,
-    WORKERS,
-    Cluster,
-    celery_cluster,
-    python_of,
-    read_env_file,
-)
+from support.celery_cluster import WORKERS, Cluster, celery_cluster, python_of
 from support.dag_runs import DAG_ID, connection, fincome_connection, sends
 from support.demo_erp import fill_demo_erp
 from support.erp_truth import differences, expected_fincome, month_scope, read_erp, refused_ids
@@ -55,13 +48,12 @@ KILL_AFTER = 30
 #: Settings of the test only, over the deployed ones: a lost worker noticed in seconds and its
 #: task retried at once, only the runs the test triggers, a deadline the first run misses.
 TEST_ONLY = {
-    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "15",
     "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
     "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
     "FINCOME_RETRY_DELAY_SECONDS": "1",
     "FINCOME_DEADLINE_INTERVAL": "5s",
 }
-COMPOSE = REPO / "docker-compose.yaml"
 
 
 def invoice_posts(sandbox: SandboxProcess) -> int:
@@ -133,80 +125,116 @@ def cluster_env(erp_url: str, state_url: str, sandbox: SandboxProcess, root: Pat
     }
 
 
+class Timeline:
+    """Seconds since the story began at each step (printed: see ``pytest -s``)."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.steps: dict[str, float] = {}
+
+    def mark(self, step: str) -> None:
+        self.steps[step] = round(time.monotonic() - self.start, 1)
+
+
 @pytest.fixture(scope="module")
 def story(tmp_path_factory, create_pg_database) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("celery_cluster")
     (root / "wheel").mkdir()
-    site = install_wheel(build_wheel(root / "wheel"), root / "site")
     erp_url = create_pg_database("fincome_celery_erp")
     state_url = create_pg_database("fincome_celery_state")
     metadata_url = create_pg_database("fincome_celery_airflow")
-    manifest = fill_demo_erp(erp_url)
     deploy = read_env_file(DEPLOY_ENV)
-    with (
-        SandboxProcess(api_key=secrets.token_hex(16)) as sandbox,
-        celery_cluster(
-            root,
-            metadata_url=metadata_url,
-            broker_url=BROKER_URL,
-            site=site,
-            env=cluster_env(erp_url, state_url, sandbox, root),
-        ) as cluster,
-    ):
-        cluster.start()
-        cluster.wait_for(cluster.healthy, timeout=240, what="the cluster's health")
-        cluster.wait_for(cluster.workers_ready, timeout=120, what="both Celery workers")
-        package = python_of(
-            cluster.members["worker-1"], "import fincome_airflow; print(fincome_airflow.__file__)"
+    timeline = Timeline()
+    # The wheel and the ERP are made while the metadata database migrates.
+    with ThreadPoolExecutor(max_workers=2) as background:
+        wheel_job = background.submit(
+            lambda: install_wheel(build_wheel(root / "wheel"), root / "site")
         )
-        pool = {"name": deploy["FINCOME_API_POOL"], "slots": int(deploy["FINCOME_API_POOL_SLOTS"])}
-        cluster.api("POST", "/pools", json={**pool, "description": "Fincome API"})
-        cluster.wait_for(lambda: dag_parsed(cluster), timeout=120, what=f"DAG {DAG_ID}")
-        cluster.api("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False})
+        erp_job = background.submit(fill_demo_erp, erp_url)
+        with (
+            SandboxProcess(api_key=secrets.token_hex(16)) as sandbox,
+            celery_cluster(
+                root,
+                metadata_url=metadata_url,
+                broker_url=BROKER_URL,
+                site=root / "site",
+                env=cluster_env(erp_url, state_url, sandbox, root),
+            ) as cluster,
+        ):
+            timeline.mark("metadata database migrated")
+            site, manifest = wheel_job.result(), erp_job.result()
+            timeline.mark("wheel installed, ERP filled")
+            story = tell(cluster, sandbox, deploy, state_url, timeline)
+    print(f"celery cluster story, seconds: {timeline.steps}")
+    erp = read_erp(erp_url)
+    return {
+        **story,
+        "site": site,
+        "expected": expected_fincome(erp, month_scope(erp, MONTH), refused_ids(manifest)),
+    }
 
-        first = cluster.trigger(DAG_ID, CONF)
-        cluster.wait_for(
-            lambda: invoice_posts(sandbox) >= KILL_AFTER, timeout=300, what="invoices sent"
-        )
-        victim = cluster.wait_for(
-            lambda: worker_sending(cluster, sandbox.port), timeout=10, what="the sending worker"
-        )
-        cluster.kill(victim)
-        posts_at_kill = invoice_posts(sandbox)
-        confirmed_at_kill = confirmed(state_url, "invoices")
-        first_state = cluster.wait_for_run(DAG_ID, first, timeout=300)
-        first_stats = sandbox.stats()
-        first_dump = sandbox.dump()
 
-        sandbox.reset_stats()
-        second = cluster.trigger(DAG_ID, CONF)
-        second_state = cluster.wait_for_run(DAG_ID, second, timeout=300)
-        record = root / "triggerer" / "deadline_missed.jsonl"
-        return {
-            "site": site,
-            "package": Path(package),
-            "first": first,
-            "first_state": first_state,
-            "first_tis": cluster.task_instances(DAG_ID, first),
-            "first_stats": first_stats,
-            "first_dump": first_dump,
-            "victim": victim,
-            "survivor": next(name for name in WORKERS if name != victim),
-            "attempt_logs": invoice_attempt_logs(cluster, first),
-            "posts_at_kill": posts_at_kill,
-            "confirmed_at_kill": confirmed_at_kill,
-            "confirmed_at_end": confirmed(state_url, "invoices"),
-            "second_state": second_state,
-            "second_sends": sends(sandbox.stats()),
-            "deadline_records": [json.loads(line) for line in record.read_text().splitlines()]
-            if record.exists()
-            else [],
-            "callbacks": cluster.query("SELECT state, output FROM callback"),
-            "expected": expected_fincome(
-                erp := read_erp(erp_url), month_scope(erp, MONTH), refused_ids(manifest)
-            ),
-            "diagnostics": cluster.diagnostics(),
-        }
+def tell(
+    cluster: Cluster,
+    sandbox: SandboxProcess,
+    deploy: Mapping[str, str],
+    state_url: str,
+    timeline: Timeline,
+) -> dict[str, Any]:
+    """Start the cluster, load the month with a worker killed, rerun it; return what happened."""
+    cluster.start()
+    cluster.wait_for(cluster.healthy, timeout=240, what="the cluster's health")
+    cluster.wait_for(cluster.workers_ready, timeout=120, what="both Celery workers")
+    package = python_of(
+        cluster.members["worker-1"], "import fincome_airflow; print(fincome_airflow.__file__)"
+    )
+    pool = {"name": deploy["FINCOME_API_POOL"], "slots": int(deploy["FINCOME_API_POOL_SLOTS"])}
+    cluster.api("POST", "/pools", json={**pool, "description": "Fincome API"})
+    cluster.wait_for(lambda: dag_parsed(cluster), timeout=120, what=f"DAG {DAG_ID}")
+    cluster.api("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False})
+    timeline.mark("cluster ready")
+
+    first = cluster.trigger(DAG_ID, CONF)
+    cluster.wait_for(
+        lambda: invoice_posts(sandbox) >= KILL_AFTER, timeout=300, what="invoices sent"
+    )
+    victim = cluster.wait_for(
+        lambda: worker_sending(cluster, sandbox.port), timeout=10, what="the sending worker"
+    )
+    cluster.kill(victim)
+    posts_at_kill = invoice_posts(sandbox)
+    confirmed_at_kill = confirmed(state_url, "invoices")
+    timeline.mark("worker killed")
+    first_state = cluster.wait_for_run(DAG_ID, first, timeout=300)
+    timeline.mark("first run finished")
+    first_stats = sandbox.stats()
+    first_dump = sandbox.dump()
+
+    sandbox.reset_stats()
+    second = cluster.trigger(DAG_ID, CONF)
+    second_state = cluster.wait_for_run(DAG_ID, second, timeout=300)
+    timeline.mark("rerun finished")
+    record = cluster.members["triggerer"].home / "deadline_missed.jsonl"
+    lines = record.read_text().splitlines() if record.exists() else []
+    return {
+        "package": Path(package),
+        "first": first,
+        "first_state": first_state,
+        "first_tis": cluster.task_instances(DAG_ID, first),
+        "first_stats": first_stats,
+        "first_dump": first_dump,
+        "victim": victim,
+        "survivor": next(name for name in WORKERS if name != victim),
+        "attempt_logs": invoice_attempt_logs(cluster, first),
+        "posts_at_kill": posts_at_kill,
+        "confirmed_at_kill": confirmed_at_kill,
+        "confirmed_at_end": confirmed(state_url, "invoices"),
+        "second_state": second_state,
+        "second_sends": sends(sandbox.stats()),
+        "deadline_records": [json.loads(line) for line in lines],
+        "callbacks": cluster.query("SELECT state, output FROM callback"),
+        "diagnostics": cluster.diagnostics(),
+    }
 
 
 def test_every_member_runs_the_installed_wheel_not_the_working_copy(story):
@@ -250,29 +278,6 @@ def test_the_triggerer_runs_the_callback_of_the_missed_deadline(story):
     runs = [record["run_id"] for record in story["deadline_records"]]
     assert story["first"] in runs, story["deadline_records"]
     assert story["callbacks"] and {state for state, _ in story["callbacks"]} == {"success"}
-
-
-def test_docker_compose_loads_the_settings_this_test_proves():
-    """Every Airflow service reads ``deploy/cluster.env`` and overrides none of it; the shared
-    secrets are required variables, one value for all; two workers."""
-    compose = yaml.safe_load(COMPOSE.read_text())
-    deployed = read_env_file(DEPLOY_ENV)
-    airflow_services = {
-        name: service
-        for name, service in compose["services"].items()
-        if str(service.get("image", "")).startswith("${AIRFLOW_IMAGE_NAME")
-        and "command" in service
-        and name not in ("erp-seed", "fincome-sandbox")
-    }
-    assert {"airflow-apiserver", "airflow-scheduler", "airflow-worker"} <= set(airflow_services)
-    for name, service in airflow_services.items():
-        env_files = service.get("env_file", [])
-        assert "deploy/cluster.env" in env_files, name
-        environment: Mapping[str, str] = service.get("environment", {})
-        assert not set(environment) & set(deployed), (name, set(environment) & set(deployed))
-        for secret in SECRETS:
-            assert environment[secret].startswith(f"${{{secret}:?"), (name, secret)
-    assert compose["services"]["airflow-worker"]["deploy"]["replicas"] == "${AIRFLOW_WORKERS:-2}"
 
 
 def test_the_test_changes_only_timings_and_the_triggered_runs_over_the_deployed_settings():

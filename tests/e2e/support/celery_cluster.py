@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import psutil
+from deploykit import SECRETS, read_env_file
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -47,19 +49,10 @@ from fincome_airflow.airflow_env import (
 T = TypeVar("T")
 
 REPO: Final = Path(__file__).resolve().parents[3]
-DEPLOY_ENV: Final = REPO / "deploy" / "cluster.env"
 SQL_CONN: Final = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 RESULT_BACKEND: Final = "AIRFLOW__CELERY__RESULT_BACKEND"
 BROKER: Final = "AIRFLOW__CELERY__BROKER_URL"
 EXECUTION_API: Final = "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"
-#: The shared secrets: one value on every process, never in the deploy file. A member with
-#: another Fernet key cannot read what the others encrypted (the triggerer dies on the first
-#: deadline callback); another JWT secret or secret key and its tokens are refused.
-SECRETS: Final = (
-    "AIRFLOW__API_AUTH__JWT_SECRET",
-    "AIRFLOW__API__SECRET_KEY",
-    "AIRFLOW__CORE__FERNET_KEY",
-)
 WORKERS: Final = ("worker-1", "worker-2")
 #: Each member of the cluster and the ``airflow`` command it runs.
 MEMBERS: Final = {
@@ -70,20 +63,6 @@ MEMBERS: Final = {
     **{name: ("celery", "worker", "--celery-hostname", f"{name}@%h") for name in WORKERS},
 }
 USER: Final = "admin"
-
-
-def read_env_file(path: Path = DEPLOY_ENV) -> dict[str, str]:
-    """``KEY=VALUE`` lines of an env file (compose's ``env_file`` syntax without quoting)."""
-    settings: dict[str, str] = {}
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"{path}:{number}: expected KEY=VALUE, got {raw!r}")
-        settings[key.strip()] = value.strip()
-    return settings
 
 
 def _moved(deployed: str, local: str) -> str:
@@ -166,10 +145,10 @@ class Cluster:
             member.start()
 
     def stop(self) -> None:
-        """Stop every member by its PID, children included, the workers first."""
-        for member in reversed(self.members.values()):
-            if member.process is not None:
-                stop_process_tree(member.process, timeout=20)
+        """Stop every member by its PID, children included, all at once (each in a thread)."""
+        started = [m.process for m in self.members.values() if m.process is not None]
+        with ThreadPoolExecutor(max_workers=len(started) or 1) as stopping:
+            list(stopping.map(lambda process: stop_process_tree(process, timeout=20), started))
 
     def kill(self, name: str) -> set[int]:
         """SIGKILL a member and all its processes at once, as when its host is lost."""
