@@ -27,7 +27,15 @@ import pytest
 from deploykit import DEPLOY_ENV, read_env_file
 from distkit import build_wheel, install_wheel
 from sqlalchemy import create_engine, text
-from support.celery_cluster import WORKERS, Cluster, celery_cluster, python_of
+from support.celery_cluster import (
+    EXECUTION_API,
+    RESULT_BACKEND,
+    WORKERS,
+    Cluster,
+    celery_cluster,
+    localized,
+    python_of,
+)
 from support.dag_runs import DAG_ID, connection, fincome_connection, sends
 from support.demo_erp import fill_demo_erp
 from support.erp_truth import differences, expected_fincome, month_scope, read_erp, refused_ids
@@ -107,7 +115,9 @@ def invoice_attempt_logs(cluster: Cluster, run_id: str) -> dict[str, list[str]]:
     return found
 
 
-def cluster_env(erp_url: str, state_url: str, sandbox: SandboxProcess, root: Path) -> dict:
+def cluster_env(
+    erp_url: str, state_url: str, sandbox: SandboxProcess, root: Path
+) -> dict[str, str]:
     """Connections and project settings of every member, then the test-only settings."""
     api = fincome_connection(sandbox.base_url, sandbox.api_key)
     api["extra"].update(requests_per_second=RPS, max_concurrency=4)
@@ -248,11 +258,14 @@ def test_the_month_triggered_through_the_rest_api_leaves_fincome_as_the_erp_says
 
 
 def test_the_killed_workers_invoice_load_is_finished_by_the_other_worker(story):
-    load = story["first_tis"]["load.invoices"]
-    assert (load["state"], load["try_number"]) == ("success", 2), story["first_tis"]
+    loads = {k: ti for k, ti in story["first_tis"].items() if k.startswith("load.invoices")}
+    assert loads and {ti["state"] for ti in loads.values()} == {"success"}, loads
+    retried = [key for key, ti in loads.items() if ti["try_number"] == 2]
+    assert len(retried) == 1, loads  # the load killed with its worker, and only it
     logs = story["attempt_logs"]
-    assert logs[story["victim"]] == ["attempt=1.log"], logs
-    assert logs[story["survivor"]] == ["attempt=2.log"], logs
+    assert "attempt=1.log" in logs[story["victim"]], logs
+    assert "attempt=2.log" not in logs[story["victim"]], logs
+    assert "attempt=2.log" in logs[story["survivor"]], logs
 
 
 def test_no_invoice_confirmed_before_the_kill_is_sent_again(story):
@@ -285,3 +298,15 @@ def test_the_test_changes_only_timings_and_the_triggered_runs_over_the_deployed_
     assert deployed["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     overridden = set(TEST_ONLY) & set(deployed)
     assert overridden == {"AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"}
+
+
+def test_the_local_cluster_keeps_the_deployed_drivers_and_refuses_another():
+    local = "postgresql+psycopg2://postgres@127.0.0.1:5432/airflow_test"
+    deployed = read_env_file(DEPLOY_ENV)
+    addresses = {"broker_url": BROKER_URL, "api_url": "http://127.0.0.1:9999"}
+    settings = localized(deployed, metadata_url=local, **addresses)
+    assert settings[RESULT_BACKEND] == f"db+{local}"
+    assert settings[EXECUTION_API] == "http://127.0.0.1:9999/execution/"
+    psycopg3 = {**deployed, RESULT_BACKEND: "db+postgresql://airflow:airflow@postgres/airflow"}
+    with pytest.raises(ValueError, match="scheme"):
+        localized(psycopg3, metadata_url=local, **addresses)

@@ -10,14 +10,15 @@ working copy.
 
 .. code-block:: python
 
-    with celery_cluster(root, metadata_url, broker_url, site=site, env=conns) as cluster:
+    with celery_cluster(root, metadata_url=pg, broker_url=redis, site=site, env=conns) as cluster:
         cluster.start()
-        cluster.wait_until_ready()
+        cluster.wait_for(cluster.healthy, timeout=240, what="the cluster's health")
         run_id = cluster.trigger(DAG_ID, {"month": "2026-10"})
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -219,11 +220,8 @@ class Cluster:
 
     def workers_ready(self) -> bool:
         """Both Celery workers said they are ready (connected to the broker, consuming)."""
-        return all(
-            " ready." in self.members[name].log.read_text(errors="replace")
-            for name in WORKERS
-            if self.members[name].log.exists()
-        ) and all(self.members[name].log.exists() for name in WORKERS)
+        logs = [self.members[name].log for name in WORKERS]
+        return all(log.exists() and " ready." in log.read_text(errors="replace") for log in logs)
 
     def trigger(self, dag_id: str, conf: Mapping[str, Any]) -> str:
         """Trigger a run through the REST API; return its run id."""
@@ -301,7 +299,7 @@ def celery_cluster(
     api_url = f"http://127.0.0.1:{api_port}"
     password = secrets.token_urlsafe(16)
     passwords = root / "passwords.json"
-    passwords.write_text(f'{{"{USER}": "{password}"}}')
+    passwords.write_text(json.dumps({USER: password}))
     shared = {
         **localized(
             read_env_file() if deploy is None else deploy,
