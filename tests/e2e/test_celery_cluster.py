@@ -179,6 +179,8 @@ def story(tmp_path_factory, create_pg_database) -> dict[str, Any]:
     erp = read_erp(erp_url)
     return {
         **story,
+        "stopped": cluster.stopped,
+        "still_running": cluster.still_running(),
         "site": site,
         "expected": expected_fincome(erp, month_scope(erp, MONTH), refused_ids(manifest)),
     }
@@ -243,12 +245,22 @@ def tell(
         "second_sends": sends(sandbox.stats()),
         "deadline_records": [json.loads(line) for line in lines],
         "callbacks": cluster.query("SELECT state, output FROM callback"),
+        "deadline_logged_by": [
+            name
+            for name, member in cluster.members.items()
+            if f"Deadline missed: dag_id={DAG_ID} run_id={first} " in member.log.read_text()
+        ],
         "diagnostics": cluster.diagnostics(),
     }
 
 
 def test_every_member_runs_the_installed_wheel_not_the_working_copy(story):
     assert story["package"].is_relative_to(story["site"])
+
+
+def test_every_process_of_the_cluster_is_stopped_by_its_pid_at_the_end(story):
+    assert len(story["stopped"]) >= 6  # the six members, and their children
+    assert story["still_running"] == []
 
 
 def test_the_month_triggered_through_the_rest_api_leaves_fincome_as_the_erp_says(story):
@@ -290,6 +302,7 @@ def test_a_rerun_of_the_month_sends_nothing(story):
 def test_the_triggerer_runs_the_callback_of_the_missed_deadline(story):
     runs = [record["run_id"] for record in story["deadline_records"]]
     assert story["first"] in runs, story["deadline_records"]
+    assert story["deadline_logged_by"] == ["triggerer"]
     assert story["callbacks"] and {state for state, _ in story["callbacks"]} == {"success"}
 
 

@@ -138,6 +138,7 @@ class Cluster:
     api_url: str
     password: str
     killed: set[str] = field(default_factory=set)
+    stopped: set[int] = field(default_factory=set)
     _token: str | None = None
 
     def start(self) -> None:
@@ -147,9 +148,19 @@ class Cluster:
 
     def stop(self) -> None:
         """Stop every member by its PID, children included, all at once (each in a thread)."""
+        self.stopped |= {pid for member in self.members.values() for pid in member.pids()}
         started = [m.process for m in self.members.values() if m.process is not None]
         with ThreadPoolExecutor(max_workers=len(started) or 1) as stopping:
             list(stopping.map(lambda process: stop_process_tree(process, timeout=20), started))
+
+    def still_running(self) -> list[int]:
+        """The processes :meth:`stop` stopped that still run (none, once it returned)."""
+        alive = []
+        for pid in sorted(self.stopped):
+            with suppress(psutil.NoSuchProcess):
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    alive.append(pid)
+        return alive
 
     def kill(self, name: str) -> set[int]:
         """SIGKILL a member and all its processes at once, as when its host is lost."""
