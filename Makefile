@@ -8,7 +8,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 
-.PHONY: venv test lint demo bench bench-smoke erp-bench reliability clean
+.PHONY: venv test lint demo bench bench-smoke erp-bench reliability e2e-celery clean
 
 venv: $(STAMP)
 
@@ -25,6 +25,10 @@ lint: venv
 
 test: venv lint
 	$(BIN)/pytest
+
+# The CeleryExecutor cluster (deploy/cluster.env) as local processes; `make test` runs it too.
+e2e-celery: venv
+	$(BIN)/pytest tests/e2e/test_celery_cluster.py
 
 demo: venv
 	$(BIN)/python -m fincome_airflow.demo

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from distkit import build_wheel, install_wheel
 
 pytestmark = pytest.mark.integration
 
@@ -38,22 +38,7 @@ print(json.dumps({"package": fincome_airflow.__file__, "counts": report.to_dict(
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    # Built from a copy: setuptools writes build/ and *.egg-info next to the sources it builds.
-    source = shutil.copytree(
-        REPO / "include",
-        out / "source",
-        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"),
-    )
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", str(source)],
-        cwd=out,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    (built,) = out.glob("fincome_airflow-*.whl")
-    return built
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 def test_the_wheel_holds_the_extraction_queries_and_the_state_migrations(wheel):
@@ -71,13 +56,7 @@ def test_the_wheel_holds_the_extraction_queries_and_the_state_migrations(wheel):
 
 def test_a_month_extracts_from_the_installed_wheel_without_the_working_copy(wheel, tmp_path):
     """The state database is migrated from the wheel's migrations on first use, too."""
-    target = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", target, wheel],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    target = install_wheel(wheel, tmp_path / "site")
     env = {**os.environ, "PYTHONPATH": str(target)}
     env.pop("FINCOME_SQL_DIR", None)
     done = subprocess.run(
