@@ -105,7 +105,7 @@ def _connections(home: Path, sandbox: Any) -> dict[str, str]:
                 "extra": {"requests_per_second": 200, "max_concurrency": 8},
             }
         ),
-        "FINCOME_REPORTS_DIR": str(home / "fincome_reports"),
+        "FINCOME_REPORTS_URL": (home / "fincome_reports").as_uri(),
     }
 
 
