@@ -47,7 +47,7 @@ def _repo_dir(name: str, env_var: str) -> Path:
     """The project's ``dags``/``plugins`` folder: the Airflow setting, else next to the package."""
     if os.environ.get(env_var):
         return Path(os.environ[env_var]).resolve()
-    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+    for base in (Path.cwd(), *Path(__file__).resolve().parents):
         if (base / name).is_dir():
             return (base / name).resolve()
     raise SystemExit(f"cannot find the project's {name}/ folder: set {env_var}")
