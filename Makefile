@@ -27,16 +27,16 @@ test: venv lint
 	$(BIN)/pytest
 
 demo: venv
-	$(BIN)/python -m fincome_airflow.demo
+	$(BIN)/python -m fincome_dev.demo
 
 bench: venv
-	$(BIN)/python -m fincome_airflow.bench $(BENCH_ARGS)
+	$(BIN)/python -m fincome_dev.bench $(BENCH_ARGS)
 
 bench-smoke: venv
-	$(BIN)/python -m fincome_airflow.bench --smoke
+	$(BIN)/python -m fincome_dev.bench --smoke
 
 reliability: venv
-	$(BIN)/python -m fincome_airflow.reliability --run
+	$(BIN)/python -m fincome_dev.reliability --run
 
 erp-bench: venv
 	$(BIN)/python -m fincome_erp generate --url postgresql+psycopg2://postgres@127.0.0.1:5432/fincome_erp_bench --months 2026-10 --invoices 1000000 --replace --timed

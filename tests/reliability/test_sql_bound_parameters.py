@@ -18,13 +18,13 @@ SQL_CALLS = {"execute", "text", "exec_driver_sql", "copy_expert", "executemany"}
 ALLOWED = {
     ("fincome_airflow/state/staging.py", "_bulk_insert"): "COPY table and column names from "
     "the schema's Table objects, values streamed as CSV",
-    ("fincome_airflow/extract/erp_rows.py", "insert_rows"): "fixed ERP table names checked "
+    ("fincome_erp/rows.py", "insert_rows"): "fixed ERP table names checked "
     "against TABLES; values bound",
     ("fincome_erp/database.py", "*"): "CREATE/DROP DATABASE names of tooling",
     ("fincome_erp/ddl.py", "*"): "the ERP generator's fixed schema and table names",
     ("fincome_erp/writers/postgres.py", "*"): "COPY into fixed ERP table names",
     ("fincome_erp/writers/sqlite.py", "*"): "INSERT into fixed ERP table names",
-    ("fincome_airflow/bench/*", "*"): "benchmark tooling on its own databases",
+    ("fincome_dev/bench/*", "*"): "benchmark tooling on its own databases",
     ("fincome_airflow/state/retention.py", "vacuum"): "VACUUM of table names from the schema's "
     "Table objects (identifiers cannot be bound)",
 }

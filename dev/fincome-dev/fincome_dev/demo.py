@@ -149,8 +149,8 @@ def _sent(stats: dict[str, Any]) -> str:
 
 def run_demo(home: Path, month: str = DEFAULT_MONTH) -> int:
     """Run the demo in ``home``; return the exit status (0: the run succeeded)."""
-    from fincome_airflow.airflow_env import airflow_runtime
     from fincome_airflow.tasks.audit import readable
+    from fincome_dev.airflow_env import airflow_runtime
     from fincome_sandbox.launcher import SandboxProcess
 
     home.mkdir(parents=True, exist_ok=True)
@@ -218,7 +218,7 @@ def _now_iso() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fincome_airflow.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m fincome_dev.demo", description=__doc__)
     parser.add_argument("--month", default=DEFAULT_MONTH, help="billing month YYYY-MM")
     parser.add_argument(
         "--home",
