@@ -12,11 +12,15 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt constraints.txt include/pyproject.toml
+# The production distribution (include/) and the development ones (dev/: sandbox, reference ERP,
+# demo/bench/reliability tools), all editable.
+DISTS := include dev/fincome-erp dev/fincome-sandbox dev/fincome-dev
+
+$(STAMP): requirements.txt constraints.txt $(addsuffix /pyproject.toml,$(DISTS))
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
-	$(BIN)/pip install --quiet --no-deps -e include
+	$(BIN)/pip install --quiet --no-deps $(addprefix -e ,$(DISTS))
 	touch $(STAMP)
 
 lint: venv
