@@ -69,6 +69,15 @@ def shown(url: str) -> str:
     return parts._replace(netloc=host).geturl()
 
 
+def where(url: str) -> str:
+    """The location as messages name it: the setting it came from and the URL, user part left
+    out."""
+    for name in (ENV_REPORTS_URL, ENV_REPORTS_DIR):
+        if os.environ.get(name, "").strip():
+            return f"{name} ({shown(url)})"
+    return f"the default reports location {shown(url)}"
+
+
 def reports_root(url: str | None = None) -> ObjectStoragePath:
     """The reports location as a path (a local folder is created if missing).
 
@@ -83,14 +92,14 @@ def reports_root(url: str | None = None) -> ObjectStoragePath:
         root.fs  # noqa: B018 - Airflow's registry of filesystems answers for the scheme here
     except (ValueError, ImportError) as err:
         raise ReportsLocationError(
-            f"{ENV_REPORTS_URL}={shown(url)}: no filesystem for the scheme {scheme!r} ({err}){hint}"
+            f"{where(url)}: no filesystem for the scheme {scheme!r} ({err}){hint}"
         ) from err
     if root.protocol in _LOCAL:
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise ReportsUnwritable(
-                f"{ENV_REPORTS_URL}={shown(url)}: cannot create the folder ({err.strerror})"
+                f"{where(url)}: cannot create the folder ({err.strerror})"
             ) from err
     return root
 
@@ -116,7 +125,7 @@ def check_reports_location(url: str | None = None) -> str:
         probe.unlink()
     except Exception as err:  # each filesystem raises its own errors (OSError, botocore...)
         raise ReportsUnwritable(
-            f"{ENV_REPORTS_URL}={shown(url)}: cannot write there "
+            f"{where(url)}: cannot write there "
             f"({type(err).__name__}: {getattr(err, 'strerror', None) or err})"
         ) from err
     return shown(url)

@@ -104,3 +104,11 @@ def test_prepare_plans_the_run_once_the_reports_location_is_writable(monkeypatch
     plan = prepare()
     assert plan["run_key"] == "fincome_monthly_load/manual__r1"
     assert plan["month"] == "2026-10"
+
+
+def test_a_refused_location_is_named_with_the_setting_it_came_from(monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("FINCOME_REPORTS_DIR", str(blocker / "reports"))
+    with pytest.raises(ReportsUnwritable, match=r"^FINCOME_REPORTS_DIR \(file://"):
+        check_reports_location()
