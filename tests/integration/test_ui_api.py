@@ -14,12 +14,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from fincome_airflow.bench.history import months_back, seed_history
 from fincome_airflow.state.store import StateStore
 from fincome_airflow.ui import access
 from fincome_airflow.ui.app import create_app
 from fincome_airflow.ui.deps import get_engine
 from fincome_airflow.ui.routes.rerun import airflow_transport
+from fincome_dev.bench.history import months_back, seed_history
 
 pytestmark = pytest.mark.integration
 MONTHS = months_back("2026-10", 30)

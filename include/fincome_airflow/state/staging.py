@@ -17,7 +17,7 @@ import io
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.engine import Connection
@@ -28,6 +28,9 @@ from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
 from fincome_airflow.state.upsert import upsert
 from fincome_airflow.validation.decisions import Decision
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 log = logging.getLogger(__name__)
 
@@ -277,11 +280,14 @@ def rejects_query() -> Select:
     )
 
 
-def write_rejects_csv(store: StateStore, run_key: str, path: str | Path) -> int:
-    """Write the run's rejects to a CSV a finance person opens in a spreadsheet; return rows."""
+def write_rejects_csv(store: StateStore, run_key: str, path: ObjectStoragePath | Path) -> int:
+    """Write the run's rejects to a CSV a finance person opens in a spreadsheet; return rows.
+
+    :param path: a local path or any ObjectStoragePath (the file is uploaded when it closes).
+    """
     query = rejects_query().where(schema.rejects.c.run_key == run_key)
     count = 0
-    with store.begin() as conn, open(path, "w", newline="", encoding="utf-8-sig") as fh:
+    with store.begin() as conn, path.open("w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
         for row in conn.execute(query):

@@ -39,7 +39,7 @@ from deploykit import SECRETS, read_env_file
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from fincome_airflow.airflow_env import (
+from fincome_dev.airflow_env import (
     airflow_argv,
     airflow_environ,
     free_port,

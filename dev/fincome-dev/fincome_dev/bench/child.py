@@ -1,5 +1,5 @@
 """One benchmark stage in its own process, as an Airflow task runs: ``python -m
-fincome_airflow.bench.child STAGE JSON``.
+fincome_dev.bench.child STAGE JSON``.
 
 The last line of stdout is a JSON object: the stage's figures plus ``max_rss_mb``, the peak
 resident set of this process (``VmHWM``), and ``seconds``, the time of the stage's work

@@ -40,7 +40,7 @@ def _row(result: Mapping[str, Any]) -> list[str]:
 def render(results: Sequence[Mapping[str, Any]]) -> str:
     """Fault scenarios as one table, then every bad input tried and how it ended."""
     if not results:
-        return "No reliability results yet: run `python -m fincome_airflow.reliability --run`."
+        return "No reliability results yet: run `python -m fincome_dev.reliability --run`."
     lines = ["Faults", _line([name for name, _ in COLUMNS])]
     lines.append(_line(["-" * width for _, width in COLUMNS]))
     for result in results:

@@ -1,4 +1,4 @@
-"""``python -m fincome_airflow.reliability [--run] [--results DIR]``: print the reliability table.
+"""``python -m fincome_dev.reliability [--run] [--results DIR]``: print the reliability table.
 
 Without ``--run`` the table is read from the results the reliability tests wrote last;
 ``--run`` runs them first (``pytest tests/reliability``, about five minutes on two cores).
@@ -12,13 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fincome_airflow.reliability.results import ENV_RESULTS, read_results, results_dir
-from fincome_airflow.reliability.table import render
+from fincome_dev.reliability.results import ENV_RESULTS, read_results, results_dir
+from fincome_dev.reliability.table import render
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m fincome_airflow.reliability", description=__doc__.splitlines()[0]
+        prog="python -m fincome_dev.reliability", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--run", action="store_true", help="run the reliability tests first")
     parser.add_argument("--results", help=f"results folder (default ${ENV_RESULTS} or build/...)")

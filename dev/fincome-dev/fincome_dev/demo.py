@@ -47,7 +47,7 @@ def _repo_dir(name: str, env_var: str) -> Path:
     """The project's ``dags``/``plugins`` folder: the Airflow setting, else next to the package."""
     if os.environ.get(env_var):
         return Path(os.environ[env_var]).resolve()
-    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+    for base in (Path.cwd(), *Path(__file__).resolve().parents):
         if (base / name).is_dir():
             return (base / name).resolve()
     raise SystemExit(f"cannot find the project's {name}/ folder: set {env_var}")
@@ -105,7 +105,7 @@ def _connections(home: Path, sandbox: Any) -> dict[str, str]:
                 "extra": {"requests_per_second": 200, "max_concurrency": 8},
             }
         ),
-        "FINCOME_REPORTS_DIR": str(home / "fincome_reports"),
+        "FINCOME_REPORTS_URL": (home / "fincome_reports").as_uri(),
     }
 
 
@@ -149,8 +149,8 @@ def _sent(stats: dict[str, Any]) -> str:
 
 def run_demo(home: Path, month: str = DEFAULT_MONTH) -> int:
     """Run the demo in ``home``; return the exit status (0: the run succeeded)."""
-    from fincome_airflow.airflow_env import airflow_runtime
     from fincome_airflow.tasks.audit import readable
+    from fincome_dev.airflow_env import airflow_runtime
     from fincome_sandbox.launcher import SandboxProcess
 
     home.mkdir(parents=True, exist_ok=True)
@@ -218,7 +218,7 @@ def _now_iso() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fincome_airflow.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m fincome_dev.demo", description=__doc__)
     parser.add_argument("--month", default=DEFAULT_MONTH, help="billing month YYYY-MM")
     parser.add_argument(
         "--home",

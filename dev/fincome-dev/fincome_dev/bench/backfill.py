@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from fincome_airflow.bench import subsets
-from fincome_airflow.bench.config import BenchConfig
-from fincome_airflow.bench.load_stage import connection_env
-from fincome_airflow.bench.procs import run_stages
-from fincome_airflow.bench.table import Figure, Report
+from fincome_dev.bench import subsets
+from fincome_dev.bench.config import BenchConfig
+from fincome_dev.bench.load_stage import connection_env
+from fincome_dev.bench.procs import run_stages
+from fincome_dev.bench.table import Figure, Report
 from fincome_sandbox.launcher import SandboxProcess
 
 

@@ -10,7 +10,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DAG_FILE = Path(__file__).resolve().parents[3] / "dags" / "fincome_monthly_load.py"
+#: The repository's DAG file, found above this package wherever the package lives in it.
+DAG_FILE = next(
+    (
+        base / "dags" / "fincome_monthly_load.py"
+        for base in Path(__file__).resolve().parents
+        if (base / "dags" / "fincome_monthly_load.py").is_file()
+    ),
+    Path("dags") / "fincome_monthly_load.py",
+)
 
 _PROBE = """
 import json, sys, time

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fincome_airflow.bench.config import BenchConfig
-from fincome_airflow.bench.procs import run_stage
-from fincome_airflow.bench.table import Figure, Report
 from fincome_airflow.extract.watermark import DEFAULT_OVERLAP, ENV_HORIZON, ENV_OVERLAP
+from fincome_dev.bench.config import BenchConfig
+from fincome_dev.bench.procs import run_stage
+from fincome_dev.bench.table import Figure, Report
 
 TARGET_1M_S = 60.0
 

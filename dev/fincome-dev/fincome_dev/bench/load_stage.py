@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from fincome_airflow.bench import clients, subsets
-from fincome_airflow.bench.config import BenchConfig
-from fincome_airflow.bench.procs import run_stage
-from fincome_airflow.bench.table import Figure, Report
+from fincome_dev.bench import clients, subsets
+from fincome_dev.bench.config import BenchConfig
+from fincome_dev.bench.procs import run_stage
+from fincome_dev.bench.table import Figure, Report
 from fincome_sandbox.launcher import SandboxProcess
 
 RESOURCES = ("customers", "subscriptions", "invoices")

@@ -17,7 +17,7 @@ class StageFailed(RuntimeError):
 
 
 def _command(stage: str, args: Mapping[str, Any]) -> list[str]:
-    return [sys.executable, "-m", "fincome_airflow.bench.child", stage, json.dumps(args)]
+    return [sys.executable, "-m", "fincome_dev.bench.child", stage, json.dumps(args)]
 
 
 def _result(stage: str, proc: subprocess.Popen[bytes], out: Any, err: Any) -> dict[str, Any]:

@@ -15,9 +15,6 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from fincome_airflow.bench.config import BenchConfig
-from fincome_airflow.bench.databases import build_erp
-from fincome_airflow.bench.table import Figure, Report
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.db import erp_engine
 from fincome_airflow.extract.run import extract_and_stage
@@ -27,6 +24,9 @@ from fincome_airflow.state import schema
 from fincome_airflow.state.ledger import Ledger
 from fincome_airflow.state.retention import maintain, release_finished, row_count
 from fincome_airflow.state.store import StateStore, utcnow
+from fincome_dev.bench.config import BenchConfig
+from fincome_dev.bench.databases import build_erp
+from fincome_dev.bench.table import Figure, Report
 
 MONTHS = 12
 MAX_GROWTH = 3.0

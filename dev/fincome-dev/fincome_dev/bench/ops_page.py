@@ -14,11 +14,11 @@ from typing import Any, Final
 
 from sqlalchemy import func, select, text
 
-from fincome_airflow.bench.history import months_back, seed_history
-from fincome_airflow.bench.table import Figure, Report
 from fincome_airflow.db import make_engine
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
+from fincome_dev.bench.history import months_back, seed_history
+from fincome_dev.bench.table import Figure, Report
 
 MONTHS: Final = 36
 TARGET_S: Final = 1.0

@@ -7,12 +7,12 @@ import os
 import time
 from typing import Any
 
-from fincome_airflow.bench import dagparse, extract_stage, load_stage, ops_page, state_growth
-from fincome_airflow.bench.backfill import backfill
-from fincome_airflow.bench.config import BenchConfig
-from fincome_airflow.bench.databases import build_erp, throwaway
-from fincome_airflow.bench.table import Figure, Report
 from fincome_airflow.db import make_engine
+from fincome_dev.bench import dagparse, extract_stage, load_stage, ops_page, state_growth
+from fincome_dev.bench.backfill import backfill
+from fincome_dev.bench.config import BenchConfig
+from fincome_dev.bench.databases import build_erp, throwaway
+from fincome_dev.bench.table import Figure, Report
 from fincome_sandbox.launcher import SandboxProcess
 
 log = logging.getLogger(__name__)

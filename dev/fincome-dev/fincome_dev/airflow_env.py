@@ -38,6 +38,8 @@ from typing import Final, TypeVar
 
 import psutil
 
+from fincome_airflow.airflow_cli import airflow_argv
+
 T = TypeVar("T")
 
 COMPONENTS: Final = ("api-server", "dag-processor", "scheduler", "triggerer")
@@ -95,13 +97,6 @@ def airflow_environ(
     )
     env.update(overrides or {})
     return env
-
-
-def airflow_argv(*args: str) -> list[str]:
-    """Return the argv running ``airflow <args>`` with this interpreter's Airflow."""
-    script = Path(sys.executable).parent / "airflow"
-    prefix = [str(script)] if script.exists() else [sys.executable, "-m", "airflow"]
-    return [*prefix, *args]
 
 
 def free_port() -> int:

@@ -1,4 +1,4 @@
-"""``python -m fincome_airflow.bench [--invoices N | --smoke]``: see the package docstring."""
+"""``python -m fincome_dev.bench [--invoices N | --smoke]``: see the package docstring."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import logging
 import signal
 import sys
 
-from fincome_airflow.bench.config import parse
-from fincome_airflow.bench.runner import main
+from fincome_dev.bench.config import parse
+from fincome_dev.bench.runner import main
 
 if __name__ == "__main__":
     # SIGTERM ends the run through its ``finally`` blocks: sandbox stopped, databases dropped

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from pathlib import Path
+from importlib import resources
 from typing import Any, Final
 
 from sqlalchemy import text
@@ -56,7 +56,7 @@ TABLES: Final = ("customers", "contracts", "invoices", "invoice_lines")
 
 def create_erp(engine: Engine) -> None:
     """Create the reference ERP tables (``erp`` schema on PostgreSQL, attached on SQLite)."""
-    ddl = (Path(__file__).resolve().parents[2] / "fincome_erp" / "schema.sql").read_text("utf-8")
+    ddl = resources.files("fincome_erp").joinpath("schema.sql").read_text("utf-8")
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("CREATE SCHEMA IF NOT EXISTS erp"))

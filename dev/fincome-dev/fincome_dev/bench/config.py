@@ -46,7 +46,7 @@ class BenchConfig:
 
 
 def parse(argv: Sequence[str] | None = None) -> BenchConfig:
-    p = argparse.ArgumentParser(prog="python -m fincome_airflow.bench", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m fincome_dev.bench", description=__doc__)
     p.add_argument("--invoices", type=int, default=100_000, help="invoices in the month")
     p.add_argument("--smoke", action="store_true", help=f"a tiny pass ({SMOKE_INVOICES} invoices)")
     p.add_argument("--pg-url", default=BenchConfig.pg_url, help="PostgreSQL server (admin db)")
