@@ -143,7 +143,6 @@ class Ledger:
                     "outcome": outcome.kind,
                     "http_status": outcome.http_status,
                     "reason": outcome.reason,
-                    "payload_hash": payload_hash,
                     "at": now,
                 }
             )

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Index,
     Integer,
     MetaData,
     Numeric,
@@ -139,7 +138,6 @@ outcomes = Table(
     Column("outcome", String(16), nullable=False),
     Column("http_status", Integer),
     Column("reason", Text),
-    Column("payload_hash", String(64)),
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
@@ -186,5 +184,3 @@ differences = Table(
     Column("fields", Text),
     Column("detail", Text),
 )
-
-Index("ix_fincome_outcomes_outcome", outcomes.c.run_key, outcomes.c.outcome)
