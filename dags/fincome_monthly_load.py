@@ -6,7 +6,7 @@ the month's invoices, the subscriptions and customers they reference, and every 
 in the ERP since the last successful load.
 
 **Order**: `prepare` → `extract` (validate and stage in the state database, connection
-`fincome_state`) → `load.plan_chunks` → `load.customers` → `load.subscriptions` →
+`fincome_state`) → `load.plan_<step>` → `load.customers` → `load.subscriptions` →
 `load.invoices` → `load.delete_cancelled_invoices` → `reconcile` → `audit`.
 
 **Chunks**: each load step is mapped over chunks of the staged month (named `invoices 3/12` in
