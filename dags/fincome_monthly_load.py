@@ -6,8 +6,14 @@ the month's invoices, the subscriptions and customers they reference, and every 
 in the ERP since the last successful load.
 
 **Order**: `prepare` → `extract` (validate and stage in the state database, connection
-`fincome_state`) → `load.customers` → `load.subscriptions` → `load.invoices` →
-`load.delete_cancelled_invoices` → `reconcile` → `audit`.
+`fincome_state`) → `load.plan_<step>` → `load.customers` → `load.subscriptions` →
+`load.invoices` → `load.delete_cancelled_invoices` → `reconcile` → `audit`.
+
+**Chunks**: each load step is mapped over chunks of the staged month (named `invoices 3/12` in
+the task's *Mapped Tasks* tab), each sized to send within half its `execution_timeout`
+(`FINCOME_LOAD_TIMEOUT_SECONDS`) at the connection's `requests_per_second`, shared by up to
+`FINCOME_LOAD_PARALLEL_CHUNKS` chunks at once. A customer's chunk holds its whole hierarchy.
+A failed chunk retries alone and resends only its unconfirmed records.
 
 **Rerun a month** (the ERP was corrected): *Trigger DAG* with `month` = `YYYY-MM`. Only records
 whose payload changed since Fincome last confirmed them are sent; `full_resync` sends them all
@@ -31,6 +37,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, TaskGroup, chain, task
 
+from fincome_airflow.chunks import DELETIONS
+from fincome_airflow.contract import RESOURCES
 from fincome_airflow.deadline import deadline_alerts
 from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
 from fincome_airflow.params import dag_params
@@ -45,6 +53,10 @@ API_POOL = os.environ.get("FINCOME_API_POOL", "default_pool")
 PLAN = "ti.xcom_pull(task_ids='prepare')"
 #: Seconds before a failed task's first retry (then doubling); tests and drills set it low.
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("FINCOME_RETRY_DELAY_SECONDS", "60")))
+#: ``execution_timeout`` of one load chunk; chunks are sized to send within half of it.
+LOAD_TIMEOUT = timedelta(seconds=float(os.environ.get("FINCOME_LOAD_TIMEOUT_SECONDS", "7200")))
+#: Chunks of one step sending at once (they share the API budget; chunks are sized for it).
+PARALLEL_CHUNKS = int(os.environ.get("FINCOME_LOAD_PARALLEL_CHUNKS", "2"))
 
 default_args = {
     "owner": "data-platform",
@@ -86,7 +98,30 @@ with DAG(
 
         return extract_month(plan, erp_conn_id=ERP_CONN_ID, state_conn_id=STATE_CONN_ID)
 
-    with TaskGroup("load", tooltip="Send to Fincome, parents before children") as load:
+    plan = prepare()
+
+    with TaskGroup("load", tooltip="Send to Fincome in chunks, parents before children") as load:
+
+        @task(
+            doc_md="Cut a load step of the staged month into chunks that send within half "
+            "their execution_timeout at the connection's rate (XCom: bounds and counts).",
+        )
+        def plan_chunks(plan: dict, step: str):
+            from fincome_airflow.tasks.chunks import plan_run_chunks
+
+            return plan_run_chunks(
+                plan,
+                step,
+                fincome_conn_id=FINCOME_CONN_ID,
+                state_conn_id=STATE_CONN_ID,
+                timeout_s=LOAD_TIMEOUT.total_seconds(),
+                parallel=PARALLEL_CHUNKS,
+            )
+
+        chunks = {
+            step: plan_chunks.override(task_id=f"plan_{step}")(plan, step)
+            for step in (*RESOURCES, DELETIONS)
+        }
         common = {
             "run_key": f"{{{{ {PLAN}['run_key'] }}}}",
             "month": f"{{{{ {PLAN}['month'] }}}}",
@@ -94,28 +129,32 @@ with DAG(
             "fincome_conn_id": FINCOME_CONN_ID,
             "state_conn_id": STATE_CONN_ID,
             "pool": API_POOL,
+            "execution_timeout": LOAD_TIMEOUT,
+            "max_active_tis_per_dagrun": PARALLEL_CHUNKS,
+            "map_index_template": FincomeLoadOperator.CHUNK_LABEL,
         }
         loads = [
-            FincomeLoadOperator(
+            FincomeLoadOperator.partial(
                 task_id=resource,
                 resource=resource,
                 full_resync=f"{{{{ {PLAN}['full_resync'] }}}}",
                 enabled=f"{{{{ '{resource}' in {PLAN}['resources'] and "
                 f"not {PLAN}['reconcile_only'] }}}}",
-                doc_md=f"Send the staged {resource} that changed since Fincome last confirmed "
-                "them; each confirmation is recorded as it arrives, so a retry resends nothing "
-                "confirmed.",
+                doc_md=f"Send the staged {resource} of one chunk that changed since Fincome last "
+                "confirmed them; each confirmation is recorded as it arrives, so a retry "
+                "resends nothing confirmed.",
                 **common,
-            )
-            for resource in ("customers", "subscriptions", "invoices")
+            ).expand(chunk=chunks[resource])
+            for resource in RESOURCES
         ]
-        delete_cancelled = FincomeDeleteOperator(
+        delete_cancelled = FincomeDeleteOperator.partial(
             task_id="delete_cancelled_invoices",
             resource="invoices",
             enabled=f"{{{{ 'invoices' in {PLAN}['resources'] and not {PLAN}['reconcile_only'] }}}}",
-            doc_md="Delete from Fincome the invoices cancelled in the ERP since they were sent.",
+            doc_md="Delete from Fincome the invoices of one chunk cancelled in the ERP since "
+            "they were sent.",
             **common,
-        )
+        ).expand(chunk=chunks[DELETIONS])
         chain(*loads, delete_cancelled)
 
     @task(
@@ -139,9 +178,11 @@ with DAG(
         audit_run(
             context,
             state_conn_id=STATE_CONN_ID,
-            load_task_ids={op.resource: op.task_id for op in loads},
+            load_task_ids={
+                resource: op.task_id for resource, op in zip(RESOURCES, loads, strict=True)
+            },
             delete_task_id=delete_cancelled.task_id,
+            chunk_task_ids={step: arg.operator.task_id for step, arg in chunks.items()},
         )
 
-    plan = prepare()
     chain(plan, extract(plan), load, reconcile(plan), audit())

@@ -51,6 +51,7 @@ def test_monthly_load_sends_parents_before_children(dag_bag):
     order = [
         "prepare",
         "extract",
+        "load.plan_customers",
         "load.customers",
         "load.subscriptions",
         "load.invoices",

@@ -27,6 +27,7 @@ FIGURES = {
     "memory",
     "dag_parse",
     "ops_page",
+    "chunking",
 }
 FIELDS = {"key", "label", "value", "baseline", "ratio", "target", "met", "note", "data"}
 
@@ -57,6 +58,8 @@ def test_smoke_pass_writes_every_figure(tmp_path):
     growth = report["figures"]["state_growth"]["data"]
     assert growth["runs"] == 36 and growth["ledger_rows"] > 0
     assert growth["ledger_added_by_reruns_and_dry_runs"] == 0
+    steps = report["figures"]["chunking"]["data"]["steps"]
+    assert steps["invoices"]["chunks"] >= 1 and steps["invoices"]["records"] > 0
     page = report["figures"]["ops_page"]["data"]
     assert page["months"] == 36 and page["rejects"] > 0 and page["csv_bytes"] > 0
     # the printed table is the JSON's

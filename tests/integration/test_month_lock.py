@@ -41,3 +41,15 @@ def test_a_lock_older_than_its_lease_is_taken_over(store):
     acquire(store, "2026-10", "run-b", lease=LEASE)
     with pytest.raises(MonthLockedError, match="run-b"):
         acquire(store, "2026-10", "run-a", lease=LEASE)
+
+
+def test_chunks_of_one_run_send_together_and_the_month_stays_locked_until_released(store):
+    with (
+        month_lock(store, "2026-10", "run-a", lease=LEASE, release_at_exit=False),
+        month_lock(store, "2026-10", "run-a", lease=LEASE, release_at_exit=False),
+    ):
+        pass  # a second chunk of the same run, at the same time: it goes on
+    with pytest.raises(MonthLockedError, match="run-a"):  # both chunks done, the run is not
+        acquire(store, "2026-10", "run-b", lease=LEASE)
+    release(store, "2026-10", "run-a")  # the run's audit
+    acquire(store, "2026-10", "run-b", lease=LEASE)

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from fincome_airflow.tasks.audit import COUNT_KEYS, _resource_counts, balanced, readable
+from fincome_airflow.tasks.audit import (
+    COUNT_KEYS,
+    _resource_counts,
+    balanced,
+    pull_step,
+    readable,
+)
 
 STAGE = {"extracted": 10, "valid": 7, "rejected": 2, "blocked": 0, "skipped": 1, "to_delete": 1}
 
@@ -107,3 +113,35 @@ def test_readable_summary_of_a_dry_run_says_it_loaded_nothing():
     text = readable(_summary(dry_run=True))
     assert text.startswith("Fincome dry run of 2026-10")
     assert "loaded this run:      nothing (dry run)" in text
+
+
+class _XComs:
+    """A task instance's ``xcom_pull`` over fixed XComs: ``{(task_id, map_index): value}``."""
+
+    def __init__(self, values: dict) -> None:
+        self.values = values
+
+    def xcom_pull(self, task_ids: str, map_indexes=None):
+        if map_indexes is None:
+            return self.values.get((task_ids, None))
+        return [self.values.get((task_ids, i)) for i in map_indexes]
+
+
+def test_a_mapped_step_audit_sums_its_chunks():
+    chunks = [{"label": "invoices 1/2"}, {"label": "invoices 2/2"}]
+    ti = _XComs(
+        {
+            ("load.plan_invoices", None): chunks,
+            ("load.invoices", 0): {"resource": "invoices", "created": 3, "requests": 3},
+            ("load.invoices", 1): {"resource": "invoices", "created": 2, "requests": 4},
+        }
+    )
+    merged = pull_step(ti, "load.invoices", "load.plan_invoices")
+    assert (merged["created"], merged["requests"], merged["chunks"]) == (5, 7, 2)
+
+
+def test_a_mapped_step_with_a_chunk_unfinished_or_never_planned_is_unfinished():
+    chunks = [{"label": "invoices 1/2"}, {"label": "invoices 2/2"}]
+    one_done = _XComs({("load.plan_invoices", None): chunks, ("load.invoices", 0): {"created": 3}})
+    assert pull_step(one_done, "load.invoices", "load.plan_invoices") is None
+    assert pull_step(_XComs({}), "load.invoices", "load.plan_invoices") is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 
@@ -331,3 +332,21 @@ def test_templated_flags_rendered_as_strings_are_parsed(store, requests_mock, re
 
     assert audit.get("would_create", 0) == expected
     assert requests_mock.call_count == 3 - expected
+
+
+def test_a_chunk_sends_only_its_range_and_leaves_the_month_locked_for_its_run(store, requests_mock):
+    from fincome_airflow.state.locks import MonthLockedError, acquire, release
+
+    stage(store, "customers", customers(10))
+    requests_mock.post(f"{BASE}/customers", status_code=201)
+    chunk = {"label": "customers 1/2", "after": None, "upto": "c0003", "records": 4}
+
+    audit = load_op(month="2026-02", chunk=chunk).execute({})
+
+    assert (audit["chunk"], audit["staged"], audit["created"]) == ("customers 1/2", 4, 4)
+    sent = sorted(json.loads(r.body)["id"] for r in requests_mock.request_history)
+    assert sent == ["c0000", "c0001", "c0002", "c0003"]
+    with pytest.raises(MonthLockedError):
+        acquire(store, "2026-02", "another-run", lease=dt.timedelta(hours=1))
+    release(store, "2026-02", RUN)  # what the run's audit does
+    acquire(store, "2026-02", "another-run", lease=dt.timedelta(hours=1))

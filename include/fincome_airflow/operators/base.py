@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from fincome_airflow.chunks import key_range
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.exceptions import FincomeStageIncomplete
 from fincome_airflow.provider_info import DEFAULT_CONN_ID
@@ -40,6 +41,9 @@ class FincomeBaseOperator(BaseOperator):
     :param fail_on_failed: fail the task when records failed after their retries (rejected
         records never fail the task: they are data defects, recorded per record).
     :param progress_interval: seconds between progress lines in the task log.
+    :param chunk: the part of the staged records this task sends (a chunk planned by
+        :func:`fincome_airflow.chunks.plan_chunks`, given by ``.expand(chunk=...)``); ``None``
+        sends them all. A chunk leaves the month lock held for the run's other chunks.
     :param fincome_conn_id: the ``fincome`` connection.
     :param state_conn_id: the state database connection.
     """
@@ -53,6 +57,8 @@ class FincomeBaseOperator(BaseOperator):
         "dry_run",
         "enabled",
     )
+    #: The mapped instance's name in the UI, e.g. ``invoices 3/12``.
+    CHUNK_LABEL = "{{ task.chunk['label'] if task.chunk else '' }}"
     ui_color = "#e8f4fd"
 
     def __init__(
@@ -67,9 +73,11 @@ class FincomeBaseOperator(BaseOperator):
         progress_interval: float = 10.0,
         fincome_conn_id: str = DEFAULT_CONN_ID,
         state_conn_id: str = DEFAULT_STATE_CONN_ID,
+        chunk: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.chunk = chunk
         self.resource = resource
         self.run_key = run_key
         self.month = month
@@ -111,7 +119,7 @@ class FincomeBaseOperator(BaseOperator):
         if self.resource not in RESOURCES:
             raise ValueError(f"resource must be one of {RESOURCES}, not {self.resource!r}")
         self.require_complete_stage()
-        return Ledger(self.store, self.run_key, self.resource)
+        return Ledger(self.store, self.run_key, self.resource, key_range(self.chunk))
 
     def require_complete_stage(self) -> None:
         """Refuse a run whose extraction has not finished (its stage holds part of the month),
@@ -132,16 +140,25 @@ class FincomeBaseOperator(BaseOperator):
         """Hold the month's lock while sending, so two runs of one month never interleave.
 
         A second run fails this task with a clear message and retries later (it waits).
-        Dry runs send nothing and take no lock.
+        A chunk keeps the lock at its end (its run's other chunks may be sending; the audit
+        releases it). Dry runs send nothing and take no lock.
         """
         if as_bool(self.dry_run) or not self.month:
             yield
             return
         lease = self.execution_timeout or DEFAULT_LOCK_LEASE
-        with month_lock(self.store, str(self.month), self.run_key, lease=lease):
+        with month_lock(
+            self.store,
+            str(self.month),
+            self.run_key,
+            lease=lease,
+            release_at_exit=self.chunk is None,
+        ):
             yield
 
     def _with_month(self, audit: dict[str, Any]) -> dict[str, Any]:
+        if self.chunk:
+            audit = {**audit, "chunk": self.chunk["label"]}
         return {**audit, "month": self.month} if self.month else audit
 
     def disabled_audit(self) -> dict[str, Any] | None:

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy import JSON, and_, case, cast, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore, utcnow
@@ -31,6 +31,19 @@ if TYPE_CHECKING:
 
 UPSERT = "upsert"
 DELETE = "delete"
+
+#: Records of these resources are chunked by the field naming their hierarchy's root, so that
+#: a chunk holds whole trees (its parents sent before its children, within the chunk).
+TREE_FIELDS = {"customers": "root_parent_id"}
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRange:
+    """The records of one chunk: chunk keys after ``after`` (exclusive) up to ``upto``
+    (inclusive); ``None`` leaves that side open."""
+
+    after: str | None = None
+    upto: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,23 +56,67 @@ class StagedRecord:
 class Ledger:
     """The staged records of one run and one resource, seen against the ledger."""
 
-    def __init__(self, store: StateStore, run_key: str, resource: str) -> None:
+    def __init__(
+        self, store: StateStore, run_key: str, resource: str, chunk: KeyRange | None = None
+    ) -> None:
         self.store = store
         self.run_key = run_key
         self.resource = resource
+        self.chunk = chunk
 
     # -- reads --------------------------------------------------------------------------------
+
+    def chunk_key(self, action: str = UPSERT) -> ColumnElement[Any]:
+        """What chunks are cut on: the id, or for upserts of a resource with a hierarchy the
+        root's id (the record's own id when it has no parent)."""
+        s = schema.staged
+        field = TREE_FIELDS.get(self.resource)
+        if field is None or action != UPSERT:
+            return s.c.record_id
+        if self.store.engine.dialect.name == "postgresql":
+            parent = func.json_extract_path_text(cast(s.c.payload, JSON), field)
+        else:
+            parent = func.json_extract(s.c.payload, f"$.{field}")
+        return func.coalesce(parent, s.c.record_id)
 
     def _staged_joined(self, action: str) -> Select[Any]:
         s, led = schema.staged, schema.ledger
         joined = s.outerjoin(
             led, and_(led.c.resource == s.c.resource, led.c.record_id == s.c.record_id)
         )
-        return (
+        query = (
             select(s.c.record_id, s.c.payload, s.c.payload_hash)
             .select_from(joined)
             .where(s.c.run_key == self.run_key, s.c.resource == self.resource, s.c.action == action)
         )
+        if self.chunk is not None:
+            key = self.chunk_key(action)
+            if self.chunk.after is not None:
+                query = query.where(key > self.chunk.after)
+            if self.chunk.upto is not None:
+                query = query.where(key <= self.chunk.upto)
+        return query
+
+    def iter_chunk_keys(self, *, full_resync: bool = False, action: str = UPSERT) -> Iterator[Any]:
+        """``(key, records)`` of what this ledger would send (upserts) or delete, by key order,
+        streamed: what a planner cuts chunks from."""
+        query = self._to_send(full_resync) if action == UPSERT else self._to_delete()
+        key = self.chunk_key(action).label("key")
+        grouped = query.with_only_columns(key, func.count()).group_by(key).order_by(key)
+        with self.store.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=10_000).execute(grouped)
+            yield from result
+
+    def iter_parents(self, *, full_resync: bool = False) -> Iterator[tuple[str, str]]:
+        """``(record_id, parent id)`` of the records to send that name a parent (same resource)."""
+        s = schema.staged
+        key = self.chunk_key()
+        query = self._to_send(full_resync).with_only_columns(s.c.record_id, key)
+        with self.store.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=10_000).execute(
+                query.where(key != s.c.record_id)
+            )
+            yield from ((row[0], row[1]) for row in result)
 
     def _to_send(self, full_resync: bool) -> Select[Any]:
         s, led = schema.staged, schema.ledger

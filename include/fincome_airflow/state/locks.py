@@ -1,8 +1,13 @@
 """Month locks: two runs of the same month never send at once.
 
-A lock is held by a run key for the duration of one sending task. It is a lease: a lock older
-than ``lease`` belongs to a task that died without releasing it (a SIGKILL, a lost worker) and
-may be taken over; the same run key (a retry of the task) takes it back at once.
+A lock is held by a run key. Each sending task takes it when it starts (the same run key takes
+it back at once: a retry, or another chunk of the run), which also renews its lease. A lone task
+releases it at its end; the chunks of one run may send concurrently, so none of them releases it
+(:func:`month_lock` with ``release_at_exit=False``): the run's audit does, once every chunk is
+done. The lease (at least a sending task's ``execution_timeout``) ends a lock whose holder died
+without releasing it (a SIGKILL, a lost worker, a run stopped before its audit): older than
+``lease`` since the last of its tasks started, no task of that run can still be sending, and
+another run may take it over.
 """
 
 from __future__ import annotations
@@ -63,11 +68,18 @@ def release(store: StateStore, month: str, run_key: str) -> None:
 
 @contextmanager
 def month_lock(
-    store: StateStore, month: str, run_key: str, *, lease: dt.timedelta
+    store: StateStore,
+    month: str,
+    run_key: str,
+    *,
+    lease: dt.timedelta,
+    release_at_exit: bool = True,
 ) -> Iterator[None]:
-    """Hold the month's lock for the duration of the block."""
+    """Hold the month's lock for the duration of the block; with ``release_at_exit=False``
+    (one chunk of several) it stays held for the run's other chunks, until :func:`release`."""
     acquire(store, month, run_key, lease=lease)
     try:
         yield
     finally:
-        release(store, month, run_key)
+        if release_at_exit:
+            release(store, month, run_key)

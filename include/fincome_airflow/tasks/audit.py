@@ -11,8 +11,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from fincome_airflow.chunks import DELETIONS, merge_audits
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.money import format_amounts
+from fincome_airflow.state.locks import release
 from fincome_airflow.state.retention import release_finished, require_resumable
 from fincome_airflow.state.run_counts import (
     invoices_by_month,
@@ -196,11 +198,34 @@ def readable(summary: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def pull_step(ti: Any, task_id: str, chunks_task_id: str | None) -> Any:
+    """The audit of one load step: its task's XCom, or with ``chunks_task_id`` (the step's
+    planning task) its mapped instances' XComs merged; ``None`` when a chunk (or the plan) is
+    missing."""
+    if chunks_task_id is None:
+        return ti.xcom_pull(task_ids=task_id)
+    chunks = ti.xcom_pull(task_ids=chunks_task_id)
+    if not chunks:
+        return None
+    audits = ti.xcom_pull(task_ids=task_id, map_indexes=list(range(len(chunks))))
+    return merge_audits(audits)
+
+
 def audit_run(
-    context: Any, *, state_conn_id: str, load_task_ids: Mapping[str, str], delete_task_id: str
+    context: Any,
+    *,
+    state_conn_id: str,
+    load_task_ids: Mapping[str, str],
+    delete_task_id: str,
+    chunk_task_ids: Mapping[str, str] | None = None,
 ) -> None:
     """Write the run summary to the state database and the ``audit`` XCom, then fail the run
-    if a task before it did not finish (the summary is written first, whatever happened)."""
+    if a task before it did not finish (the summary is written first, whatever happened).
+
+    With ``chunk_task_ids`` (step: its planning task) the load steps are mapped over chunks;
+    their month lock, left held by the chunks, is released here (nothing of the run sends any
+    more).
+    """
     from airflow.sdk.exceptions import AirflowFailException
 
     from fincome_airflow.reconcile.run import stored_verdict
@@ -214,12 +239,18 @@ def audit_run(
     if not plan:
         raise AirflowFailException("The run's prepare task did not finish: nothing to audit.")
     store = StateStore.from_connection(state_conn_id)
+    planners = chunk_task_ids or {}
+    if planners and plan["send"]:
+        release(store, plan["month"], plan["run_key"])
     require_resumable(store, plan["run_key"])
     extracted = pull("extract")
     # A run stopped at the reject gate pushed no XCom: its report is in the state database.
     stage = extracted or store.stage_report(plan["run_key"])
-    loads = {resource: pull(task_id) for resource, task_id in load_task_ids.items()}
-    deletion = pull(delete_task_id)
+    loads = {
+        resource: pull_step(ti, task_id, planners.get(resource))
+        for resource, task_id in load_task_ids.items()
+    }
+    deletion = pull_step(ti, delete_task_id, planners.get(DELETIONS))
     reconciliation = stored_verdict(store, plan["run_key"])
     summary = build_summary(plan, stage, loads, deletion, reconciliation, store)
     unfinished = [

@@ -8,7 +8,14 @@ import time
 from typing import Any
 
 from fincome_airflow.db import make_engine
-from fincome_dev.bench import dagparse, extract_stage, load_stage, ops_page, state_growth
+from fincome_dev.bench import (
+    chunking,
+    dagparse,
+    extract_stage,
+    load_stage,
+    ops_page,
+    state_growth,
+)
 from fincome_dev.bench.backfill import backfill
 from fincome_dev.bench.config import BenchConfig
 from fincome_dev.bench.databases import build_erp, throwaway
@@ -79,6 +86,8 @@ def run(cfg: BenchConfig) -> Report:
         first = extract_stage.extract(cfg, erp_url, state_url, "bench-first")
         extract_stage.figure(cfg, report, first, copy)
         peaks["extract"] = first["max_rss_mb"]
+        _step(report, "load chunks of the staged month")
+        chunking.figure(report, state_url, "bench-first", first["seconds"])
 
         _step(report, f"memory baseline: {cfg.memory_baseline_invoices:,} invoices")
         small_erp, small_state = create("erp_small"), create("state_small")
