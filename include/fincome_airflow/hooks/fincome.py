@@ -16,7 +16,7 @@ from airflow.providers.http.hooks.http import HttpHook
 from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
 from fincome_airflow import contract
-from fincome_airflow.budget import Clock, RequestBudget, RetryPolicy, Sleep
+from fincome_airflow.budget import Budget, Clock, RetryPolicy, Sleep, open_budget
 from fincome_airflow.errors import Action, Resolution, classify
 from fincome_airflow.exceptions import FincomeConfigError, FincomeRequestError
 from fincome_airflow.hooks.connection_test import explain_failure
@@ -45,8 +45,10 @@ class FincomeHook(HttpHook):
     """Talk to the Fincome API through a ``fincome`` connection.
 
     Host is the base URL, password the API key; the extras ``key_header``,
-    ``requests_per_second``, ``max_concurrency``, ``timeout`` and ``retry_budget`` configure the
-    hook and are never sent as headers (other extras keep HttpHook's meaning).
+    ``requests_per_second``, ``max_concurrency``, ``timeout``, ``retry_budget`` and
+    ``budget_store`` configure the hook and are never sent as headers (other extras keep
+    HttpHook's meaning). With a ``budget_store`` every hook on every worker draws from one
+    budget per base URL; without, each hook has the whole budget.
 
     :param fincome_conn_id: the connection id.
     :param sleep: replaces waiting between retries (tests pass a no-op or a fake clock's sleep).
@@ -80,7 +82,7 @@ class FincomeHook(HttpHook):
         self._lock = threading.Lock()
         self._session: requests.Session | None = None
         self._settings: FincomeSettings | None = None
-        self._budget: RequestBudget | None = None
+        self._budget: Budget | None = None
         self._policy: RetryPolicy | None = None
         self.redact = Redactor()
         self._counts = {"requests": 0, "retries": 0, "rate_limited": 0}
@@ -125,13 +127,16 @@ class FincomeHook(HttpHook):
         session.headers[settings.key_header] = api_key
         session.headers["Accept"] = "application/json"
         if self._settings is None:
-            self._settings = settings
-            self._budget = RequestBudget(
+            self._budget = open_budget(
+                settings.budget_store,
+                self.base_url,
                 settings.requests_per_second,
                 settings.max_concurrency,
+                timeout=settings.timeout,
                 clock=self._clock,
                 sleep=self._sleep or time.sleep,
             )
+            self._settings = settings
             self._policy = RetryPolicy(budget=settings.retry_budget, rng=self._rng)
         return session
 
