@@ -10,7 +10,7 @@ import pytest
 from testkit import FakeClock, max_in_window
 
 from fincome_airflow.budget import RequestBudget, RetryPolicy, lease_seconds, open_budget
-from fincome_airflow.budget.shared import redact_url
+from fincome_airflow.budget.shared import SLOT_POLL, SharedBudget, redact_url
 from fincome_airflow.hooks.settings import BUDGET_STORE_ENV, SETTING_KEYS, FincomeSettings
 
 
@@ -188,3 +188,36 @@ def test_redact_url_hides_the_stores_password(url, shown):
 
 def test_a_slot_is_leased_longer_than_a_request_can_take():
     assert lease_seconds(30) > 2 * 30
+
+
+class ScriptedRedis:
+    """A stand-in for the Redis client: the acquire script answers from a list, in order."""
+
+    def __init__(self, answers: list[tuple[int, str]]) -> None:
+        self.answers = answers
+        self.released: list[str] = []
+
+    def register_script(self, script: str):
+        return lambda keys, args: self.answers.pop(0)
+
+    def zrem(self, key: str, lease: str) -> None:
+        self.released.append(lease)
+
+
+def test_shared_budget_waits_what_the_store_says_and_polls_full_slots_with_backoff():
+    clock = FakeClock()
+    store = ScriptedRedis([(0, "-1"), (0, "-1"), (0, "0.25"), (1, "0")])
+    budget = SharedBudget(store, "api", 10, 2, lease_seconds=60, sleep=clock.sleep)
+
+    with budget.slot():
+        pass
+
+    assert clock.sleeps == [SLOT_POLL[0], 2 * SLOT_POLL[0], 0.25]
+    assert len(store.released) == 1
+
+
+def test_shared_budget_uses_the_same_window_as_the_in_process_one():
+    shared = SharedBudget(ScriptedRedis([]), "api", 2.5, 1, lease_seconds=60)
+    local = RequestBudget(2.5, 1)
+
+    assert (shared.max_starts, shared.window) == (local.max_starts, local.window)
