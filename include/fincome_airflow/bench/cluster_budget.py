@@ -3,7 +3,8 @@ budget kept in Redis (the connection's ``budget_store``), against one sandbox.
 
 Three lines:
 
-* ``budget_alone``: one load task alone gets the whole budget (>= 0.9x the limit);
+* ``budget_alone``: one load task alone gets the whole budget (>= 0.9x the limit); baseline:
+  the same task with the in-process budget;
 * ``budget_shared``: 4 load tasks at once, as 2 workers running 2 tasks each, every one
   configured with the whole budget, stay together within it (the sandbox's own max starts in
   one second, <= 1% 429); baseline: the same tasks with the in-process budget each;
@@ -90,6 +91,8 @@ def measure(
     try:
         runs = _stage(state, cfg, "alone", 1, cfg.budget_invoices)
         alone = _round(sandbox, state_url, runs, limit, conc, store, limit)
+        runs = _stage(state, cfg, "alone-in-process", 1, cfg.budget_invoices)
+        alone_local = _round(sandbox, state_url, runs, limit, conc, "", limit)
         runs = _stage(state, cfg, "shared", tasks, cfg.budget_invoices)
         shared = _round(sandbox, state_url, runs, limit, conc, store, limit)
         runs = _stage(state, cfg, "each", tasks, cfg.budget_invoices)
@@ -107,13 +110,13 @@ def measure(
             key="budget_alone",
             label=f"one load task alone, shared budget of {limit:g} req/s (sandbox limit the same)",
             value=f"{alone['rate']:.1f} req/s, {alone['share_429']:.2%} 429s",
-            baseline=f"limit {limit:g} req/s",
+            baseline=f"limit {limit:g} req/s; in-process budget {alone_local['rate']:.1f} req/s",
             ratio=alone["rate"] / limit,
             target=">= 0.9x",
             met=alone["rate"] >= 0.9 * limit,
             note=f"{alone['requests']:,} requests; sandbox max {alone['max_requests_per_second']}"
             " req/s",
-            data=alone,
+            data={"shared": alone, "in_process": alone_local},
         )
     )
     within = shared["max_requests_per_second"] <= limit and shared["max_in_flight"] <= conc
