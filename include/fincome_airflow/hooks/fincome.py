@@ -212,17 +212,19 @@ class FincomeHook(HttpHook):
         session = self.get_conn()
         assert self._budget is not None and self._settings is not None
         headers = {"Content-Type": "application/json"} if body is not None else None
+        # Prepared before the slot is taken (what ``session.request`` does), so that the start
+        # the budget records is as close as it can be to the moment the request leaves.
+        try:
+            prepared = session.prepare_request(
+                requests.Request(method, url, params=params, data=body, headers=headers)
+            )
+            options = session.merge_environment_settings(prepared.url, {}, None, None, None)
+        except requests.RequestException as e:
+            return e
         with self._budget.slot():
             self._count("requests")
             try:
-                return session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=body,
-                    headers=headers,
-                    timeout=self._settings.timeout,
-                )
+                return session.send(prepared, timeout=self._settings.timeout, **options)
             except requests.RequestException as e:
                 return e
 
