@@ -10,7 +10,7 @@ import pytest
 from testkit import FakeClock, max_in_window
 
 from fincome_airflow.budget import RequestBudget, RetryPolicy, lease_seconds, open_budget
-from fincome_airflow.budget.shared import SLOT_POLL, SharedBudget, redact_url
+from fincome_airflow.budget.shared import SharedBudget, redact_url
 from fincome_airflow.hooks.settings import BUDGET_STORE_ENV, SETTING_KEYS, FincomeSettings
 
 
@@ -204,7 +204,7 @@ class ScriptedRedis:
         self.released.append(lease)
 
 
-def test_shared_budget_waits_what_the_store_says_and_polls_full_slots_with_backoff():
+def test_shared_budget_waits_what_the_store_says_and_asks_again_when_slots_are_full():
     clock = FakeClock()
     store = ScriptedRedis([(0, "-1"), (0, "-1"), (0, "0.25"), (1, "0")])
     budget = SharedBudget(store, "api", 10, 2, lease_seconds=60, sleep=clock.sleep)
@@ -212,7 +212,8 @@ def test_shared_budget_waits_what_the_store_says_and_polls_full_slots_with_backo
     with budget.slot():
         pass
 
-    assert clock.sleeps == [SLOT_POLL[0], 2 * SLOT_POLL[0], 0.25]
+    assert clock.sleeps == [0.25]  # full slots are polled on the local "freed" event instead
+    assert store.answers == []
     assert len(store.released) == 1
 
 

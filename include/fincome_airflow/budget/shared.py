@@ -7,10 +7,15 @@ the sliding window. When all three hold it records the start and takes a lease t
 its own after ``lease_seconds``: a worker killed mid-request frees its slot by then. The end of
 the request drops the lease at once. It is the in-process budget's sliding-window log
 (:mod:`fincome_airflow.budget.local`), with the same window and margin, one round trip a start.
+
+Within a process one thread at a time asks the store (the others wait on a local lock), so that
+threads waiting for the same freed start do not all ask for it; a slot given back by a thread of
+the same process wakes the asking thread at once, slots freed elsewhere are polled for.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -111,6 +116,8 @@ class SharedBudget:
         self.keys = (f"{base}:starts", f"{base}:leases", f"{base}:pause")
         self._client = client
         self._sleep = sleep
+        self._asking = threading.Lock()
+        self._freed = threading.Event()
         self._acquire = client.register_script(_ACQUIRE)
         self._pause = client.register_script(_PAUSE)
 
@@ -156,20 +163,25 @@ class SharedBudget:
         lease = uuid.uuid4().hex
         args = [self.max_starts, f"{self.window:.6f}", self.concurrency, self.lease_seconds, lease]
         poll = SLOT_POLL[0]
-        while True:
-            with self._store("take a slot from"):
-                granted, wait = self._acquire(keys=list(self.keys), args=args)
-            if int(granted):
-                return lease
-            seconds = float(wait)
-            if seconds < 0:  # every slot taken: poll until one is given back
-                seconds, poll = poll, min(poll * 2, SLOT_POLL[1])
-            self._sleep(max(seconds, 0.0005))
+        with self._asking:
+            while True:
+                self._freed.clear()
+                with self._store("take a slot from"):
+                    granted, wait = self._acquire(keys=list(self.keys), args=args)
+                if int(granted):
+                    return lease
+                seconds = float(wait)
+                if seconds >= 0:
+                    self._sleep(max(seconds, 0.0005))
+                else:  # every slot taken: until one of ours is given back, or poll
+                    self._freed.wait(poll)
+                    poll = min(poll * 2, SLOT_POLL[1])
 
     def release(self, lease: str) -> None:
         """Give the slot of ``lease`` back."""
         with self._store("give a slot back to"):
             self._client.zrem(self.keys[1], lease)
+        self._freed.set()
 
     @contextmanager
     def slot(self) -> Iterator[None]:

@@ -408,11 +408,11 @@ class FincomeHook(HttpHook):
         make_task: Callable[[Any, threading.Event], Callable[[], Outcome]],
     ) -> Iterator[Outcome]:
         settings = self.settings
+        # With a shared budget, a thread also spends time asking the store for its slot: more
+        # threads than slots keep every slot busy (the store bounds the requests in flight).
+        threads = settings.max_concurrency * (2 if settings.budget_store else 1)
         return stream_outcomes(
-            items,
-            make_task,
-            concurrency=settings.max_concurrency,
-            window=self._window or 2 * settings.max_concurrency,
+            items, make_task, concurrency=threads, window=self._window or 2 * threads
         )
 
     def test_connection(self) -> tuple[bool, str]:
