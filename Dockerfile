@@ -1,7 +1,8 @@
 # The project's Airflow image: the official 3.3.2 image plus the pinned requirements and the
-# project's own distribution (include/: the fincome_airflow provider with the `fincome`
-# connection type, fincome_sandbox, fincome_erp). docker-compose.yaml builds it once and runs
-# every Airflow component, the sandbox and the ERP seeding from it.
+# production distribution (include/: fincome_airflow, the provider with the `fincome` connection
+# type, the tasks and the operations page). docker-compose.yaml builds it for every Airflow
+# component, and once more with DEV_TOOLS=true for the demo's sandbox and ERP seeding
+# (dev/fincome-sandbox, dev/fincome-erp), which a production image never carries.
 FROM apache/airflow:3.3.2-python3.11
 
 ARG AIRFLOW_VERSION=3.3.2
@@ -16,7 +17,14 @@ RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" \
 
 COPY --chown=airflow:0 include ./include
 RUN pip install --no-cache-dir --no-deps ./include \
-    && python -c "import fincome_airflow, fincome_sandbox, fincome_erp"
+    && python -c "import fincome_airflow"
+
+ARG DEV_TOOLS=false
+COPY --chown=airflow:0 dev ./dev
+RUN if [ "${DEV_TOOLS}" = "true" ]; then \
+        pip install --no-cache-dir --no-deps ./dev/fincome-erp ./dev/fincome-sandbox \
+        && python -c "import fincome_sandbox, fincome_erp"; \
+    fi
 
 # Baked in so the image runs on its own; docker-compose.yaml mounts the working copies over them.
 COPY --chown=airflow:0 dags /opt/airflow/dags

@@ -8,15 +8,19 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 
-.PHONY: venv test lint demo bench bench-smoke erp-bench reliability clean
+.PHONY: venv test lint demo bench bench-smoke erp-bench reliability e2e-celery clean
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt constraints.txt include/pyproject.toml
+# The production distribution (include/) and the development ones (dev/: sandbox, reference ERP,
+# demo/bench/reliability tools), all editable.
+DISTS := include dev/fincome-erp dev/fincome-sandbox dev/fincome-dev
+
+$(STAMP): requirements.txt constraints.txt $(addsuffix /pyproject.toml,$(DISTS))
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
-	$(BIN)/pip install --quiet --no-deps -e include
+	$(BIN)/pip install --quiet --no-deps $(addprefix -e ,$(DISTS))
 	touch $(STAMP)
 
 lint: venv
@@ -26,17 +30,21 @@ lint: venv
 test: venv lint
 	$(BIN)/pytest
 
+# The CeleryExecutor cluster (deploy/cluster.env) as local processes; `make test` runs it too.
+e2e-celery: venv
+	$(BIN)/pytest tests/e2e/test_celery_cluster.py
+
 demo: venv
-	$(BIN)/python -m fincome_airflow.demo
+	$(BIN)/python -m fincome_dev.demo
 
 bench: venv
-	$(BIN)/python -m fincome_airflow.bench $(BENCH_ARGS)
+	$(BIN)/python -m fincome_dev.bench $(BENCH_ARGS)
 
 bench-smoke: venv
-	$(BIN)/python -m fincome_airflow.bench --smoke
+	$(BIN)/python -m fincome_dev.bench --smoke
 
 reliability: venv
-	$(BIN)/python -m fincome_airflow.reliability --run
+	$(BIN)/python -m fincome_dev.reliability --run
 
 erp-bench: venv
 	$(BIN)/python -m fincome_erp generate --url postgresql+psycopg2://postgres@127.0.0.1:5432/fincome_erp_bench --months 2026-10 --invoices 1000000 --replace --timed

@@ -61,7 +61,7 @@ def state_db_url(request, tmp_path) -> str:
     return request.getfixturevalue("create_pg_database")("fincome_state")
 
 
-# --- Fincome sandbox fixtures (owned by the sandbox; see include/fincome_sandbox) -------------
+# --- Fincome sandbox fixtures (owned by the sandbox; see dev/fincome-sandbox) ------------------
 SANDBOX_API_KEY = "sandbox-test-key"
 
 

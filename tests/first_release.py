@@ -6,12 +6,14 @@ on an empty state database; never edit it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, inspect
+from sqlalchemy.engine import Connection, Engine
 
+from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
 
 #: The columns of ``fincome_runs`` in the first release (later ones came by migrations).
@@ -29,6 +31,21 @@ FIRST_RELEASE_RUN_COLUMNS = (
 
 DATA = Path(__file__).parent / "data"
 
+#: The first release's table of refusals, one row per run and refusal.
+FIRST_RELEASE_REJECTS = Table(
+    "fincome_rejects",
+    MetaData(),
+    Column("run_key", String(250), primary_key=True),
+    Column("resource", String(16), primary_key=True),
+    Column("record_id", String(255), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("outcome", String(8)),
+    Column("reason_code", String(64)),
+    Column("field", String(128)),
+    Column("message", Text),
+    Column("blocked_by", String(300)),
+)
+
 
 def create_first_release_schema(engine: Engine) -> None:
     """Make the state tables as the first release did (no migrations, version marker 1)."""
@@ -42,6 +59,15 @@ def create_first_release_schema(engine: Engine) -> None:
 class FirstReleaseStore(StateStore):
     """A :class:`StateStore` whose schema is the first release's: made on first use, never
     migrated (what a deployment of the first release held)."""
+
+    restaged_tables = (schema.staged, FIRST_RELEASE_REJECTS)
+
+    def record_rejects(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
+        """The first release wrote every refusal of every run in full."""
+        rows = list(rows)
+        if rows:
+            conn.execute(FIRST_RELEASE_REJECTS.insert(), rows)
+        return len(rows)
 
     def ensure_schema(self) -> None:
         if self._schema_ready:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fincome_airflow.state import schema
+from fincome_airflow.state.rejects import record_rejects
 from fincome_airflow.state.store import StateStore
 
 #: The host of the Fincome API that requests-mock answers for.
@@ -152,20 +153,11 @@ def record_run(
     )
     ids = [f"{run_key}-inv-{i}" for i in range(records)]
     stage_records(store, "invoices", ((i, {"id": i}) for i in ids), run_key=run_key)
-    store.insert_rows(
-        schema.rejects,
-        [
-            {
-                "run_key": run_key,
-                "resource": "invoices",
-                "record_id": "bad",
-                "seq": 0,
-                "outcome": "rejected",
-                "reason_code": "negative_amount",
-                "message": "negative",
-            }
-        ],
-    )
+    reject = {"run_key": run_key, "resource": "invoices", "record_id": "bad", "seq": 0,
+              "outcome": "rejected", "reason_code": "negative_amount",
+              "message": "negative"}  # fmt: skip
+    with store.begin() as conn:
+        record_rejects(conn, [reject])
     store.insert_rows(
         schema.outcomes,
         [

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from fincome_airflow.airflow_env import airflow_argv
+from fincome_airflow.airflow_cli import airflow_argv
 from fincome_airflow.month import BillingMonth
 
 DAG_ID: Final = "fincome_monthly_load"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from support.dag_runs import MonthlyLoad
 
-from fincome_airflow.airflow_env import AirflowRuntime, airflow_runtime
+from fincome_dev.airflow_env import AirflowRuntime, airflow_runtime
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from support.browser import chromium_page, require_chromium, screenshot
 
-from fincome_airflow.airflow_env import AirflowRuntime, free_port
+from fincome_dev.airflow_env import AirflowRuntime, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 

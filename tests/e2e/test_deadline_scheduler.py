@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fincome_airflow.airflow_env import airflow_runtime
+from fincome_dev.airflow_env import airflow_runtime
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "fincome_deadline_slow"

@@ -13,10 +13,10 @@ import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow.sdk import ObjectStoragePath
 from support.dag_runs import MonthlyLoad, RunResult, sends
 from support.demo_erp import fill_demo_erp
 from support.erp_truth import (
@@ -86,7 +86,8 @@ def reasons_in_scope(manifest: dict[str, Any], scope: Scope) -> list[str]:
 
 def rejects_file_ids(result: RunResult) -> dict[str, set[str]]:
     ids: dict[str, set[str]] = {r: set() for r in RESOURCES}
-    with open(result.summary["rejects_file"], encoding="utf-8-sig", newline="") as handle:
+    rejects_file = ObjectStoragePath(result.summary["rejects_file"])  # FINCOME_REPORTS_URL
+    with rejects_file.open(encoding="utf-8-sig", newline="") as handle:
         for row in csv.DictReader(handle):
             assert row["outcome"] == "rejected", row
             ids[row["resource"]].add(row["id"])
@@ -204,7 +205,7 @@ def test_dry_run_reject_gate_and_resource_subset(
     assert named, gated.tail()
     top_reason = Counter(reasons_in_scope(manifest, scope)).most_common(1)[0][0]
     assert f"{top_reason} (" in named.group(1)
-    assert Path(named.group(2)).is_file()
+    assert ObjectStoragePath(named.group(2)).is_file()
     assert gated.status == "failed"
     # The audit of the stopped run keeps the extraction's counts, reasons and rejects file.
     assert gated.summary["rejects_file"] == named.group(2)

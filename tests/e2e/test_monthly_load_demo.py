@@ -1,4 +1,4 @@
-"""``make demo`` (``python -m fincome_airflow.demo``): twice in a fresh AIRFLOW_HOME."""
+"""``make demo`` (``python -m fincome_dev.demo``): twice in a fresh AIRFLOW_HOME."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def demo(home: Path) -> subprocess.CompletedProcess[str]:
         AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
     )
     return subprocess.run(
-        [sys.executable, "-m", "fincome_airflow.demo"],
+        [sys.executable, "-m", "fincome_dev.demo"],
         cwd=home.parent,
         env=env,
         capture_output=True,

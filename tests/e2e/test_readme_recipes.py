@@ -32,7 +32,7 @@ from readme_recipes import recipe
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from fincome_airflow.airflow_env import AirflowRuntime, airflow_runtime
+from fincome_dev.airflow_env import AirflowRuntime, airflow_runtime
 from fincome_erp.cli import main as erp_main
 from fincome_sandbox.launcher import SandboxProcess
 

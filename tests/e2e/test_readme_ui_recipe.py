@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from readme_recipes import recipe
 
-from fincome_airflow.airflow_env import free_port, stop_process_tree, wait_for
+from fincome_dev.airflow_env import free_port, stop_process_tree, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 

@@ -20,9 +20,9 @@ from playwright.sync_api import expect
 from support.browser import chromium_page, require_chromium, screenshot
 from support.demo_erp import fill_demo_erp
 
-from fincome_airflow.airflow_env import AirflowRuntime
-from fincome_airflow.bench.history import months_back, seed_history
 from fincome_airflow.state.store import StateStore
+from fincome_dev.airflow_env import AirflowRuntime
+from fincome_dev.bench.history import months_back, seed_history
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 

@@ -36,7 +36,7 @@ FIELDS = {"key", "label", "value", "baseline", "ratio", "target", "met", "note",
 @pytest.mark.timeout(900)
 def test_smoke_pass_writes_every_figure(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "fincome_airflow.bench", "--smoke", *SMOKE_ARGS, str(tmp_path)],
+        [sys.executable, "-m", "fincome_dev.bench", "--smoke", *SMOKE_ARGS, str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=600,

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import text
 
 from fincome_airflow.db import erp_engine
-from fincome_airflow.extract.erp_rows import create_erp, load
 from fincome_airflow.extract.run import extract_and_stage
 from fincome_airflow.state.store import StateStore
 from fincome_airflow.validation.reasons import REASON_CODES
+from fincome_erp.rows import create_erp, load
 
 pytestmark = pytest.mark.integration
 

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import text
 
 from fincome_airflow.db import erp_engine
-from fincome_airflow.extract.erp_rows import create_erp
 from fincome_airflow.extract.run import extract_and_stage
 from fincome_airflow.state.store import StateStore
+from fincome_erp.rows import create_erp
 
 pytestmark = pytest.mark.integration
 log = logging.getLogger(__name__)

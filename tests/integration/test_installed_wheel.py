@@ -1,5 +1,14 @@
-"""The distribution works installed from its wheel (as the Dockerfile installs it), not only
-from the working copy: everything the tasks read at run time is package data."""
+"""The production distribution works installed from its wheel, as an Airflow image installs it,
+not only from the working copy: everything the tasks read at run time is package data, and the
+wheel carries only what production runs (no demo, benchmark, reliability runner, test harness,
+sandbox or reference ERP: those are the dev/ distributions).
+
+The end-to-end test builds a fresh venv with Airflow and the wheel only (its declared
+dependencies, pinned by constraints.txt), copies the project's ``dags/`` and ``plugins/`` into a
+scratch folder as a deployment would, and runs ``airflow dags test`` there: the repository is on
+no path, ``FINCOME_SQL_DIR`` is unset. The reference ERP and the sandbox it loads into run from
+the repository's venv, as outside services.
+"""
 
 from __future__ import annotations
 
@@ -12,48 +21,67 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from distkit import build_wheel
+from sqlalchemy import create_engine, text
+
+from fincome_erp.cli import main as erp_main
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-
-#: Runs in a fresh interpreter whose path starts with the installed wheel.
-_EXTRACT_FROM_WHEEL = """
-import datetime as dt, json, sys
-import fincome_airflow
-from fincome_airflow.db import erp_engine
-from fincome_airflow.extract.run import extract_and_stage
-from fincome_airflow.state.store import StateStore
-from fincome_erp.cli import main as erp_main
-
-erp, state = sys.argv[1], sys.argv[2]
-assert erp_main(["demo", "--url", erp]) == 0
-report = extract_and_stage(
-    erp_engine(erp), StateStore.from_url(state), "wheel-run", "2026-10",
-    now=dt.datetime(2026, 11, 25, tzinfo=dt.UTC),
+AIRFLOW_VERSION = "3.3.2"
+#: What the production wheel may hold at its top level.
+PRODUCTION_PACKAGES = {"fincome_airflow"}
+#: Development modules that once lived inside fincome_airflow, and the dev distributions' packages.
+DEV_ONLY = (
+    "fincome_airflow/demo.py",
+    "fincome_airflow/airflow_env.py",
+    "fincome_airflow/bench/",
+    "fincome_airflow/reliability/",
+    "fincome_airflow/extract/erp_rows.py",
+    "fincome_dev/",
+    "fincome_sandbox/",
+    "fincome_erp/",
 )
-print(json.dumps({"package": fincome_airflow.__file__, "counts": report.to_dict()["counts"]}))
-"""
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    # Built from a copy: setuptools writes build/ and *.egg-info next to the sources it builds.
-    source = shutil.copytree(
-        REPO / "include",
-        out / "source",
-        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"),
-    )
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", str(source)],
-        cwd=out,
-        check=True,
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="module")
+def production_venv(wheel, tmp_path_factory) -> Path:
+    """A fresh venv holding Airflow and the wheel with its declared dependencies, nothing else."""
+    venv = tmp_path_factory.mktemp("production") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    done = subprocess.run(
+        [
+            str(venv / "bin" / "pip"),
+            "install",
+            "--quiet",
+            "-c",
+            str(REPO / "constraints.txt"),
+            f"apache-airflow=={AIRFLOW_VERSION}",
+            str(wheel),
+        ],
         capture_output=True,
-        timeout=300,
+        text=True,
+        timeout=1200,
+        env=scrubbed_environ(),
     )
-    (built,) = out.glob("fincome_airflow-*.whl")
-    return built
+    assert done.returncode == 0, done.stderr[-3000:]
+    return venv
+
+
+def scrubbed_environ() -> dict[str, str]:
+    """This environment without the repository's venv, Python path or Airflow settings."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"PYTHONPATH", "VIRTUAL_ENV", "FINCOME_SQL_DIR", "AIRFLOW_CONFIG"}
+        and not key.startswith(("AIRFLOW__", "_AIRFLOW", "AIRFLOW_CONN_", "FINCOME_"))
+    }
 
 
 def test_the_wheel_holds_the_extraction_queries_and_the_state_migrations(wheel):
@@ -69,33 +97,92 @@ def test_the_wheel_holds_the_extraction_queries_and_the_state_migrations(wheel):
     assert shipped and shipped <= names
 
 
-def test_a_month_extracts_from_the_installed_wheel_without_the_working_copy(wheel, tmp_path):
-    """The state database is migrated from the wheel's migrations on first use, too."""
-    target = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", target, wheel],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    env = {**os.environ, "PYTHONPATH": str(target)}
-    env.pop("FINCOME_SQL_DIR", None)
-    done = subprocess.run(
-        [
-            sys.executable,
+def test_the_wheel_carries_no_demo_bench_reliability_or_test_support_module(wheel):
+    archive = zipfile.ZipFile(wheel)
+    names = archive.namelist()
+    top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert top == PRODUCTION_PACKAGES
+    assert [name for name in names if name.startswith(DEV_ONLY)] == []
+    (metadata,) = [name for name in names if name.endswith(".dist-info/METADATA")]
+    requires = [
+        line.split(":", 1)[1].strip().lower()
+        for line in archive.read(metadata).decode().splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
+    assert requires and not [r for r in requires if r.startswith(("psutil", "fincome", "uvicorn"))]
+
+
+@pytest.mark.timeout(1800)
+def test_the_dag_runs_end_to_end_from_the_installed_wheel_alone(production_venv, sandbox, tmp_path):
+    python = production_venv / "bin" / "python"
+    erp, state, reports = tmp_path / "erp.sqlite", tmp_path / "state.sqlite", tmp_path / "reports"
+    assert erp_main(["demo", "--url", f"sqlite:///{erp}"]) == 0
+    deployed = tmp_path / "deployment"
+    for folder in ("dags", "plugins"):
+        shutil.copytree(REPO / folder, deployed / folder, ignore=shutil.ignore_patterns("__py*"))
+    env = {
+        **scrubbed_environ(),
+        "PATH": os.pathsep.join([str(python.parent), os.environ.get("PATH", "")]),
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(deployed / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(deployed / "plugins"),
+        "AIRFLOW_CONN_ERP_DB": json.dumps({"conn_type": "sqlite", "host": str(erp)}),
+        "AIRFLOW_CONN_FINCOME_STATE": json.dumps({"conn_type": "sqlite", "host": str(state)}),
+        "AIRFLOW_CONN_FINCOME_API": json.dumps(
+            {
+                "conn_type": "fincome",
+                "host": sandbox.base_url,
+                "password": sandbox.api_key,
+                "extra": {"requests_per_second": 500},
+            }
+        ),
+        "FINCOME_REPORTS_URL": reports.as_uri(),
+    }
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            argv, cwd=deployed, env=env, capture_output=True, text=True, timeout=900
+        )
+        assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+        return done
+
+    where = json.loads(
+        run(
+            str(python),
             "-c",
-            _EXTRACT_FROM_WHEEL,
-            f"sqlite:///{tmp_path / 'erp.sqlite'}",
-            f"sqlite:///{tmp_path / 'state.sqlite'}",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+            "import importlib.util as u, json, sys, fincome_airflow; print(json.dumps({"
+            "'package': fincome_airflow.__file__, 'path': sys.path, 'dev': [m for m in "
+            "('fincome_dev', 'fincome_sandbox', 'fincome_erp') if u.find_spec(m)]}))",
+        ).stdout.splitlines()[-1]
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert Path(result["package"]).is_relative_to(target)
-    assert result["counts"]["invoices"]["valid"] > 0
-    assert result["counts"]["customers"]["valid"] > 0
+    assert Path(where["package"]).is_relative_to(production_venv)
+    assert [p for p in where["path"] if p and Path(p).resolve().is_relative_to(REPO)] == []
+    assert where["dev"] == []
+
+    run(str(python.parent / "airflow"), "db", "migrate")
+    conf = json.dumps({"month": "2026-10", "max_reject_ratio": 0.1})
+    done = run(
+        str(python.parent / "airflow"),
+        "dags",
+        "test",
+        "fincome_monthly_load",
+        "2026-11-01",
+        "--conf",
+        conf,
+    )
+    log = done.stdout + done.stderr
+    assert "state=success" in log, log[-4000:]
+    assert str(REPO) not in log  # no module of the working copy ran
+
+    engine = create_engine(f"sqlite:///{state}")
+    with engine.connect() as conn:
+        status, summary = conn.execute(text("SELECT status, summary FROM fincome_runs")).one()
+    engine.dispose()
+    summary = json.loads(summary)
+    assert status == "done"
+    created = {r: c["created"] for r, c in summary["resources"].items()}
+    held = {resource: len(records) for resource, records in sandbox.dump().items()}
+    assert created == {r: held.get(r, 0) for r in created} and created["invoices"] > 0
+    assert summary["rejects_file"].startswith(reports.as_uri())
+    assert Path(summary["rejects_file"].removeprefix("file://")).is_file()

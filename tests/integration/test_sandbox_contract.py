@@ -543,8 +543,9 @@ def test_served_openapi_matches_the_committed_document(sandbox):
     committed = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
 
     assert served == committed, (
-        "the served OpenAPI drifted from include/fincome_sandbox/openapi.json; regenerate it "
-        "with `python -m fincome_sandbox --write-openapi include/fincome_sandbox/openapi.json`"
+        "the served OpenAPI drifted from dev/fincome-sandbox/fincome_sandbox/openapi.json; "
+        "regenerate it with `python -m fincome_sandbox --write-openapi "
+        "dev/fincome-sandbox/fincome_sandbox/openapi.json`"
     )
 
 

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import text
 
 from fincome_airflow.db import erp_engine
-from fincome_airflow.extract.erp_rows import add_invoice, create_erp, load
 from fincome_airflow.extract.run import extract_and_stage
 from fincome_airflow.state import schema
 from fincome_airflow.state.staging import write_rejects_csv
-from fincome_airflow.state.store import StateStore, upsert, utcnow
+from fincome_airflow.state.store import StateStore, utcnow
+from fincome_airflow.state.upsert import upsert
+from fincome_erp.rows import add_invoice, create_erp, load
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,8 @@ from fincome_airflow.db import make_engine
 from fincome_airflow.state import migrate, revisions, schema
 from fincome_airflow.state.__main__ import main as state_command
 from fincome_airflow.state.revisions import VERSION_TABLE, StateSchemaError, Verdict
-from fincome_airflow.state.store import StateStore, upsert, utcnow
+from fincome_airflow.state.store import StateStore, utcnow
+from fincome_airflow.state.upsert import upsert
 
 pytestmark = pytest.mark.integration
 
@@ -203,3 +204,35 @@ def test_migrate_command_brings_the_connection_database_to_head(tmp_path, monkey
     out = capsys.readouterr().out
     assert f"revision none, code at {revisions.head()}: empty" in out
     assert f"now: state database at revision {revisions.head()}" in out
+
+
+def test_outcomes_downgraded_below_0004_get_back_the_hash_their_run_confirmed(engine):
+    store = StateStore(engine)
+    store.ensure_schema()
+    at = utcnow()
+    store.insert_rows(
+        schema.outcomes,
+        [
+            {"run_key": "r1", "resource": "customers", "record_id": rid, "outcome": "created",
+             "at": at}
+            for rid in ("C1", "C2")
+        ],
+    )  # fmt: skip
+    store.insert_rows(
+        schema.ledger,
+        [
+            {"resource": "customers", "record_id": "C1", "payload_hash": "h1", "deleted": False,
+             "run_key": "r1", "confirmed_at": at},
+            {"resource": "customers", "record_id": "C2", "payload_hash": "h2", "deleted": False,
+             "run_key": "r2", "confirmed_at": at},
+        ],
+    )  # fmt: skip
+
+    migrate.downgrade(engine, "0003")
+
+    outcomes = table("fincome_outcomes", column("record_id"), column("payload_hash"))
+    with engine.connect() as conn:
+        hashes = dict(conn.execute(select(outcomes.c.record_id, outcomes.c.payload_hash)).all())
+    assert hashes == {"C1": "h1", "C2": None}  # C2's hash in the ledger is a later run's
+    assert migrate.upgrade(engine).verdict is Verdict.CURRENT
+    assert diffs_against(engine, schema.metadata) == []

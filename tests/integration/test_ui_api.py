@@ -14,12 +14,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from fincome_airflow.bench.history import months_back, seed_history
 from fincome_airflow.state.store import StateStore
 from fincome_airflow.ui import access
 from fincome_airflow.ui.app import create_app
 from fincome_airflow.ui.deps import get_engine
 from fincome_airflow.ui.routes.rerun import airflow_transport
+from fincome_dev.bench.history import months_back, seed_history
 
 pytestmark = pytest.mark.integration
 MONTHS = months_back("2026-10", 30)
@@ -173,15 +173,16 @@ def test_rerun_from_another_site_is_refused(client, calls):
 
 
 def test_pages_escape_what_the_erp_holds(client, store):
-    from fincome_airflow.state import schema
+    from fincome_airflow.state.rejects import record_rejects
 
     run_key = "fincome_monthly_load/manual__2026-10_load"
-    store.insert_rows(
-        schema.rejects,
-        [{"run_key": run_key, "resource": "customers", "record_id": "<script>x</script>",
-          "seq": 0, "outcome": "rejected", "reason_code": "invalid_text", "field": "name",
-          "message": "<img src=x onerror=alert(1)>", "blocked_by": None}],
-    )  # fmt: skip
+    with store.begin() as conn:
+        record_rejects(
+            conn,
+            [{"run_key": run_key, "resource": "customers", "record_id": "<script>x</script>",
+              "seq": 0, "outcome": "rejected", "reason_code": "invalid_text", "field": "name",
+              "message": "<img src=x onerror=alert(1)>", "blocked_by": None}],
+        )  # fmt: skip
     page = client.get("/months/2026-10", params={"reason": "invalid_text"}).text
     assert "<script>x</script>" not in page and "&lt;script&gt;" in page
     assert "<img src=x" not in page

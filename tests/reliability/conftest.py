@@ -2,7 +2,7 @@
 
 Each scenario records its figures with ``record_result`` (one JSON file per scenario under
 ``$FINCOME_RELIABILITY_RESULTS``, default ``build/reliability``); ``python -m
-fincome_airflow.reliability`` prints them as the reliability table. Helpers live in
+fincome_dev.reliability`` prints them as the reliability table. Helpers live in
 ``reliability_rig.py``.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from reliability_rig import REPO
 
-from fincome_airflow.airflow_env import AirflowRuntime, airflow_runtime
-from fincome_airflow.reliability.results import write_result
+from fincome_dev.airflow_env import AirflowRuntime, airflow_runtime
+from fincome_dev.reliability.results import write_result
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fincome_airflow.airflow_env import AirflowRuntime
-from fincome_airflow.reliability.results import Comparison, compare_dumps
+from fincome_dev.airflow_env import AirflowRuntime
+from fincome_dev.reliability.results import Comparison, compare_dumps
 from fincome_erp.cli import main as erp_main
 
 REPO = Path(__file__).resolve().parents[2]

@@ -29,10 +29,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from fincome_airflow.db import erp_engine
-from fincome_airflow.extract.erp_rows import add_invoice, create_erp, load
 from fincome_airflow.operators import FincomeLoadOperator
 from fincome_airflow.tasks.extract import extract_month
 from fincome_erp.cli import main as erp_main
+from fincome_erp.rows import add_invoice, create_erp, load
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 

@@ -1,6 +1,7 @@
 """SQL is built with bound parameters only: no f-string, ``%`` or ``.format`` SQL reaches
-``execute()``, ``text()``, ``exec_driver_sql()`` or ``copy_expert()`` in ``include/``, except
-the allow-listed places that interpolate identifiers (which cannot be bound) from fixed names.
+``execute()``, ``text()``, ``exec_driver_sql()`` or ``copy_expert()`` in ``include/`` or
+``dev/``, except the allow-listed places that interpolate identifiers (which cannot be bound)
+from fixed names.
 
 Level: static (the source tree). It fails on any new interpolated SQL.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
 from reliability_rig import REPO
 
 SQL_CALLS = {"execute", "text", "exec_driver_sql", "copy_expert", "executemany"}
@@ -18,13 +20,13 @@ SQL_CALLS = {"execute", "text", "exec_driver_sql", "copy_expert", "executemany"}
 ALLOWED = {
     ("fincome_airflow/state/staging.py", "_bulk_insert"): "COPY table and column names from "
     "the schema's Table objects, values streamed as CSV",
-    ("fincome_airflow/extract/erp_rows.py", "insert_rows"): "fixed ERP table names checked "
+    ("fincome_erp/rows.py", "insert_rows"): "fixed ERP table names checked "
     "against TABLES; values bound",
     ("fincome_erp/database.py", "*"): "CREATE/DROP DATABASE names of tooling",
     ("fincome_erp/ddl.py", "*"): "the ERP generator's fixed schema and table names",
     ("fincome_erp/writers/postgres.py", "*"): "COPY into fixed ERP table names",
     ("fincome_erp/writers/sqlite.py", "*"): "INSERT into fixed ERP table names",
-    ("fincome_airflow/bench/*", "*"): "benchmark tooling on its own databases",
+    ("fincome_dev/bench/*", "*"): "benchmark tooling on its own databases",
     ("fincome_airflow/state/retention.py", "vacuum"): "VACUUM of table names from the schema's "
     "Table objects (identifiers cannot be bound)",
 }
@@ -101,8 +103,13 @@ def interpolated_sql(root: Path) -> list[str]:
     return sorted(set(found))
 
 
-def test_no_sql_is_built_by_string_interpolation_in_include():
-    assert interpolated_sql(REPO / "include") == []
+#: The production distribution and the development ones (sandbox, reference ERP, tools).
+DISTRIBUTIONS = ("include", "dev/fincome-erp", "dev/fincome-sandbox", "dev/fincome-dev")
+
+
+@pytest.mark.parametrize("distribution", DISTRIBUTIONS)
+def test_no_sql_is_built_by_string_interpolation_in_the_distributions(distribution):
+    assert interpolated_sql(REPO / distribution) == []
 
 
 def test_the_check_catches_interpolated_sql(tmp_path):

@@ -98,7 +98,7 @@ def fincome(tmp_path, sandbox_factory, monkeypatch):
 def test_unreachable_erp_fails_clearly_and_leaves_nothing_loadable(
     tmp_path, fincome, monkeypatch, record_result
 ):
-    from fincome_airflow.airflow_env import free_port
+    from fincome_dev.airflow_env import free_port
 
     closed = f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/erp"
     monkeypatch.setenv("AIRFLOW_CONN_ERP_DB", url_conn(closed))

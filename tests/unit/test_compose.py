@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from airflow.models.connection import Connection
+from deploykit import DEPLOY_ENV, SECRETS, read_env_file
 
 from fincome_airflow.provider_info import CONN_FIELDS, CONN_TYPE
 
@@ -56,9 +57,21 @@ def interpolate(value: Any, env: dict[str, str]) -> Any:
     return _VARIABLE.sub(substitute, value)
 
 
-def load_compose(**env: str) -> dict[str, Any]:
+#: The secrets every Airflow service requires (``.env``), given here for the structure tests.
+GIVEN_SECRETS = {secret: f"test-{secret.lower()}" for secret in SECRETS}
+
+
+def load_compose(secrets: dict[str, str] = GIVEN_SECRETS, **env: str) -> dict[str, Any]:
     raw = yaml.safe_load((REPO / "docker-compose.yaml").read_text())
-    return interpolate(raw, env)
+    return interpolate(raw, {**secrets, **env})
+
+
+def environment_of(service: dict[str, Any]) -> dict[str, str]:
+    """What a container gets, as Compose gives it: its env files, then ``environment`` over them."""
+    merged: dict[str, str] = {}
+    for env_file in service.get("env_file", []):
+        merged.update(read_env_file(REPO / env_file))
+    return {**merged, **service.get("environment", {})}
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +106,32 @@ def test_airflow_component_runs_project_image_with_celery_when_started(services,
     assert service["image"] == IMAGE
     assert service["build"] == "."
     assert service["command"] == command
-    assert service["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
-    assert service["environment"]["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
+    assert environment_of(service)["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert environment_of(service)["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
+
+
+@pytest.mark.parametrize("name", sorted({*AIRFLOW_COMPONENTS, "airflow-init", "airflow-cli"}))
+def test_airflow_service_takes_the_cluster_settings_from_the_deploy_file_unchanged(services, name):
+    """deploy/cluster.env is what tests/e2e/test_celery_cluster.py runs a cluster with."""
+    service = services[name]
+    assert (REPO / service["env_file"][0]).resolve() == DEPLOY_ENV
+    repeated = set(service["environment"]) & set(read_env_file())
+    assert not repeated, f"{name} overrides the proven settings {repeated}"
+    for secret in SECRETS:
+        assert service["environment"][secret] == GIVEN_SECRETS[secret]
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_compose_refuses_to_start_without_each_shared_secret(secret):
+    given = {key: value for key, value in GIVEN_SECRETS.items() if key != secret}
+    with pytest.raises(KeyError, match=secret):
+        load_compose(given)
+
+
+def test_two_celery_workers_run_by_default_and_scale_with_a_variable():
+    assert load_compose()["services"]["airflow-worker"]["deploy"]["replicas"] == "2"
+    scaled = load_compose(AIRFLOW_WORKERS="5")
+    assert scaled["services"]["airflow-worker"]["deploy"]["replicas"] == "5"
 
 
 @pytest.mark.parametrize("name", sorted(REQUIRED - ONE_SHOT))
@@ -176,8 +213,14 @@ def test_state_connection_has_own_database_created_and_migrated_by_init_when_par
 
 
 def test_init_creates_api_pool_named_by_dag_setting_when_run(services):
-    pool = services["airflow-worker"]["environment"]["FINCOME_API_POOL"]
-    assert f"airflow pools set {pool} " in script_of(services["airflow-init"])
+    environment = environment_of(services["airflow-init"])
+    assert (
+        environment["FINCOME_API_POOL"]
+        == environment_of(services["airflow-worker"])["FINCOME_API_POOL"]
+    )
+    assert int(environment["FINCOME_API_POOL_SLOTS"]) > 0
+    pools_set = 'airflow pools set "${FINCOME_API_POOL}" "${FINCOME_API_POOL_SLOTS}"'
+    assert pools_set in script_of(services["airflow-init"])
 
 
 def test_sandbox_command_is_accepted_by_sandbox_cli_when_parsed(services):

@@ -1,4 +1,4 @@
-"""``fincome_airflow.airflow_env``: the local Airflow harness the deadline e2e tests run on."""
+"""``fincome_dev.airflow_env``: the local Airflow harness the deadline e2e tests run on."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from fincome_airflow.airflow_env import airflow_environ, stop_process_tree, wait_for
+from fincome_dev.airflow_env import airflow_environ, stop_process_tree, wait_for
 
 
 def test_airflow_environ_isolates_home_when_parent_has_airflow_settings(tmp_path):
@@ -73,7 +73,7 @@ def test_stop_process_tree_kills_descendants_when_one_left_the_group(tmp_path):
 
 @pytest.mark.timeout(60)
 def test_cli_stops_command_tree_when_timeout_expires(tmp_path, monkeypatch):
-    from fincome_airflow.airflow_env import AirflowRuntime
+    from fincome_dev.airflow_env import AirflowRuntime
 
     pids = tmp_path / "pids"
     runtime = AirflowRuntime(home=tmp_path, env={"PATH": "/usr/bin:/bin"}, api_port=0)

@@ -13,7 +13,7 @@ import heapq
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
@@ -24,7 +24,11 @@ from fincome_airflow.reconcile.expected import month_invoices, refused, staged_p
 from fincome_airflow.reconcile.late import Reader, compare_late, sent_ids, sent_outside
 from fincome_airflow.reconcile.merge import merge_by_id
 from fincome_airflow.state import schema
-from fincome_airflow.state.store import StateStore, upsert, utcnow
+from fincome_airflow.state.store import StateStore, utcnow
+from fincome_airflow.state.upsert import upsert
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 #: How many of the largest differences the verdict names.
 TOP = 5
@@ -38,7 +42,7 @@ class DifferenceSink:
     Memory holds a batch, the counts and the few largest differences, whatever their number.
     """
 
-    def __init__(self, store: StateStore, run_key: str, path: Path) -> None:
+    def __init__(self, store: StateStore, run_key: str, path: ObjectStoragePath | Path) -> None:
         self.store, self.run_key, self.path = store, run_key, path
         self.refused_seen: set[str] = set()
         self._verdict = VerdictBuilder()
@@ -94,12 +98,17 @@ def _ids_referenced(payloads: Iterable[Mapping[str, Any]], field: str) -> set[st
 
 
 def reconcile_month(
-    hook: Reader, store: StateStore, run_key: str, month: BillingMonth, path: Path
+    hook: Reader,
+    store: StateStore,
+    run_key: str,
+    month: BillingMonth,
+    path: ObjectStoragePath | Path,
 ) -> dict[str, Any]:
     """Compare Fincome with the ERP month staged by ``run_key``, and the invoices of other
     months the run sent; return the verdict (``other_months``: those months).
 
-    The verdict and every difference are written to the state database and to ``path``.
+    The verdict and every difference are written to the state database and to ``path`` (a
+    local path or any ObjectStoragePath).
     """
     sink = DifferenceSink(store, run_key, path)
     subscription_ids: set[str] = set()

@@ -23,7 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Select
 
 from fincome_airflow.state import schema
-from fincome_airflow.state.store import StateStore, upsert, utcnow
+from fincome_airflow.state.store import StateStore, utcnow
+from fincome_airflow.state.upsert import upsert
 
 if TYPE_CHECKING:
     from fincome_airflow.hooks.outcome import Outcome
@@ -142,7 +143,6 @@ class Ledger:
                     "outcome": outcome.kind,
                     "http_status": outcome.http_status,
                     "reason": outcome.reason,
-                    "payload_hash": payload_hash,
                     "at": now,
                 }
             )

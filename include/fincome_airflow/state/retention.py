@@ -22,15 +22,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from sqlalchemy import Table, and_, delete, func, select, text, tuple_, update
+from sqlalchemy.engine import Connection
 
 from fincome_airflow.deadline import parse_interval
 from fincome_airflow.exceptions import FincomeRunExpired
 from fincome_airflow.state import schema
+from fincome_airflow.state.rejects import remove_unreferenced
 from fincome_airflow.state.store import StateStore, utcnow
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,7 @@ WHY_TEXT: Final[dict[str, str]] = {
 #: Tables holding one run's rows, by run key (the run's own row goes last).
 _RUN_TABLES: Final = (
     schema.staged,
-    schema.rejects,
+    schema.run_rejects,
     schema.outcomes,
     schema.differences,
     schema.reconciliations,
@@ -187,17 +189,27 @@ def runs_to_unstage(
     return out
 
 
-def _delete_batches(store: StateStore, table: Table, where: Any, batch: int) -> int:
-    """Delete ``table`` rows matching ``where`` by primary key, ``batch`` per transaction."""
-    key = tuple_(*table.primary_key.columns)
+def _in_batches(store: StateStore, step: Callable[[Connection], int], batch: int) -> int:
+    """Repeat ``step`` (which removes at most ``batch`` rows), one transaction each, until it
+    removes fewer; return the rows removed."""
     removed = 0
     while True:
         with store.begin() as conn:
-            chunk = select(*table.primary_key.columns).where(where).limit(batch)
-            count = conn.execute(delete(table).where(key.in_(chunk))).rowcount
+            count = step(conn)
         removed += count
         if count < batch:
             return removed
+
+
+def _delete_batches(store: StateStore, table: Table, where: Any, batch: int) -> int:
+    """Delete ``table`` rows matching ``where`` by primary key, ``batch`` per transaction."""
+    key = tuple_(*table.primary_key.columns)
+    chunk = select(*table.primary_key.columns).where(where).limit(batch)
+
+    def step(conn: Connection) -> int:
+        return conn.execute(delete(table).where(key.in_(chunk))).rowcount
+
+    return _in_batches(store, step, batch)
 
 
 def unstage(store: StateStore, run_key: str, why: Why, batch: int = DEFAULT_BATCH) -> int:
@@ -257,6 +269,9 @@ def remove_history(
             conn.execute(delete(runs).where(runs.c.run_key == run_key))
     if keys:
         counts[runs.name] = len(keys)
+        details = _in_batches(store, lambda conn: remove_unreferenced(conn, batch), batch)
+        if details:
+            counts[schema.reject_details.name] = details
     return len(keys), counts
 
 

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Index,
     Integer,
     MetaData,
     Numeric,
@@ -69,18 +68,51 @@ staged = Table(
     Column("net_amount", Numeric(20, 2)),
 )
 
-#: Records a run refused: ``rejected`` (own defect) or ``blocked`` (a parent was refused).
-rejects = Table(
-    "fincome_rejects",
+#: Each distinct refusal once (state/rejects.py): a record refused again by later runs with the
+#: same reason, field, message and blocker keeps its one row; ``digest`` is their SHA-256.
+reject_details = Table(
+    "fincome_reject_details",
     metadata,
-    Column("run_key", _RUN, primary_key=True),
-    Column("resource", _RES, primary_key=True),
-    Column("record_id", _ID, primary_key=True),
-    Column("seq", Integer, primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("resource", _RES, nullable=False),
+    Column("record_id", _ID, nullable=False),
+    Column("seq", Integer, nullable=False),
     Column("outcome", String(8), nullable=False),
     Column("reason_code", String(64), nullable=False),
     Column("field", String(128)),
     Column("message", Text, nullable=False),
+    Column("blocked_by", String(300)),
+)
+
+#: Which refusals each run made: per run and write batch, the refusals' ids as a JSON array
+#: (a few bytes per refusal, however many runs list it again).
+run_rejects = Table(
+    "fincome_run_rejects",
+    metadata,
+    Column("run_key", _RUN, primary_key=True),
+    Column("batch", Integer, primary_key=True, autoincrement=False),
+    Column("detail_ids", Text, nullable=False),
+)
+
+#: Views over the tables above, made by the migrations; readers query them like tables.
+views = MetaData()
+
+#: Records a run refused: ``rejected`` (own defect) or ``blocked`` (a parent was refused);
+#: the view joining ``fincome_run_rejects`` to ``fincome_reject_details``, one row per run and
+#: refusal. Write through :func:`fincome_airflow.state.rejects.record_rejects`.
+rejects = Table(
+    "fincome_rejects",
+    views,
+    Column("run_key", _RUN),
+    Column("detail_id", Integer),
+    Column("resource", _RES),
+    Column("record_id", _ID),
+    Column("seq", Integer),
+    Column("outcome", String(8)),
+    Column("reason_code", String(64)),
+    Column("field", String(128)),
+    Column("message", Text),
     Column("blocked_by", String(300)),
 )
 
@@ -106,7 +138,6 @@ outcomes = Table(
     Column("outcome", String(16), nullable=False),
     Column("http_status", Integer),
     Column("reason", Text),
-    Column("payload_hash", String(64)),
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
@@ -153,5 +184,3 @@ differences = Table(
     Column("fields", Text),
     Column("detail", Text),
 )
-
-Index("ix_fincome_outcomes_outcome", outcomes.c.run_key, outcomes.c.outcome)

@@ -2,7 +2,7 @@
 
 Deciding is the validation's job; this module only writes what it is given, in batches, keyed
 by the run: ``fincome_staged`` (the canonical JSON payload, i.e. sorted keys and normalized
-amounts, which is what is sent, and its SHA-256), ``fincome_rejects``,
+amounts, which is what is sent, and its SHA-256), the refusals (:mod:`.rejects`),
 ``fincome_pending`` (records refused and not yet confirmed, re-extracted by later runs) and the
 run's ``max_updated_at`` (the watermark candidate: the highest ``updated_at`` seen, at most the
 ``ceiling`` the extraction sets; made the watermark only when the run ends ``done``). A
@@ -17,17 +17,20 @@ import io
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Select, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from fincome_airflow.contract import Resource
 from fincome_airflow.hashing import canonical_with_hash
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
+from fincome_airflow.state.upsert import upsert
 from fincome_airflow.validation.decisions import Decision
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 log = logging.getLogger(__name__)
 
@@ -209,11 +212,12 @@ class StagingWriter:
     def flush(self) -> None:
         """Write the buffered rows in one transaction."""
         with self.store.begin() as conn:
-            for table, rows in ((schema.staged, self._staged), (schema.rejects, self._rejects)):
-                if rows:
-                    _bulk_insert(conn, table, rows)
-            if self._pending_add:
-                _insert_ignore(conn, schema.pending, self._pending_add, ["resource", "record_id"])
+            if self._staged:
+                _bulk_insert(conn, schema.staged, self._staged)
+            self.store.record_rejects(conn, self._rejects)
+            # An existing row keeps its oldest ``since_run_key``.
+            key = ["resource", "record_id"]
+            upsert(conn, schema.pending, self._pending_add, key, replace=False)
             for resource, ids in _group(self._pending_drop).items():
                 for part in id_chunks(ids):
                     conn.execute(
@@ -268,14 +272,6 @@ def _group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
-def _insert_ignore(conn: Connection, table: Any, rows: list[dict], key: list[str]) -> None:
-    """Insert rows, keeping the existing row on a key conflict (the oldest ``since_run_key``)."""
-    dialect = conn.dialect.name
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    unique = list({tuple(r[k] for k in key): r for r in rows}.values())
-    conn.execute(stmt.on_conflict_do_nothing(index_elements=key), unique)
-
-
 def rejects_query() -> Select:
     """The refused records' CSV columns, in file order; add ``where`` clauses to narrow it."""
     rej = schema.rejects
@@ -284,11 +280,14 @@ def rejects_query() -> Select:
     )
 
 
-def write_rejects_csv(store: StateStore, run_key: str, path: str | Path) -> int:
-    """Write the run's rejects to a CSV a finance person opens in a spreadsheet; return rows."""
+def write_rejects_csv(store: StateStore, run_key: str, path: ObjectStoragePath | Path) -> int:
+    """Write the run's rejects to a CSV a finance person opens in a spreadsheet; return rows.
+
+    :param path: a local path or any ObjectStoragePath (the file is uploaded when it closes).
+    """
     query = rejects_query().where(schema.rejects.c.run_key == run_key)
     count = 0
-    with store.begin() as conn, open(path, "w", newline="", encoding="utf-8-sig") as fh:
+    with store.begin() as conn, path.open("w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
         for row in conn.execute(query):

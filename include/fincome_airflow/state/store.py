@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Table, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from fincome_airflow.db import engine_for_connection, make_engine
 from fincome_airflow.state import migrate, schema
+from fincome_airflow.state.rejects import record_rejects
+from fincome_airflow.state.upsert import upsert
 
 DEFAULT_STATE_CONN_ID = "fincome_state"
 #: Run status while the extraction writes its batches: the stage is part of a month.
@@ -28,32 +29,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def upsert(
-    conn: Connection,
-    table: Table,
-    rows: Sequence[Mapping[str, Any]],
-    key: Sequence[str],
-) -> None:
-    """Insert ``rows``, replacing rows with the same ``key`` (PostgreSQL and SQLite)."""
-    if not rows:
-        return
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table)
-    else:  # pragma: no cover - other backends are not supported for the state database
-        raise NotImplementedError(f"state database on {dialect} is not supported")
-    updated = {c: stmt.excluded[c] for c in rows[0] if c not in key}
-    if updated:
-        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=updated)
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-    conn.execute(stmt, list(rows))
-
-
 class StateStore:
     """Access to the state database; cheap to build, migrates its tables on first use."""
+
+    #: The tables a restarted run forgets (its extract stages the month again).
+    restaged_tables: tuple[Table, ...] = (schema.staged, schema.run_rejects)
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -89,9 +69,13 @@ class StateStore:
     def start_run(self, run_key: str, month: str, *, dry_run: bool) -> None:
         """Register (or restart) a run; a restarted run forgets what it had staged."""
         with self.begin() as conn:
-            for table in (schema.staged, schema.rejects):
+            for table in self.restaged_tables:
                 conn.execute(table.delete().where(table.c.run_key == run_key))
             upsert(conn, schema.runs, [self.new_run_row(run_key, month, dry_run)], ["run_key"])
+
+    def record_rejects(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Store runs' refusals (see :mod:`.rejects`); return the rows."""
+        return record_rejects(conn, rows)
 
     def new_run_row(self, run_key: str, month: str, dry_run: bool) -> dict[str, Any]:
         """The ``fincome_runs`` row of a run that starts (or restarts) extracting."""

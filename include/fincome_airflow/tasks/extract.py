@@ -4,39 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-from pathlib import Path
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
 from fincome_airflow.db import erp_engine_for_connection
 from fincome_airflow.extract.run import extract_and_stage
+from fincome_airflow.reports import report_path
 from fincome_airflow.state.retention import require_resumable
 from fincome_airflow.state.staging import write_rejects_csv
 from fincome_airflow.state.store import STATUS_STAGED, StateStore
 
 log = logging.getLogger(__name__)
 
-#: Folder of the rejects files (one CSV per run); default ``$AIRFLOW_HOME/fincome_reports``.
-ENV_REPORTS_DIR = "FINCOME_REPORTS_DIR"
-
 
 class RejectRatioExceeded(AirflowFailException):
     """Too many records were refused: the run stops before sending anything (no retry)."""
-
-
-def reports_dir() -> Path:
-    default = Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "fincome_reports"
-    path = Path(os.environ.get(ENV_REPORTS_DIR) or default)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def report_path(run_key: str, kind: str) -> Path:
-    """A file name a finance person can find: ``<month-run>_<kind>.csv``."""
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run_key)
-    return reports_dir() / f"{safe}_{kind}.csv"
 
 
 def refused_ratio(counts: dict[str, dict[str, int]]) -> tuple[int, int, float]:

@@ -1,14 +1,18 @@
-"""First task of a run: resolve the month and validate the trigger input."""
+"""First task of a run: resolve the month, validate the trigger input, check the reports URL."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from fincome_airflow.month import month_from_context
 from fincome_airflow.params import RunOptions
+from fincome_airflow.reports import ReportsLocationError, ReportsUnwritable, check_reports_location
+
+log = logging.getLogger(__name__)
 
 
 def run_key_for(dag_id: str, run_id: str) -> str:
@@ -19,13 +23,15 @@ def run_key_for(dag_id: str, run_id: str) -> str:
 def prepare_run(context: Any, now: dt.datetime | None = None) -> dict[str, Any]:
     """Return the run's plan (a small XCom): run key, month and the validated options.
 
-    Bad trigger input fails the task without retries (retrying cannot fix it).
+    Bad trigger input and a misconfigured reports location fail the task without retries
+    (retrying cannot fix them); a reports location that cannot be written now is retried.
     """
     try:
         month = month_from_context(context, now)
         options = RunOptions.from_params(context.get("params") or {}, month)
     except ValueError as err:
         raise AirflowFailException(f"Invalid trigger input: {err}") from err
+    check_reports(context)
     dag_id = context["dag"].dag_id
     return {
         "run_key": run_key_for(dag_id, context["run_id"]),
@@ -38,3 +44,14 @@ def prepare_run(context: Any, now: dt.datetime | None = None) -> dict[str, Any]:
         # Nothing is sent by a dry run or a reconciliation-only run.
         "send": not (options.dry_run or options.reconcile_only),
     }
+
+
+def check_reports(context: Any) -> None:
+    """Fail before anything is sent when the run's CSV reports could not be written."""
+    try:
+        where = check_reports_location()
+    except ReportsUnwritable as err:
+        raise AirflowException(f"Reports location unusable, nothing sent: {err}") from err
+    except ReportsLocationError as err:
+        raise AirflowFailException(f"Reports location unusable, nothing sent: {err}") from err
+    log.info("Reports of run %s go to %s", context["run_id"], where)

@@ -1,6 +1,6 @@
 """Run ``fincome_monthly_load`` headless with ``airflow dags test`` and read what it did.
 
-One migrated SQLite Airflow (:func:`fincome_airflow.airflow_env.airflow_runtime`) serves every
+One migrated SQLite Airflow (:func:`fincome_dev.airflow_env.airflow_runtime`) serves every
 run of a session; each :class:`MonthlyLoad` binds it to one ERP, one state database and one
 sandbox through ``AIRFLOW_CONN_*`` variables given to the ``dags test`` command only. The API
 key never reaches the command line, and it is masked in the log text handed back.
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from fincome_airflow.airflow_env import AirflowRuntime
+from fincome_dev.airflow_env import AirflowRuntime
 
 DAG_ID = "fincome_monthly_load"
 #: ``dags test`` logical date of the October run (its data interval is October).

@@ -1,0 +1,1 @@
+"""Development tools of the Fincome project: demo, benchmark, reliability runner, local Airflow."""

@@ -1,0 +1,407 @@
+"""A throwaway local Airflow: private AIRFLOW_HOME, SQLite metadata DB, LocalExecutor, processes.
+
+For end-to-end tests and ``make demo``; never imported by DAGs or tasks.
+
+.. code-block:: python
+
+    with airflow_runtime(dags_folder="dags", plugins_folder="plugins") as af:
+        af.cli("dags", "test", "fincome_monthly_load", "2026-11-01")  # no component needed
+        af.start("api-server", "dag-processor", "scheduler", "triggerer")
+        af.wait_for_dag("fincome_monthly_load")
+        af.unpause("fincome_monthly_load")
+        run_id = af.trigger("fincome_monthly_load", conf={"month": "2026-10"})
+        assert af.wait_for_run("fincome_monthly_load", run_id) == "success"
+
+Every component runs in its own process group (logs in ``<home>/logs/<component>.log``); leaving
+the context stops them all, children included, then deletes the home unless ``keep_home``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, TypeVar
+
+import psutil
+
+from fincome_airflow.airflow_cli import airflow_argv
+
+T = TypeVar("T")
+
+COMPONENTS: Final = ("api-server", "dag-processor", "scheduler", "triggerer")
+FINISHED_STATES: Final = ("success", "failed")
+SIMPLE_AUTH_MANAGER: Final = (
+    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+)
+
+
+def airflow_environ(
+    home: Path,
+    dags_folder: Path,
+    plugins_folder: Path | None = None,
+    *,
+    api_port: int = 8080,
+    overrides: Mapping[str, str] | None = None,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Return the environment of every ``airflow`` process of one runtime.
+
+    Inherited ``AIRFLOW__*`` settings (e.g. pytest's unit-test mode) are dropped; the venv's
+    ``bin`` leads ``PATH`` so that ``airflow`` resolves to this interpreter's.
+    """
+    base = os.environ if base is None else base
+    env = {
+        key: value
+        for key, value in base.items()
+        if not key.startswith(("AIRFLOW__", "_AIRFLOW")) and key not in {"AIRFLOW_CONFIG"}
+    }
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder or home / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "8",
+            "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(api_port),
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
+            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "2",
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        }
+    )
+    env.update(overrides or {})
+    return env
+
+
+def free_port() -> int:
+    """Return a TCP port free right now on 127.0.0.1."""
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(
+    predicate: Callable[[], T],
+    *,
+    timeout: float,
+    interval: float = 0.5,
+    what: str = "condition",
+    diagnostics: Callable[[], str] | None = None,
+) -> T:
+    """Poll ``predicate`` until it returns something truthy, and return that.
+
+    :raise TimeoutError: still falsy after ``timeout`` seconds (message ends with diagnostics).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            details = f"\n{diagnostics()}" if diagnostics else ""
+            raise TimeoutError(f"Timed out after {timeout:.0f}s waiting for {what}{details}")
+        time.sleep(interval)
+
+
+def stop_process_tree(process: subprocess.Popen, timeout: float = 15.0) -> None:
+    """SIGTERM the process group and every descendant, then SIGKILL what is left."""
+    victims: list[psutil.Process] = []
+    with suppress(psutil.NoSuchProcess):
+        root = psutil.Process(process.pid)
+        victims = [root, *root.children(recursive=True)]
+    _signal_group(process.pid, signal.SIGTERM)
+    for victim in victims:  # descendants may have left the group (setsid)
+        with suppress(psutil.NoSuchProcess):
+            victim.terminate()
+    _gone, alive = psutil.wait_procs(victims, timeout=timeout)
+    _signal_group(process.pid, signal.SIGKILL)
+    for victim in alive:
+        with suppress(psutil.NoSuchProcess):
+            victim.kill()
+    psutil.wait_procs(alive, timeout=5)
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
+def _query_server(url: str, sql: str, params: tuple) -> list[tuple]:
+    """One query on a PostgreSQL (or other server) metadata database, ``?`` placeholders."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(sql.replace("?", "%s"), params)
+            return [tuple(row) for row in rows]
+    finally:
+        engine.dispose()
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+@dataclass
+class AirflowRuntime:
+    """One local Airflow installation; build it with :func:`airflow_runtime`."""
+
+    home: Path
+    env: dict[str, str]
+    api_port: int
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite metadata database."""
+        return self.home / "airflow.db"
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the api-server (UI and REST API)."""
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def command(self, *args: str) -> list[str]:
+        """Return the argv running ``airflow <args>`` with this interpreter's Airflow."""
+        return airflow_argv(*args)
+
+    def cli(
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = 300.0,
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``airflow <args>`` to completion; output captured as text.
+
+        :param env: extra variables for this command only.
+        :raise subprocess.CalledProcessError: non-zero exit and ``check`` (output in the message).
+        :raise subprocess.TimeoutExpired: still running after ``timeout`` (its tree is stopped).
+        """
+        process = subprocess.Popen(
+            self.command(*args),
+            env={**self.env, **(env or {})},
+            cwd=self.home,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stop_process_tree(process, timeout=5)  # its task processes too
+            process.communicate()
+            raise
+        result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+        if check and result.returncode != 0:
+            raise subprocess.CalledProcessError(
+                result.returncode,
+                result.args,
+                output=result.stdout,
+                stderr=f"{result.stderr[-4000:]}\n(airflow {' '.join(args)} failed)",
+            )
+        return result
+
+    def start(self, *components: str, env: Mapping[str, str] | None = None) -> None:
+        """Start components (default: all of :data:`COMPONENTS`), each in its own process group.
+
+        :param env: extra variables for these components only (e.g. a connection, auth users).
+        """
+        for component in components or COMPONENTS:
+            if component not in COMPONENTS:
+                raise ValueError(f"Unknown component {component!r}: expected one of {COMPONENTS}")
+            if component in self.processes and self.processes[component].poll() is None:
+                continue
+            log_file = self.log_path(component)
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            with log_file.open("ab") as out:
+                self.processes[component] = subprocess.Popen(
+                    self.command(component),
+                    env={**self.env, **(env or {})},
+                    cwd=self.home,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+
+    def stop(self, *components: str, timeout: float = 15.0) -> None:
+        """Stop components (default: all started, the last started first), children included."""
+        for component in components or list(reversed(self.processes)):
+            process = self.processes.pop(component, None)
+            if process is not None:
+                stop_process_tree(process, timeout=timeout)
+
+    def log_path(self, component: str) -> Path:
+        """Where the component's stdout and stderr go."""
+        return self.home / "logs" / f"{component}.log"
+
+    def log_tail(self, *components: str, lines: int = 30) -> str:
+        """Last lines of the components' logs (default: all started), for failure messages."""
+        parts = []
+        for component in components or list(self.processes):
+            path = self.log_path(component)
+            text = path.read_text(errors="replace") if path.exists() else ""
+            parts.append(f"--- {component} ---\n" + "\n".join(text.splitlines()[-lines:]))
+        return "\n".join(parts)
+
+    def check_running(self) -> None:
+        """Raise if a started component has exited."""
+        dead = {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
+        if dead:
+            raise RuntimeError(f"Airflow components exited: {dead}\n{self.log_tail(*dead)}")
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Read the metadata database (harness polling only): SQLite read-only, or a server
+        database when ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`` names one; ``?`` placeholders."""
+        url = self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        if not url.startswith("sqlite"):
+            return _query_server(url, sql, params)
+        uri = f"file:{self.db_path}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=10)) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def wait_for(self, predicate: Callable[[], T], *, timeout: float, what: str) -> T:
+        """:func:`wait_for`, failing fast if a component died, with their logs on timeout."""
+
+        def _checked() -> T:
+            self.check_running()
+            return predicate()
+
+        return wait_for(_checked, timeout=timeout, what=what, diagnostics=self.log_tail)
+
+    def wait_for_api(self, timeout: float = 90.0) -> None:
+        """Wait until the api-server answers its health endpoint."""
+
+        def _healthy() -> bool:
+            try:
+                url = f"{self.api_url}/api/v2/monitor/health"
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (local URL)
+                    return response.status == 200
+            except OSError:
+                return False
+
+        self.wait_for(_healthy, timeout=timeout, what="the api-server")
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 90.0) -> None:
+        """Wait until the dag-processor has serialized ``dag_id`` into the metadata DB."""
+        sql = "SELECT 1 FROM serialized_dag WHERE dag_id = ?"
+        self.wait_for(lambda: self.query(sql, (dag_id,)), timeout=timeout, what=f"DAG {dag_id}")
+
+    def unpause(self, dag_id: str) -> None:
+        """``airflow dags unpause``."""
+        self.cli("dags", "unpause", dag_id)
+
+    def trigger(
+        self,
+        dag_id: str,
+        *,
+        run_id: str | None = None,
+        conf: Mapping[str, object] | None = None,
+        logical_date: str | None = None,
+    ) -> str:
+        """``airflow dags trigger``; return the run id (generated when not given)."""
+        run_id = run_id or f"manual__harness_{secrets.token_hex(4)}"
+        args = ["dags", "trigger", dag_id, "--run-id", run_id]
+        if conf is not None:
+            args += ["--conf", json.dumps(conf)]
+        if logical_date is not None:
+            args += ["--logical-date", logical_date]
+        self.cli(*args)
+        return run_id
+
+    def run_state(self, dag_id: str, run_id: str) -> str | None:
+        """State of one DAG run, or None if it does not exist."""
+        rows = self.query(
+            "SELECT state FROM dag_run WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)
+        )
+        return rows[0][0] if rows else None
+
+    def wait_for_run(
+        self,
+        dag_id: str,
+        run_id: str,
+        *,
+        states: tuple[str, ...] = FINISHED_STATES,
+        timeout: float = 300.0,
+    ) -> str:
+        """Wait until the run reaches one of ``states``; return that state."""
+        return self.wait_for(
+            lambda: (state := self.run_state(dag_id, run_id)) in states and state,
+            timeout=timeout,
+            what=f"run {run_id} of {dag_id} to reach {states}",
+        )
+
+
+@contextmanager
+def airflow_runtime(
+    dags_folder: str | os.PathLike[str],
+    *,
+    plugins_folder: str | os.PathLike[str] | None = None,
+    home: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    migrate: bool = True,
+    api_port: int | None = None,
+    keep_home: bool = False,
+) -> Iterator[AirflowRuntime]:
+    """Prepare an AIRFLOW_HOME, migrate its SQLite DB, yield the runtime, then stop everything.
+
+    :param dags_folder: ``[core] dags_folder``.
+    :param plugins_folder: ``[core] plugins_folder`` (default: an empty one in the home).
+    :param home: AIRFLOW_HOME to use and keep (default: a temporary directory, deleted after).
+    :param env: extra environment for every process (``AIRFLOW__*`` settings, ``AIRFLOW_CONN_*``).
+    :param migrate: run ``airflow db migrate`` before yielding.
+    :param api_port: api-server port (default: a free one).
+    :param keep_home: keep a temporary home (its logs) after exit.
+    """
+    owned = home is None
+    home_path = Path(home or tempfile.mkdtemp(prefix="airflow-home-")).resolve()
+    home_path.mkdir(parents=True, exist_ok=True)
+    port = api_port or free_port()
+    runtime = AirflowRuntime(
+        home=home_path,
+        env=airflow_environ(
+            home_path,
+            Path(dags_folder).resolve(),
+            Path(plugins_folder).resolve() if plugins_folder else None,
+            api_port=port,
+            overrides=env,
+        ),
+        api_port=port,
+    )
+    try:
+        if migrate:
+            runtime.cli("db", "migrate")
+        yield runtime
+    finally:
+        runtime.stop()
+        if owned and not keep_home:
+            shutil.rmtree(home_path, ignore_errors=True)

@@ -1,0 +1,139 @@
+"""Write rows into a reference ERP, filling the columns a row leaves out.
+
+For tests and worked examples of the extraction: a row is a dict of ERP columns; the defaults
+give a valid record, so a test states only the column it breaks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from importlib import resources
+from typing import Any, Final
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+UPDATED: Final = dt.datetime(2020, 1, 1)
+
+DEFAULTS: Final[dict[str, dict[str, Any]]] = {
+    "customers": {
+        "company_name": "ACME SAS",
+        "email": "billing@acme.example",
+        "country_code": "FR",
+        "postal_code": "75001",
+        "parent_cust_no": None,
+        "updated_at": UPDATED,
+    },
+    "contracts": {
+        "plan_code": "PRO",
+        "status": "ACTIVE",
+        "start_date": dt.date(2023, 1, 1),
+        "end_date": None,
+        "terminated_on": None,
+        "currency": "EUR",
+        "monthly_fee": Decimal("100.00"),
+        "updated_at": UPDATED,
+    },
+    "invoices": {
+        "due_date": None,
+        "doc_status": "ISSUED",
+        "currency": "EUR",
+        "total_tax": Decimal("0.00"),
+        "updated_at": UPDATED,
+    },
+    "invoice_lines": {
+        "description": "Subscription",
+        "line_kind": "RECURRING",
+        "service_from": None,
+        "service_to": None,
+        "quantity": Decimal(1),
+    },
+}
+TABLES: Final = ("customers", "contracts", "invoices", "invoice_lines")
+
+
+def create_erp(engine: Engine) -> None:
+    """Create the reference ERP tables (``erp`` schema on PostgreSQL, attached on SQLite)."""
+    ddl = resources.files("fincome_erp").joinpath("schema.sql").read_text("utf-8")
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("CREATE SCHEMA IF NOT EXISTS erp"))
+        for statement in ddl.split(";"):
+            body = "\n".join(
+                line for line in statement.splitlines() if not line.strip().startswith("--")
+            )
+            if body.strip():
+                conn.execute(text(body))
+
+
+def _complete(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    return {**DEFAULTS[table], **row}
+
+
+def _bind(value: Any, plain: bool) -> Any:
+    """SQLite's driver takes text for decimals and dates (stored as the ERP would)."""
+    if not plain:
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def insert_rows(engine: Engine, table: str, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Insert ``rows`` into ``erp.<table>`` with defaults for missing columns."""
+    if table not in TABLES:
+        raise ValueError(f"unknown ERP table {table!r}")
+    done = [_complete(table, r) for r in rows]
+    if not done:
+        return 0
+    cols = list(done[0])
+    sql = text(
+        f"INSERT INTO erp.{table} ({', '.join(cols)}) "  # noqa: S608 - fixed table names
+        f"VALUES ({', '.join(':' + c for c in cols)})"
+    )
+    with engine.begin() as conn:
+        plain = conn.dialect.name == "sqlite"
+        conn.execute(sql, [{c: _bind(r.get(c), plain) for c in cols} for r in done])
+    return len(done)
+
+
+def add_invoice(
+    erp: dict[str, list[dict[str, Any]]],
+    invoice_no: str,
+    cust_no: str,
+    contract_no: str | None,
+    day: dt.date,
+    lines: Iterable[Mapping[str, Any]],
+    **columns: Any,
+) -> None:
+    """Append an invoice and its lines to ``erp`` (total_net = sum of lines unless given)."""
+    lines = list(lines)
+    total = sum((Decimal(str(line["net_amount"])) for line in lines), Decimal("0.00"))
+    erp.setdefault("invoices", []).append(
+        {
+            "invoice_no": invoice_no,
+            "cust_no": cust_no,
+            "contract_no": contract_no,
+            "invoice_date": day,
+            "total_net": total,
+            **columns,
+        }
+    )
+    for n, line in enumerate(lines, start=1):
+        erp.setdefault("invoice_lines", []).append({"invoice_no": invoice_no, "line_no": n, **line})
+
+
+def load(engine: Engine, erp: Mapping[str, Iterable[Mapping[str, Any]]]) -> None:
+    """Insert every table of ``erp`` (rows of one table may have different columns)."""
+    for table in TABLES:
+        groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+        for row in erp.get(table, ()):
+            groups.setdefault(tuple(sorted(row)), []).append(row)
+        for rows in groups.values():
+            insert_rows(engine, table, rows)

@@ -1,5 +1,0 @@
-"""Reliability figures: the results the reliability tests write, and the table printed from them.
-
-``python -m fincome_airflow.reliability`` prints the table from the last results
-(``--run`` runs ``pytest tests/reliability`` first; ``--results DIR`` reads another folder).
-"""
