@@ -39,6 +39,17 @@ class FakeClock:
             self.sleeps.append(seconds)
 
 
+def max_in_window(starts: Iterable[float], window: float = 1.0) -> int:
+    """The most start times found together in any window of ``window`` seconds."""
+    starts = sorted(starts)
+    best, j = 0, 0
+    for i, t in enumerate(starts):
+        while t - starts[j] >= window:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
 def fincome_conn_json(
     api_key: str, extra: dict[str, Any] | None = None, host: str = FINCOME_BASE, **fields: Any
 ) -> str:

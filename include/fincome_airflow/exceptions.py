@@ -32,3 +32,8 @@ class FincomeStageIncomplete(AirflowFailException):
 class FincomeRunExpired(AirflowFailException):
     """The run can no longer resume (finished, superseded or past the resume window): its
     staged records are gone; a new run of the month does what a resumed one would."""
+
+
+class FincomeBudgetUnavailable(FincomeError):
+    """The store of the API budget shared by the workers cannot be reached: nothing is sent;
+    Airflow may retry the task."""

@@ -20,12 +20,14 @@ CONN_FIELDS: Final[dict[str, dict[str, Any]]] = {
     },
     "requests_per_second": {
         "label": "Requests per second",
-        "description": "Request budget shared by every request this hook sends.",
+        "description": "Request budget of the API: of every worker together when a shared "
+        "budget store is set, else of each task.",
         "schema": {"type": ["number", "null"], "minimum": 0.1, "default": 10},
     },
     "max_concurrency": {
         "label": "Maximum concurrent requests",
-        "description": "Requests in flight at once.",
+        "description": "Requests in flight at once (of every worker together with a shared "
+        "budget store).",
         "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 256, "default": 8},
     },
     "timeout": {
@@ -38,6 +40,13 @@ CONN_FIELDS: Final[dict[str, dict[str, Any]]] = {
         "description": "Time all retries of one request may take together; keep it below the "
         "task's execution_timeout.",
         "schema": {"type": ["number", "null"], "minimum": 0, "default": 300},
+    },
+    "budget_store": {
+        "label": "Shared budget store (Redis URL)",
+        "description": "Redis URL of the request budget shared by every worker, e.g. "
+        "redis://redis:6379/2; empty: each task has the whole budget to itself. A URL with a "
+        "password belongs in FINCOME_BUDGET_STORE (the environment), not here.",
+        "schema": {"type": ["string", "null"], "default": ""},
     },
 }
 

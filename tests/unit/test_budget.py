@@ -7,19 +7,11 @@ import threading
 import time
 
 import pytest
-from testkit import FakeClock
+from testkit import FakeClock, max_in_window
 
-from fincome_airflow.budget import RequestBudget, RetryPolicy
-
-
-def max_in_window(starts: list[float], window: float = 1.0) -> int:
-    starts = sorted(starts)
-    best, j = 0, 0
-    for i, t in enumerate(starts):
-        while t - starts[j] >= window:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
+from fincome_airflow.budget import RequestBudget, RetryPolicy, lease_seconds, open_budget
+from fincome_airflow.budget.shared import SharedBudget, redact_url
+from fincome_airflow.hooks.settings import BUDGET_STORE_ENV, SETTING_KEYS, FincomeSettings
 
 
 @pytest.mark.parametrize(
@@ -145,3 +137,88 @@ def test_retry_policy_total_sleep_fits_in_budget_whatever_the_jitter():
             elapsed += delay + 0.2  # the request itself takes time too
             retry += 1
         assert elapsed < 60 + 0.2
+
+
+# -- choosing the budget: settings and the store's URL -----------------------------------------
+
+
+def test_settings_read_the_budget_store_from_the_extra_before_the_environment(monkeypatch):
+    monkeypatch.setenv(BUDGET_STORE_ENV, "redis://env-redis:6379/2")
+
+    from_extra = FincomeSettings.from_extra({"budget_store": "redis://extra-redis:6379/3"})
+    from_env = FincomeSettings.from_extra({"budget_store": ""})
+
+    assert from_extra.budget_store == "redis://extra-redis:6379/3"
+    assert from_env.budget_store == "redis://env-redis:6379/2"
+
+
+def test_settings_default_to_the_in_process_budget_without_a_store(monkeypatch):
+    monkeypatch.delenv(BUDGET_STORE_ENV, raising=False)
+
+    settings = FincomeSettings.from_extra({})
+
+    assert settings.budget_store == ""
+    budget = open_budget("", "http://x", 5, 2, timeout=30, clock=time.monotonic, sleep=time.sleep)
+    assert isinstance(budget, RequestBudget)
+
+
+def test_settings_refuse_a_store_that_is_not_a_redis_url_without_showing_it(monkeypatch):
+    monkeypatch.setenv(BUDGET_STORE_ENV, "postgresql://user:s3cret@db/state")
+
+    with pytest.raises(ValueError, match="must be a URL starting with redis://") as caught:
+        FincomeSettings.from_extra({})
+    assert "s3cret" not in str(caught.value)
+
+
+def test_the_budget_store_extra_is_a_setting_never_sent_as_a_header():
+    assert "budget_store" in SETTING_KEYS
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        pytest.param("redis://:pw@r:6379/2", "redis://:***@r:6379/2", id="password-only"),
+        pytest.param("rediss://u:pw@r/0", "rediss://u:***@r/0", id="user-and-password"),
+        pytest.param("redis://r:6379/0", "redis://r:6379/0", id="no-password"),
+    ],
+)
+def test_redact_url_hides_the_stores_password(url, shown):
+    assert redact_url(url) == shown
+
+
+def test_a_slot_is_leased_longer_than_a_request_can_take():
+    assert lease_seconds(30) > 2 * 30
+
+
+class ScriptedRedis:
+    """A stand-in for the Redis client: the acquire script answers from a list, in order."""
+
+    def __init__(self, answers: list[tuple[int, str]]) -> None:
+        self.answers = answers
+        self.released: list[str] = []
+
+    def register_script(self, script: str):
+        return lambda keys, args: self.answers.pop(0)
+
+    def zrem(self, key: str, lease: str) -> None:
+        self.released.append(lease)
+
+
+def test_shared_budget_waits_what_the_store_says_and_asks_again_when_slots_are_full():
+    clock = FakeClock()
+    store = ScriptedRedis([(0, "-1"), (0, "-1"), (0, "0.25"), (1, "0")])
+    budget = SharedBudget(store, "api", 10, 2, lease_seconds=60, sleep=clock.sleep)
+
+    with budget.slot():
+        pass
+
+    assert clock.sleeps == [0.25]  # full slots are polled on the local "freed" event instead
+    assert store.answers == []
+    assert len(store.released) == 1
+
+
+def test_shared_budget_uses_the_same_window_as_the_in_process_one():
+    shared = SharedBudget(ScriptedRedis([]), "api", 2.5, 1, lease_seconds=60)
+    local = RequestBudget(2.5, 1)
+
+    assert (shared.max_starts, shared.window) == (local.max_starts, local.window)

@@ -16,7 +16,7 @@ from airflow.providers.http.hooks.http import HttpHook
 from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
 from fincome_airflow import contract
-from fincome_airflow.budget import Clock, RequestBudget, RetryPolicy, Sleep
+from fincome_airflow.budget import Budget, Clock, RetryPolicy, Sleep, open_budget
 from fincome_airflow.errors import Action, Resolution, classify
 from fincome_airflow.exceptions import FincomeConfigError, FincomeRequestError
 from fincome_airflow.hooks.connection_test import explain_failure
@@ -45,8 +45,10 @@ class FincomeHook(HttpHook):
     """Talk to the Fincome API through a ``fincome`` connection.
 
     Host is the base URL, password the API key; the extras ``key_header``,
-    ``requests_per_second``, ``max_concurrency``, ``timeout`` and ``retry_budget`` configure the
-    hook and are never sent as headers (other extras keep HttpHook's meaning).
+    ``requests_per_second``, ``max_concurrency``, ``timeout``, ``retry_budget`` and
+    ``budget_store`` configure the hook and are never sent as headers (other extras keep
+    HttpHook's meaning). With a ``budget_store`` every hook on every worker draws from one
+    budget per base URL; without, each hook has the whole budget.
 
     :param fincome_conn_id: the connection id.
     :param sleep: replaces waiting between retries (tests pass a no-op or a fake clock's sleep).
@@ -80,7 +82,7 @@ class FincomeHook(HttpHook):
         self._lock = threading.Lock()
         self._session: requests.Session | None = None
         self._settings: FincomeSettings | None = None
-        self._budget: RequestBudget | None = None
+        self._budget: Budget | None = None
         self._policy: RetryPolicy | None = None
         self.redact = Redactor()
         self._counts = {"requests": 0, "retries": 0, "rate_limited": 0}
@@ -125,13 +127,16 @@ class FincomeHook(HttpHook):
         session.headers[settings.key_header] = api_key
         session.headers["Accept"] = "application/json"
         if self._settings is None:
-            self._settings = settings
-            self._budget = RequestBudget(
+            self._budget = open_budget(
+                settings.budget_store,
+                self.base_url,
                 settings.requests_per_second,
                 settings.max_concurrency,
+                timeout=settings.timeout,
                 clock=self._clock,
                 sleep=self._sleep or time.sleep,
             )
+            self._settings = settings
             self._policy = RetryPolicy(budget=settings.retry_budget, rng=self._rng)
         return session
 
@@ -207,17 +212,19 @@ class FincomeHook(HttpHook):
         session = self.get_conn()
         assert self._budget is not None and self._settings is not None
         headers = {"Content-Type": "application/json"} if body is not None else None
+        # Prepared before the slot is taken (what ``session.request`` does), so that the start
+        # the budget records is as close as it can be to the moment the request leaves.
+        try:
+            prepared = session.prepare_request(
+                requests.Request(method, url, params=params, data=body, headers=headers)
+            )
+            options = session.merge_environment_settings(prepared.url, {}, None, None, None)
+        except requests.RequestException as e:
+            return e
         with self._budget.slot():
             self._count("requests")
             try:
-                return session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=body,
-                    headers=headers,
-                    timeout=self._settings.timeout,
-                )
+                return session.send(prepared, timeout=self._settings.timeout, **options)
             except requests.RequestException as e:
                 return e
 
@@ -401,11 +408,11 @@ class FincomeHook(HttpHook):
         make_task: Callable[[Any, threading.Event], Callable[[], Outcome]],
     ) -> Iterator[Outcome]:
         settings = self.settings
+        # With a shared budget, a thread also spends time asking the store for its slot: more
+        # threads than slots keep every slot busy (the store bounds the requests in flight).
+        threads = settings.max_concurrency * (2 if settings.budget_store else 1)
         return stream_outcomes(
-            items,
-            make_task,
-            concurrency=settings.max_concurrency,
-            window=self._window or 2 * settings.max_concurrency,
+            items, make_task, concurrency=threads, window=self._window or 2 * threads
         )
 
     def test_connection(self) -> tuple[bool, str]:

@@ -1,11 +1,13 @@
 """The hook's settings, read from the ``fincome`` connection's extras.
 
 Defaults come from the connection form's declaration (:data:`provider_info.CONN_FIELDS`), so
-that the form and the hook can never disagree.
+that the form and the hook can never disagree. The shared budget's store may instead come from
+the workers' environment (:data:`BUDGET_STORE_ENV`), where a URL with a password belongs.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -16,6 +18,10 @@ from fincome_airflow.provider_info import CONN_FIELDS
 LEGACY_KEY_HEADER: Final = "api_key_header"
 #: Extras that configure the hook; they are never sent as HTTP headers.
 SETTING_KEYS: Final = frozenset(CONN_FIELDS) | {LEGACY_KEY_HEADER}
+#: The shared budget's store when the connection's ``budget_store`` extra is empty.
+BUDGET_STORE_ENV: Final = "FINCOME_BUDGET_STORE"
+#: URL schemes of a shared budget store (Redis).
+BUDGET_STORE_SCHEMES: Final = ("redis://", "rediss://", "unix://")
 
 
 def _default(key: str) -> Any:
@@ -29,6 +35,8 @@ class FincomeSettings:
     max_concurrency: int = int(_default("max_concurrency"))
     timeout: float = float(_default("timeout"))
     retry_budget: float = float(_default("retry_budget"))
+    #: Redis URL of the budget shared by every worker; empty: the in-process budget.
+    budget_store: str = ""
 
     @classmethod
     def from_extra(cls, extra: Mapping[str, Any]) -> FincomeSettings:
@@ -54,6 +62,7 @@ class FincomeSettings:
             max_concurrency=pick("max_concurrency", int),
             timeout=pick("timeout", float),
             retry_budget=pick("retry_budget", float),
+            budget_store=_budget_store(extra),
         )
         for key in ("requests_per_second", "max_concurrency", "timeout", "retry_budget"):
             schema = CONN_FIELDS[key]["schema"]
@@ -63,3 +72,18 @@ class FincomeSettings:
         if not settings.key_header:
             raise ValueError("connection extra 'key_header' must not be empty")
         return settings
+
+
+def _budget_store(extra: Mapping[str, Any]) -> str:
+    """The ``budget_store`` extra, else :data:`BUDGET_STORE_ENV`, else empty (in-process).
+
+    :raise ValueError: when it is not a Redis URL (the message never shows the URL: it may
+        hold a password).
+    """
+    store = str(extra.get("budget_store") or os.environ.get(BUDGET_STORE_ENV) or "").strip()
+    if store and not store.startswith(BUDGET_STORE_SCHEMES):
+        raise ValueError(
+            f"the shared budget store (extra 'budget_store' or {BUDGET_STORE_ENV}) must be a "
+            f"URL starting with {', '.join(BUDGET_STORE_SCHEMES)}"
+        )
+    return store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +24,13 @@ class BenchConfig:
     naive_requests: int = 400
     rate_limit: float = 50.0
     rate_requests: int = 1_500
-    backfill_runs: int = 4
-    backfill_invoices: int = 2_000
-    backfill_rps: float = 100.0
-    backfill_concurrency: int = 8
+    #: The cluster budget's lines: its limit (the sandbox's too), invoices each line sends.
+    budget_rps: float = 100.0
+    budget_concurrency: int = 8
+    budget_invoices: int = 2_000
+    budget_cost_rps: float = 500.0
+    budget_cost_requests: int = 2_500
+    redis_url: str = os.environ.get("FINCOME_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
     dag_parse_runs: int = 7
     #: Invoices per month of the state-growth line (12 months).
     growth_invoices: int = 100_000
@@ -57,7 +61,7 @@ def parse(argv: Sequence[str] | None = None) -> BenchConfig:
     p.add_argument("--naive-requests", type=int, default=400, help="naive client's sample")
     p.add_argument("--rate-limit", type=float, default=50.0)
     p.add_argument("--rate-requests", type=int, default=1_500)
-    p.add_argument("--backfill-runs", type=int, default=4)
+    p.add_argument("--redis-url", default=BenchConfig.redis_url, help="shared budget's store")
     p.add_argument("--dag-parse-runs", type=int, default=7)
     p.add_argument(
         "--growth-invoices", type=int, default=100_000, help="invoices per month, state growth"
@@ -73,8 +77,9 @@ def parse(argv: Sequence[str] | None = None) -> BenchConfig:
             load_requests=300,
             naive_requests=20,
             rate_requests=60,
-            backfill_runs=2,
-            backfill_invoices=40,
+            budget_invoices=40,
+            budget_cost_requests=40,
+            redis_url=a.redis_url,
             dag_parse_runs=1,
             growth_invoices=30,
             page_rejects=2_000,
@@ -91,7 +96,7 @@ def parse(argv: Sequence[str] | None = None) -> BenchConfig:
         naive_requests=a.naive_requests,
         rate_limit=a.rate_limit,
         rate_requests=a.rate_requests,
-        backfill_runs=a.backfill_runs,
+        redis_url=a.redis_url,
         dag_parse_runs=a.dag_parse_runs,
         growth_invoices=a.growth_invoices,
         out=a.out,

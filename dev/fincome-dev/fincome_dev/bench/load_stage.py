@@ -18,16 +18,20 @@ RESOURCES = ("customers", "subscriptions", "invoices")
 UNLIMITED_RPS = 100_000.0
 
 
-def connection_env(sandbox: SandboxProcess, rps: float, concurrency: int) -> dict[str, str]:
-    """``AIRFLOW_CONN_FINCOME_API`` for a child process (the task's connection)."""
-    extra = {"requests_per_second": rps, "max_concurrency": concurrency, "timeout": 30}
+def connection_env(
+    sandbox: SandboxProcess, rps: float, concurrency: int, *, budget_store: str = ""
+) -> dict[str, str]:
+    """``AIRFLOW_CONN_FINCOME_API`` for a child process (the task's connection); with
+    ``budget_store``, the budget is shared through it (``FINCOME_BUDGET_STORE`` is unset)."""
+    extra = {"requests_per_second": rps, "max_concurrency": concurrency, "timeout": 30,
+             "budget_store": budget_store}  # fmt: skip
     conn = {
         "conn_type": "fincome",
         "host": sandbox.base_url,
         "password": sandbox.api_key,
         "extra": extra,
     }
-    return {"AIRFLOW_CONN_FINCOME_API": json.dumps(conn)}
+    return {"AIRFLOW_CONN_FINCOME_API": json.dumps(conn), "FINCOME_BUDGET_STORE": ""}
 
 
 def load_tasks(

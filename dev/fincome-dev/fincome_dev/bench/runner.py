@@ -10,13 +10,13 @@ from typing import Any
 from fincome_airflow.db import make_engine
 from fincome_dev.bench import (
     chunking,
+    cluster_budget,
     dagparse,
     extract_stage,
     load_stage,
     ops_page,
     state_growth,
 )
-from fincome_dev.bench.backfill import backfill
 from fincome_dev.bench.config import BenchConfig
 from fincome_dev.bench.databases import build_erp, throwaway
 from fincome_dev.bench.table import Figure, Report
@@ -99,8 +99,9 @@ def run(cfg: BenchConfig) -> Report:
             _step(report, "load throughput: naive, bare concurrent, ours")
             ours = load_stage.throughput(cfg, report, sandbox, state, state_url, "bench-first")
             peaks["load"] = ours["max_rss_mb"]
-            _step(report, "backfill: load tasks at once")
-            peaks["backfill load"] = backfill(cfg, report, sandbox, state, state_url)["max_rss_mb"]
+            _step(report, "one API budget: a task alone, tasks at once, its cost")
+            shared = cluster_budget.measure(cfg, report, sandbox, state, state_url)
+            peaks["shared-budget load"] = shared["max_rss_mb"]
             _step(report, "rerun: extract again without the watermark's overlap and horizon")
             bare = extract_stage.extract(
                 cfg, erp_url, state_url, "bench-rerun-bare", extract_stage.NO_OVERLAP_ENV

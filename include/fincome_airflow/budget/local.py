@@ -1,30 +1,36 @@
-"""Proactive request budget and per-record retry budget.
+"""The in-process request budget (the default): shared by the threads of one hook.
 
 :class:`RequestBudget` is shared by every thread of one hook: at most ``concurrency`` requests in
 flight and at most ``rate`` request starts in any one-second window, whatever the number of
 records. It is a sliding-window log rather than a plain token bucket on purpose: a bucket of
 capacity ``b`` lets ``b + rate`` requests start within one second, which an API counting per
 second answers with 429s. A 429 pauses the whole budget for its ``Retry-After``, so that every
-worker backs off, not only the one that was told.
-
-:class:`RetryPolicy` decides the delay before each retry of one record: ``Retry-After`` (capped)
-for 429, exponential backoff with jitter otherwise, and no retry once the record's total time
-would exceed the retry budget (keep it below the task's ``execution_timeout``).
+thread backs off, not only the one that was told. Across processes and workers, the
+shared budget (:mod:`fincome_airflow.budget.shared`) does the same through Redis.
 """
 
 from __future__ import annotations
 
 import collections
 import math
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
+
+
+def start_window(rate: float, margin: float) -> tuple[int, float]:
+    """The sliding window of a rate: at most ``max_starts`` starts in any ``window`` seconds.
+
+    Below 1 request per second it is one start every ``1 / rate`` seconds; above, the integer
+    part of the rate per second. ``margin`` seconds are added to the window.
+    """
+    max_starts = max(1, math.floor(rate))
+    window = max_starts / rate if rate < 1 else 1.0
+    return max_starts, window + margin
 
 
 class RequestBudget:
@@ -50,9 +56,7 @@ class RequestBudget:
             raise ValueError("rate must be > 0 and concurrency >= 1")
         self.rate = rate
         self.concurrency = concurrency
-        self.max_starts = max(1, math.floor(rate))
-        self.window = self.max_starts / rate if rate < 1 else 1.0
-        self.window += margin
+        self.max_starts, self.window = start_window(rate, margin)
         self._clock = clock
         self._sleep = sleep
         self._starts: collections.deque[float] = collections.deque(maxlen=self.max_starts)
@@ -86,40 +90,3 @@ class RequestBudget:
         with self._slots:
             self.acquire_start()
             yield
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Delays between the attempts of one request, within a total time budget (seconds).
-
-    :param budget: total seconds one record may spend, first attempt included.
-    :param base: first backoff delay; doubled on each retry up to ``cap``.
-    :param retry_after_cap: the longest ``Retry-After`` honoured; longer ones count as this.
-    :param max_retries: optional cap on the number of retries besides the time budget.
-    """
-
-    budget: float = 300.0
-    base: float = 0.5
-    cap: float = 30.0
-    retry_after_cap: float = 60.0
-    max_retries: int | None = None
-    rng: Callable[[], float] = field(default=random.random, compare=False)
-
-    def backoff(self, retry_number: int) -> float:
-        """Exponential backoff with "equal jitter": between half and all of the step."""
-        step = min(self.cap, self.base * 2 ** (retry_number - 1))
-        return step / 2 + self.rng() * step / 2
-
-    def delay(
-        self, retry_number: int, elapsed: float, retry_after: float | None = None
-    ) -> float | None:
-        """Seconds to wait before retry ``retry_number`` (1-based), or ``None`` to give up."""
-        if self.max_retries is not None and retry_number > self.max_retries:
-            return None
-        wait = self.backoff(retry_number)
-        if retry_after is not None:
-            # Never less than the server asked (capped), never a tight loop on "Retry-After: 0".
-            wait = max(wait, min(retry_after, self.retry_after_cap))
-        if elapsed + wait >= self.budget:
-            return None
-        return wait
