@@ -49,6 +49,8 @@ MONTH = "2026-10"
 CONF = {"month": MONTH, "max_reject_ratio": 0.1}
 #: Redis as broker, on a database number of its own.
 BROKER_URL = os.environ.get("FINCOME_TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/5")
+#: The shared API budget's store (its keys are named after the sandbox's URL, unique per run).
+BUDGET_URL = os.environ.get("FINCOME_TEST_BUDGET_REDIS_URL", "redis://127.0.0.1:6379/6")
 #: The connection's API budget: the ~170 invoices take ~8 s, time to kill their worker.
 RPS = 20
 #: Invoice POSTs seen before the kill.
@@ -125,8 +127,6 @@ def cluster_env(
         "AIRFLOW_CONN_ERP_DB": json.dumps(connection(erp_url)),
         "AIRFLOW_CONN_FINCOME_STATE": json.dumps(connection(state_url)),
         "AIRFLOW_CONN_FINCOME_API": json.dumps(api),
-        # A folder every host mounts (the reports are read by people, not by the tasks).
-        "FINCOME_REPORTS_DIR": str(root / "shared_reports"),
         # Written by whoever runs the deadline callback: the triggerer, into its own home.
         "FINCOME_DEADLINE_RECORD_PATH": str(root / "triggerer" / "deadline_missed.jsonl"),
         # A queue of this session's own: Redis may be shared with other test sessions.
@@ -167,6 +167,9 @@ def story(tmp_path_factory, create_pg_database) -> dict[str, Any]:
                 root,
                 metadata_url=metadata_url,
                 broker_url=BROKER_URL,
+                budget_url=BUDGET_URL,
+                # A folder every host mounts (the reports are read by people, not by the tasks).
+                reports_url=(root / "shared_reports").as_uri(),
                 site=root / "site",
                 env=cluster_env(erp_url, state_url, sandbox, root),
             ) as cluster,
@@ -316,7 +319,12 @@ def test_the_test_changes_only_timings_and_the_triggered_runs_over_the_deployed_
 def test_the_local_cluster_keeps_the_deployed_drivers_and_refuses_another():
     local = "postgresql+psycopg2://postgres@127.0.0.1:5432/airflow_test"
     deployed = read_env_file(DEPLOY_ENV)
-    addresses = {"broker_url": BROKER_URL, "api_url": "http://127.0.0.1:9999"}
+    addresses = {
+        "broker_url": BROKER_URL,
+        "api_url": "http://127.0.0.1:9999",
+        "budget_url": BUDGET_URL,
+        "reports_url": "file:///tmp/reports",
+    }
     settings = localized(deployed, metadata_url=local, **addresses)
     assert settings[RESULT_BACKEND] == f"db+{local}"
     assert settings[EXECUTION_API] == "http://127.0.0.1:9999/execution/"

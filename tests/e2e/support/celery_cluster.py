@@ -10,7 +10,8 @@ working copy.
 
 .. code-block:: python
 
-    with celery_cluster(root, metadata_url=pg, broker_url=redis, site=site, env=conns) as cluster:
+    with celery_cluster(root, metadata_url=pg, broker_url=redis, budget_url=budget,
+                        reports_url=shared_folder, site=site, env=conns) as cluster:
         cluster.start()
         cluster.wait_for(cluster.healthy, timeout=240, what="the cluster's health")
         run_id = cluster.trigger(DAG_ID, {"month": "2026-10"})
@@ -53,6 +54,8 @@ REPO: Final = Path(__file__).resolve().parents[3]
 SQL_CONN: Final = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 RESULT_BACKEND: Final = "AIRFLOW__CELERY__RESULT_BACKEND"
 BROKER: Final = "AIRFLOW__CELERY__BROKER_URL"
+BUDGET: Final = "FINCOME_BUDGET_STORE"
+REPORTS: Final = "FINCOME_REPORTS_URL"
 EXECUTION_API: Final = "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"
 WORKERS: Final = ("worker-1", "worker-2")
 #: Each member of the cluster and the ``airflow`` command it runs.
@@ -74,13 +77,22 @@ def _moved(deployed: str, local: str) -> str:
 
 
 def localized(
-    deployed: Mapping[str, str], *, metadata_url: str, broker_url: str, api_url: str
+    deployed: Mapping[str, str],
+    *,
+    metadata_url: str,
+    broker_url: str,
+    api_url: str,
+    budget_url: str,
+    reports_url: str,
 ) -> dict[str, str]:
-    """The deploy settings with their host names moved to local addresses, all else as is."""
+    """The deploy settings with their host names (and the reports' folder) moved to local
+    addresses, all else as is."""
     settings = dict(deployed)
     settings[SQL_CONN] = _moved(deployed[SQL_CONN], metadata_url)
     settings[RESULT_BACKEND] = _moved(deployed[RESULT_BACKEND], f"db+{metadata_url}")
     settings[BROKER] = _moved(deployed[BROKER], broker_url)
+    settings[BUDGET] = _moved(deployed[BUDGET], budget_url)
+    settings[REPORTS] = _moved(deployed[REPORTS], reports_url)
     settings[EXECUTION_API] = api_url + urlsplit(deployed[EXECUTION_API]).path
     return settings
 
@@ -295,6 +307,8 @@ def celery_cluster(
     *,
     metadata_url: str,
     broker_url: str,
+    budget_url: str,
+    reports_url: str,
     site: Path,
     env: Mapping[str, str],
     deploy: Mapping[str, str] | None = None,
@@ -317,6 +331,8 @@ def celery_cluster(
             metadata_url=metadata_url,
             broker_url=broker_url,
             api_url=api_url,
+            budget_url=budget_url,
+            reports_url=reports_url,
         ),
         **shared_secrets(),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
