@@ -27,8 +27,12 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Test files spread over PYTEST_WORKERS processes (each with its own Airflow home, see
+# tests/conftest.py); a file's tests stay together, so module fixtures start once.
+PYTEST_WORKERS ?= 3
+
 test: venv lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # The CeleryExecutor cluster (deploy/cluster.env) as local processes; `make test` runs it too.
 e2e-celery: venv

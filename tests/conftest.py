@@ -21,6 +21,11 @@ PG_SERVER_URL = os.environ.get(
 )
 
 # Airflow reads these at import time: no examples, the project's folders, a private home.
+# Under pytest-xdist, each worker has an Airflow home of its own (files, SQLite database).
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    home = Path(os.environ.get("AIRFLOW_HOME") or REPO / ".airflow") / worker
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["AIRFLOW_HOME"] = str(home)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(REPO / "plugins"))

@@ -38,15 +38,17 @@ DETAIL_COLUMNS: Final = (
 DIGEST_CHUNK: Final = 900
 #: The view ``fincome_rejects`` per dialect (made by migration 0003): one row per run and
 #: refusal, the refusal's id as ``detail_id``.
-VIEW_SQL: Final = {
+CREATE_VIEW: Final = {
     "postgresql": (
-        "SELECT l.run_key, d.id AS detail_id, d.resource, d.record_id, d.seq, d.outcome, "
+        "CREATE VIEW fincome_rejects AS SELECT l.run_key, d.id AS detail_id, d.resource, "
+        "d.record_id, d.seq, d.outcome, "
         "d.reason_code, d.field, d.message, d.blocked_by FROM fincome_run_rejects l "
         "CROSS JOIN LATERAL json_array_elements_text(CAST(l.detail_ids AS json)) AS u(id) "
         "JOIN fincome_reject_details d ON d.id = CAST(u.id AS integer)"
     ),
     "sqlite": (
-        "SELECT l.run_key, d.id AS detail_id, d.resource, d.record_id, d.seq, d.outcome, "
+        "CREATE VIEW fincome_rejects AS SELECT l.run_key, d.id AS detail_id, d.resource, "
+        "d.record_id, d.seq, d.outcome, "
         "d.reason_code, d.field, d.message, d.blocked_by FROM fincome_run_rejects l "
         "JOIN json_each(l.detail_ids) AS u JOIN fincome_reject_details d ON d.id = u.value"
     ),

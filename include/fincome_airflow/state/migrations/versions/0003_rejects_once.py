@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from fincome_airflow.state.rejects import DETAIL_COLUMNS, VIEW_SQL, digest
+from fincome_airflow.state.rejects import CREATE_VIEW, DETAIL_COLUMNS, digest
 
 revision = "0003"
 down_revision = "0002"
@@ -62,7 +62,7 @@ def upgrade() -> None:
     conn = op.get_bind()
     _copy(conn, old, details, links)
     op.drop_table("fincome_rejects")
-    op.execute("CREATE VIEW fincome_rejects AS " + VIEW_SQL[conn.dialect.name])
+    op.execute(CREATE_VIEW[conn.dialect.name])
 
 
 def _copy(conn: sa.Connection, old: Any, details: sa.Table, links: sa.Table) -> None:
