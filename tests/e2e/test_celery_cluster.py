@@ -184,6 +184,7 @@ def story(tmp_path_factory, create_pg_database) -> dict[str, Any]:
         **story,
         "stopped": cluster.stopped,
         "still_running": cluster.still_running(),
+        "reports": sorted(path.name for path in (root / "shared_reports").glob("*.csv")),
         "site": site,
         "expected": expected_fincome(erp, month_scope(erp, MONTH), refused_ids(manifest)),
     }
@@ -244,6 +245,7 @@ def tell(
         "posts_at_kill": posts_at_kill,
         "confirmed_at_kill": confirmed_at_kill,
         "confirmed_at_end": confirmed(state_url, "invoices"),
+        "second": second,
         "second_state": second_state,
         "second_sends": sends(sandbox.stats()),
         "deadline_records": [json.loads(line) for line in lines],
@@ -295,6 +297,13 @@ def test_no_invoice_confirmed_before_the_kill_is_sent_again(story):
     resent = posts["POST /invoices"] - len(expected["invoices"])
     # Only what was in flight or not yet in the ledger at the kill may go out again.
     assert 0 <= resent <= story["posts_at_kill"] - len(before), (resent, story["posts_at_kill"])
+
+
+def test_both_runs_reports_land_in_the_one_folder_every_worker_writes(story):
+    for run_id in (story["first"], story["second"]):
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run_id)
+        kinds = {name.rsplit("_", 1)[1] for name in story["reports"] if safe in name}
+        assert kinds == {"rejects.csv", "reconciliation.csv"}, story["reports"]
 
 
 def test_a_rerun_of_the_month_sends_nothing(story):
