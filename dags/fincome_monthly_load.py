@@ -37,8 +37,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, TaskGroup, chain, task
 
-from fincome_airflow.chunks import DELETIONS
-from fincome_airflow.contract import RESOURCES
+from fincome_airflow.contract import DELETIONS, RESOURCES
 from fincome_airflow.deadline import deadline_alerts
 from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
 from fincome_airflow.params import dag_params

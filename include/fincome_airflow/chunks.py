@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fincome_airflow.contract import DELETIONS
 from fincome_airflow.state.ledger import DELETE, TREE_FIELDS, UPSERT, KeyRange, Ledger
 from fincome_airflow.state.store import StateStore
 
@@ -27,8 +28,6 @@ log = logging.getLogger(__name__)
 TIMEOUT_SHARE = 0.5
 #: Fewest records in a chunk: below this a task's start costs more than its sends.
 MIN_CHUNK = 10
-#: The step deleting cancelled invoices (the other steps are named after their resource).
-DELETIONS = "deletions"
 
 
 @dataclass(frozen=True, slots=True)

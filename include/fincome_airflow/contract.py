@@ -17,6 +17,9 @@ DEFAULT_API_KEY_HEADER: Final = "X-API-KEY"
 Resource = Literal["customers", "subscriptions", "invoices"]
 #: Load order: a record may only reference records of the resources before it.
 RESOURCES: Final[tuple[Resource, ...]] = ("customers", "subscriptions", "invoices")
+#: The load step deleting cancelled invoices, after every resource's (the other load steps are
+#: named after their resource).
+DELETIONS: Final = "deletions"
 
 #: Chosen: upsert answers.
 STATUS_CREATED: Final = 201

@@ -10,7 +10,8 @@ import logging
 import pytest
 from testkit import stage_records
 
-from fincome_airflow.chunks import DELETIONS, ChunkSizing, key_range, plan_chunks
+from fincome_airflow.chunks import ChunkSizing, key_range, plan_chunks
+from fincome_airflow.contract import DELETIONS
 from fincome_airflow.hooks.fincome import FincomeHook
 from fincome_airflow.operators.sync import load_resource
 from fincome_airflow.state import schema

@@ -14,7 +14,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from fincome_airflow.db import engine_for_connection, make_engine
-from fincome_airflow.state import migrate, schema
+from fincome_airflow.state import schema
 from fincome_airflow.state.rejects import record_rejects
 from fincome_airflow.state.upsert import upsert
 
@@ -57,6 +57,9 @@ class StateStore:
         """
         if self._schema_ready:
             return
+        # Alembic is imported here, not at DAG parse time (operators import this module).
+        from fincome_airflow.state import migrate
+
         migrate.ensure_current(self.engine)
         self._schema_ready = True
 

@@ -11,8 +11,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from fincome_airflow.chunks import DELETIONS, merge_audits
-from fincome_airflow.contract import RESOURCES
+from fincome_airflow.chunks import merge_audits
+from fincome_airflow.contract import DELETIONS, RESOURCES
 from fincome_airflow.money import format_amounts
 from fincome_airflow.state.locks import release
 from fincome_airflow.state.retention import release_finished, require_resumable
