@@ -19,7 +19,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, and_, case, cast, delete, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement, Select
 
 from fincome_airflow.state import schema
@@ -228,13 +227,12 @@ class Ledger:
                         pending.c.resource == self.resource, pending.c.record_id.in_(confirmed)
                     )
                 )
-            if refused:
-                rows = [
-                    {"resource": self.resource, "record_id": r, "since_run_key": self.run_key}
-                    for r in refused
-                ]
-                insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-                conn.execute(insert(pending).on_conflict_do_nothing(), rows)
+            rows = [
+                {"resource": self.resource, "record_id": r, "since_run_key": self.run_key}
+                for r in refused
+            ]
+            # A record already pending keeps its oldest ``since_run_key``.
+            upsert(conn, pending, rows, ["resource", "record_id"], replace=False)
 
     def writer(self, batch_size: int = 200, max_age: float = 1.0) -> OutcomeWriter:
         return OutcomeWriter(self, batch_size=batch_size, max_age=max_age)
