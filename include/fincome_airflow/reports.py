@@ -104,10 +104,14 @@ def reports_root(url: str | None = None) -> ObjectStoragePath:
     return root
 
 
+def file_safe(text: str) -> str:
+    """``text`` fit for a file name: anything but letters, digits and ``._-`` becomes ``_``."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+
+
 def report_path(run_key: str, kind: str) -> ObjectStoragePath:
     """A file name a finance person can find: ``<dag>_<run id>_<kind>.csv``."""
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run_key)
-    return reports_root() / f"{safe}_{kind}.csv"
+    return reports_root() / f"{file_safe(run_key)}_{kind}.csv"
 
 
 def check_reports_location(url: str | None = None) -> str:

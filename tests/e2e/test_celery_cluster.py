@@ -40,6 +40,7 @@ from support.dag_runs import DAG_ID, connection, fincome_connection, sends
 from support.demo_erp import fill_demo_erp
 from support.erp_truth import differences, expected_fincome, month_scope, read_erp, refused_ids
 
+from fincome_airflow.reports import file_safe
 from fincome_sandbox.launcher import SandboxProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -301,8 +302,7 @@ def test_no_invoice_confirmed_before_the_kill_is_sent_again(story):
 
 def test_both_runs_reports_land_in_the_one_folder_every_worker_writes(story):
     for run_id in (story["first"], story["second"]):
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run_id)
-        kinds = {name.rsplit("_", 1)[1] for name in story["reports"] if safe in name}
+        kinds = {name.rsplit("_", 1)[1] for name in story["reports"] if file_safe(run_id) in name}
         assert kinds == {"rejects.csv", "reconciliation.csv"}, story["reports"]
 
 
