@@ -24,8 +24,6 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from deploykit import DEPLOY_ENV, read_env_file
-from distkit import build_wheel, install_wheel
 from sqlalchemy import create_engine, text
 from support.celery_cluster import (
     EXECUTION_API,
@@ -36,11 +34,14 @@ from support.celery_cluster import (
     localized,
     python_of,
 )
-from support.dag_runs import DAG_ID, connection, fincome_connection, sends
-from support.demo_erp import fill_demo_erp
+from support.dag_runs import API_SETTINGS, DAG_ID, sends
+from support.deploy import DEPLOY_ENV, read_env_file
+from support.dist import build_wheel, install_wheel
+from support.erp import fill_demo_erp
 from support.erp_truth import differences, expected_fincome, month_scope, read_erp, refused_ids
 
 from fincome_airflow.reports import file_safe
+from fincome_dev import connections
 from fincome_sandbox.launcher import SandboxProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -122,12 +123,10 @@ def cluster_env(
     erp_url: str, state_url: str, sandbox: SandboxProcess, root: Path
 ) -> dict[str, str]:
     """Connections and project settings of every member, then the test-only settings."""
-    api = fincome_connection(sandbox.base_url, sandbox.api_key)
-    api["extra"].update(requests_per_second=RPS, max_concurrency=4)
+    settings = API_SETTINGS | {"requests_per_second": RPS, "max_concurrency": 4}
+    api = connections.fincome_api(sandbox.base_url, sandbox.api_key, **settings)
     return {
-        "AIRFLOW_CONN_ERP_DB": json.dumps(connection(erp_url)),
-        "AIRFLOW_CONN_FINCOME_STATE": json.dumps(connection(state_url)),
-        "AIRFLOW_CONN_FINCOME_API": json.dumps(api),
+        **connections.environ(erp=erp_url, state=state_url, api=api),
         # Written by whoever runs the deadline callback: the triggerer, into its own home.
         "FINCOME_DEADLINE_RECORD_PATH": str(root / "triggerer" / "deadline_missed.jsonl"),
         # A queue of this session's own: Redis may be shared with other test sessions.

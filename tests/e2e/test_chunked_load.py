@@ -8,15 +8,14 @@ Airflow's own metadata tells the tries and the chunk names the UI shows.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
 from support import dag_runs
-from support.dag_runs import MonthlyLoad, fincome_connection, sends
-from support.demo_erp import fill_demo_erp
+from support.dag_runs import MonthlyLoad, sends
+from support.erp import fill_demo_erp
 from support.erp_truth import (
     RESOURCES,
     differences,
@@ -64,10 +63,8 @@ def test_a_month_three_times_the_task_timeout_loads_in_chunks_without_a_timeout(
     erp = read_erp(erp_url)
     expected = expected_fincome(erp, month_scope(erp, MONTH), refused)
     load = monthly_load(erp_url, f"sqlite:///{tmp_path / 'state.sqlite'}", sandbox)
-    slow_api = fincome_connection(sandbox.base_url, sandbox.api_key)
-    slow_api["extra"]["requests_per_second"] = RATE
+    load.api_settings = {"requests_per_second": RATE}
     load.env = {
-        "AIRFLOW_CONN_FINCOME_API": json.dumps(slow_api),
         "FINCOME_LOAD_TIMEOUT_SECONDS": str(TIMEOUT_S),
         "FINCOME_LOAD_PARALLEL_CHUNKS": "1",
     }

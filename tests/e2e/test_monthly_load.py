@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from airflow.sdk import ObjectStoragePath
 from support.dag_runs import MonthlyLoad, RunResult, sends
-from support.demo_erp import fill_demo_erp
+from support.erp import fill_demo_erp
 from support.erp_truth import (
     NEVER_SENT,
     RESOURCES,

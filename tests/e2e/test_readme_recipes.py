@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from readme_recipes import recipe
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from support.readme import recipe
 
 from fincome_dev.airflow_env import AirflowRuntime, airflow_runtime
 from fincome_erp.cli import main as erp_main

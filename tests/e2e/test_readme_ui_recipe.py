@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from readme_recipes import recipe
+from support.readme import recipe
 
 from fincome_dev.airflow_env import free_port, stop_process_tree, wait_for
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, select
-from testkit import record_run, sqlite_conn_json
+from support.connections import sqlite_conn_json
+from support.staging import record_run
 
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 from support.browser import chromium_page, require_chromium, screenshot
-from support.demo_erp import fill_demo_erp
+from support.erp import fill_demo_erp
 
 from fincome_airflow.state.store import StateStore
 from fincome_dev.airflow_env import AirflowRuntime

@@ -4,11 +4,11 @@ they cover every record once, keep customer trees whole, and a chunk's retry res
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 
 import pytest
-from testkit import stage_records
+from support.connections import fincome_conn_json
+from support.staging import stage_records
 
 from fincome_airflow.chunks import ChunkSizing, key_range, plan_chunks
 from fincome_airflow.contract import DELETIONS
@@ -108,17 +108,9 @@ def test_deletions_are_cut_among_the_records_fincome_holds(store):
 
 
 def connect(monkeypatch, sandbox) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FINCOME_API",
-        json.dumps(
-            {
-                "conn_type": "fincome",
-                "host": sandbox.base_url,
-                "password": sandbox.api_key,
-                "extra": {"requests_per_second": 500, "max_concurrency": 4},
-            }
-        ),
-    )
+    settings = {"requests_per_second": 500, "max_concurrency": 4}
+    conn = fincome_conn_json(sandbox.api_key, settings, host=sandbox.base_url)
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_API", conn)
 
 
 def test_a_chunk_sends_only_its_records_and_its_retry_sends_nothing(store, sandbox, monkeypatch):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
 import pytest
+from support.connections import fincome_conn_json
 
 from fincome_airflow.exceptions import FincomeConfigError
 from fincome_airflow.hooks.fincome import FincomeHook
@@ -16,17 +16,8 @@ pytestmark = pytest.mark.integration
 
 def make_hook(monkeypatch, sandbox, *, api_key: str | None = None, **extra) -> FincomeHook:
     settings = {"requests_per_second": 500, "max_concurrency": 8, "timeout": 5, "retry_budget": 60}
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FINCOME_API",
-        json.dumps(
-            {
-                "conn_type": "fincome",
-                "host": sandbox.base_url,
-                "password": api_key or sandbox.api_key,
-                "extra": {**settings, **extra},
-            }
-        ),
-    )
+    conn = fincome_conn_json(api_key or sandbox.api_key, settings | extra, host=sandbox.base_url)
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_API", conn)
     return FincomeHook()
 
 

@@ -21,9 +21,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from distkit import build_wheel
 from sqlalchemy import create_engine, text
+from support.dist import build_wheel
 
+from fincome_dev import connections
 from fincome_erp.cli import main as erp_main
 
 pytestmark = pytest.mark.integration
@@ -127,15 +128,10 @@ def test_the_dag_runs_end_to_end_from_the_installed_wheel_alone(production_venv,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(deployed / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(deployed / "plugins"),
-        "AIRFLOW_CONN_ERP_DB": json.dumps({"conn_type": "sqlite", "host": str(erp)}),
-        "AIRFLOW_CONN_FINCOME_STATE": json.dumps({"conn_type": "sqlite", "host": str(state)}),
-        "AIRFLOW_CONN_FINCOME_API": json.dumps(
-            {
-                "conn_type": "fincome",
-                "host": sandbox.base_url,
-                "password": sandbox.api_key,
-                "extra": {"requests_per_second": 500},
-            }
+        **connections.environ(
+            erp=f"sqlite:///{erp}",
+            state=f"sqlite:///{state}",
+            api=connections.fincome_api(sandbox.base_url, sandbox.api_key, requests_per_second=500),
         ),
         "FINCOME_REPORTS_URL": reports.as_uri(),
     }

@@ -13,7 +13,8 @@ import uuid
 
 import pytest
 from sqlalchemy import text
-from testkit import fincome_conn_json, load_month
+from support.connections import fincome_conn_json
+from support.staging import load_month
 
 from fincome_airflow.db import erp_engine
 from fincome_airflow.extract.watermark import WatermarkSettings, read_horizon

@@ -7,7 +7,8 @@ import logging
 
 import pytest
 from sqlalchemy import select
-from testkit import stage_records
+from support.connections import fincome_conn_json, sqlite_conn_json
+from support.staging import stage_records
 
 from fincome_airflow.exceptions import FincomeConfigError
 from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
@@ -25,23 +26,12 @@ def fincome(sandbox_factory, tmp_path, monkeypatch):
     sandbox = sandbox_factory(api_key=KNOWN_KEY, error_rate=0.15, latency_ms=5, seed=11)
 
     def connect(api_key: str = KNOWN_KEY) -> None:
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_FINCOME_API",
-            json.dumps(
-                {
-                    "conn_type": "fincome",
-                    "host": sandbox.base_url,
-                    "password": api_key,
-                    "extra": {"requests_per_second": 200, "max_concurrency": 6, "timeout": 5},
-                }
-            ),
-        )
+        settings = {"requests_per_second": 200, "max_concurrency": 6, "timeout": 5}
+        conn = fincome_conn_json(api_key, settings, host=sandbox.base_url)
+        monkeypatch.setenv("AIRFLOW_CONN_FINCOME_API", conn)
 
     connect()
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FINCOME_STATE",
-        json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "state.db")}),
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", sqlite_conn_json(tmp_path / "state.db"))
     sandbox.connect = connect
     return sandbox
 

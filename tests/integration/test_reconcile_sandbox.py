@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 import requests
 from sqlalchemy import text
-from testkit import fincome_conn_json, load_month
+from support.connections import fincome_conn_json
+from support.staging import load_month
 
 from fincome_airflow.db import erp_engine
 from fincome_airflow.hooks.fincome import FincomeHook

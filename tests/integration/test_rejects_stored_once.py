@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import column, func, insert, select, table
-from testkit import record_run
+from support.staging import record_run
 
 from fincome_airflow.db import make_engine
 from fincome_airflow.state import migrate, schema

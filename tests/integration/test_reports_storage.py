@@ -8,14 +8,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 
 import pytest
 from airflow.sdk import ObjectStoragePath
 from airflow.sdk.io import attach
 from fsspec.implementations.memory import MemoryFileSystem
 from sqlalchemy import func, select
-from testkit import fincome_conn_json, sqlite_conn_json
+from support.connections import fincome_conn_json, sqlite_conn_json
 
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
@@ -57,9 +56,7 @@ def test_rejects_and_reconciliation_csvs_land_under_the_reports_url(
     reports_url, erp_file, sandbox, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("FINCOME_REPORTS_URL", reports_url)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ERP_DB", json.dumps({"conn_type": "sqlite", "host": str(erp_file)})
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_ERP_DB", sqlite_conn_json(erp_file))
     monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", sqlite_conn_json(tmp_path / "state.sqlite"))
     monkeypatch.setenv(
         "AIRFLOW_CONN_FINCOME_API", fincome_conn_json(sandbox.api_key, host=sandbox.base_url)

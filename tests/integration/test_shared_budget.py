@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 import redis
-from testkit import max_in_window
+from support.clock import max_in_window
 
 from fincome_airflow.budget.shared import SharedBudget
 from fincome_airflow.exceptions import FincomeBudgetUnavailable

@@ -9,10 +9,10 @@ import time
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from first_release import FirstReleaseStore, create_first_release_schema
 from sqlalchemy import MetaData, column, event, inspect, select, table, update
 from sqlalchemy.engine import Engine
-from testkit import sqlite_conn_json
+from support.connections import sqlite_conn_json
+from support.first_release import FirstReleaseStore, create_first_release_schema
 
 from fincome_airflow.db import make_engine
 from fincome_airflow.state import migrate, revisions, schema

@@ -8,7 +8,8 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import select
-from testkit import record_run, sqlite_conn_json
+from support.connections import sqlite_conn_json
+from support.staging import record_run
 
 from fincome_airflow.exceptions import FincomeRunExpired
 from fincome_airflow.operators import FincomeLoadOperator

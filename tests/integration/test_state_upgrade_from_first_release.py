@@ -11,16 +11,16 @@ must keep this test green.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import testkit
-from first_release import FirstReleaseStore
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
+from support import staging
+from support.connections import fincome_conn_json
+from support.first_release import FirstReleaseStore
 
 from fincome_airflow.db import erp_engine, make_engine
 from fincome_airflow.state import migrate, schema
@@ -69,19 +69,15 @@ def pay_october_in_november(erp: Engine) -> None:
 
 @pytest.fixture
 def fincome(sandbox, monkeypatch):
-    conn = {
-        "conn_type": "fincome",
-        "host": sandbox.base_url,
-        "password": sandbox.api_key,
-        "extra": {"requests_per_second": 1000, "max_concurrency": 8},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_API", json.dumps(conn))
+    settings = {"requests_per_second": 1000, "max_concurrency": 8}
+    conn = fincome_conn_json(sandbox.api_key, settings, host=sandbox.base_url)
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_API", conn)
     return sandbox
 
 
 def load_month(erp, store: StateStore, run_key: str, month: str) -> None:
     """What the DAG does for a month: extract and stage, load each resource, close the run."""
-    testkit.load_month(erp, store, run_key, month, now=NOW)
+    staging.load_month(erp, store, run_key, month, now=NOW)
 
 
 def writes(sandbox) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Each scenario records its figures with ``record_result`` (one JSON file per scenario under
 ``$FINCOME_RELIABILITY_RESULTS``, default ``build/reliability``); ``python -m
 fincome_dev.reliability`` prints them as the reliability table. Helpers live in
-``reliability_rig.py``.
+``support/reliability.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_rig import REPO
+from support.paths import REPO
 
 from fincome_dev.airflow_env import AirflowRuntime, airflow_runtime
 from fincome_dev.reliability.results import write_result

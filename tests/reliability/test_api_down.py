@@ -15,15 +15,9 @@ import time
 from contextlib import closing
 
 import pytest
-from reliability_rig import (
-    KNOWN_KEY,
-    MONTH,
-    assert_exact,
-    fincome_conn,
-    reference_load,
-    sqlite_conn,
-    sqlite_erp,
-)
+from support.connections import sqlite_conn_json
+from support.erp import sqlite_erp
+from support.reliability import KNOWN_KEY, MONTH, assert_exact, fincome_conn, reference_load
 
 from fincome_airflow.exceptions import FincomeApiUnavailable
 from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
@@ -66,8 +60,8 @@ def test_api_down_fails_the_load_clearly_keeps_only_confirmed_and_a_rerun_comple
     expected = reference_load(erp_url, tmp_path)
     sandbox = sandbox_factory(api_key=KNOWN_KEY, db=str(tmp_path / "fincome.db"), latency_ms=5)
     state_db = tmp_path / "state.db"
-    monkeypatch.setenv("AIRFLOW_CONN_ERP_DB", sqlite_conn(tmp_path / "erp.sqlite"))
-    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", sqlite_conn(state_db))
+    monkeypatch.setenv("AIRFLOW_CONN_ERP_DB", sqlite_conn_json(tmp_path / "erp.sqlite"))
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", sqlite_conn_json(state_db))
     monkeypatch.setenv("FINCOME_REPORTS_DIR", str(tmp_path / "reports"))
     monkeypatch.setenv(
         "AIRFLOW_CONN_FINCOME_API",

@@ -16,17 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from reliability_rig import (
-    KNOWN_KEY,
-    MONTH,
-    dags_test,
-    fincome_conn,
-    sqlite_conn,
-    task_states,
-    url_conn,
-)
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from support.connections import database_json, sqlite_conn_json
+from support.reliability import KNOWN_KEY, MONTH, dags_test, fincome_conn, task_states
 
 from fincome_airflow.db import erp_engine
 from fincome_airflow.operators import FincomeLoadOperator
@@ -59,8 +52,8 @@ def test_defect_corpus_through_the_dag_rejects_each_with_its_reason_and_loads_th
     sandbox = sandbox_factory(api_key=KNOWN_KEY)
     af = airflow_rig(
         {
-            "AIRFLOW_CONN_ERP_DB": sqlite_conn(erp),
-            "AIRFLOW_CONN_FINCOME_STATE": sqlite_conn(tmp_path / "state.db"),
+            "AIRFLOW_CONN_ERP_DB": sqlite_conn_json(erp),
+            "AIRFLOW_CONN_FINCOME_STATE": sqlite_conn_json(tmp_path / "state.db"),
             "AIRFLOW_CONN_FINCOME_API": fincome_conn(sandbox.base_url),
         }
     )
@@ -192,11 +185,11 @@ def test_hostile_values_are_plain_data_refused_with_a_reason_or_loaded_intact(
     cases = hostile_erp(erp_url)
     sandbox = sandbox_factory(api_key=KNOWN_KEY)
     state = (
-        sqlite_conn(tmp_path / "state.db")
+        sqlite_conn_json(tmp_path / "state.db")
         if state_backend == "sqlite"
-        else url_conn(create_pg_database("fincome_rel_hostile"))
+        else database_json(create_pg_database("fincome_rel_hostile"))
     )
-    monkeypatch.setenv("AIRFLOW_CONN_ERP_DB", sqlite_conn(tmp_path / "erp.sqlite"))
+    monkeypatch.setenv("AIRFLOW_CONN_ERP_DB", sqlite_conn_json(tmp_path / "erp.sqlite"))
     monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", state)
     monkeypatch.setenv("AIRFLOW_CONN_FINCOME_API", fincome_conn(sandbox.base_url))
     monkeypatch.setenv("FINCOME_REPORTS_DIR", str(tmp_path / "reports"))
@@ -292,8 +285,8 @@ def test_bad_trigger_input_is_refused_by_the_param_schema_before_any_send(
     sandbox = sandbox_factory(api_key=KNOWN_KEY)
     af = airflow_rig(
         {
-            "AIRFLOW_CONN_ERP_DB": sqlite_conn(tmp_path / "erp.sqlite"),
-            "AIRFLOW_CONN_FINCOME_STATE": sqlite_conn(tmp_path / "state.db"),
+            "AIRFLOW_CONN_ERP_DB": sqlite_conn_json(tmp_path / "erp.sqlite"),
+            "AIRFLOW_CONN_FINCOME_STATE": sqlite_conn_json(tmp_path / "state.db"),
             "AIRFLOW_CONN_FINCOME_API": fincome_conn(sandbox.base_url),
         }
     )

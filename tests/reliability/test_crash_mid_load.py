@@ -17,14 +17,14 @@ from contextlib import closing
 
 import psutil
 import pytest
-from reliability_rig import (
+from support.connections import sqlite_conn_json
+from support.erp import sqlite_erp
+from support.reliability import (
     DAG_ID,
     KNOWN_KEY,
     assert_exact,
     fincome_conn,
     reference_load,
-    sqlite_conn,
-    sqlite_erp,
     task_states,
 )
 
@@ -80,8 +80,8 @@ def test_sigkilled_invoice_load_is_finished_by_airflow_retry_without_resending_c
     state_db = tmp_path / "state.db"
     af = airflow_rig(
         {
-            "AIRFLOW_CONN_ERP_DB": sqlite_conn(tmp_path / "erp.sqlite"),
-            "AIRFLOW_CONN_FINCOME_STATE": sqlite_conn(state_db),
+            "AIRFLOW_CONN_ERP_DB": sqlite_conn_json(tmp_path / "erp.sqlite"),
+            "AIRFLOW_CONN_FINCOME_STATE": sqlite_conn_json(state_db),
             "AIRFLOW_CONN_FINCOME_API": fincome_conn(
                 sandbox.base_url, requests_per_second=RPS, max_concurrency=CONCURRENCY
             ),

@@ -9,7 +9,9 @@ Level: ``airflow dags test`` (real task runner, SQLite metadata and state databa
 from __future__ import annotations
 
 import pytest
-from reliability_rig import (
+from support.connections import sqlite_conn_json
+from support.erp import sqlite_erp
+from support.reliability import (
     CONF,
     KNOWN_KEY,
     assert_exact,
@@ -17,8 +19,6 @@ from reliability_rig import (
     dags_test,
     fincome_conn,
     reference_load,
-    sqlite_conn,
-    sqlite_erp,
     task_states,
 )
 
@@ -42,8 +42,8 @@ def test_flaky_api_month_completes_exactly_with_balanced_audit(
     flaky = sandbox_factory(api_key=KNOWN_KEY, **FAULTS)
     af = airflow_rig(
         {
-            "AIRFLOW_CONN_ERP_DB": sqlite_conn(tmp_path / "erp.sqlite"),
-            "AIRFLOW_CONN_FINCOME_STATE": sqlite_conn(tmp_path / "state.db"),
+            "AIRFLOW_CONN_ERP_DB": sqlite_conn_json(tmp_path / "erp.sqlite"),
+            "AIRFLOW_CONN_FINCOME_STATE": sqlite_conn_json(tmp_path / "state.db"),
             "AIRFLOW_CONN_FINCOME_API": fincome_conn(flaky.base_url, timeout=1, retry_budget=60),
         }
     )

@@ -18,14 +18,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from reliability_rig import (
-    CONF,
-    KNOWN_KEY,
-    fincome_conn,
-    sqlite_conn,
-    sqlite_erp,
-    task_states,
-)
+from support.connections import sqlite_conn_json
+from support.erp import sqlite_erp
+from support.reliability import CONF, KNOWN_KEY, fincome_conn, task_states
 
 from fincome_airflow import contract
 
@@ -58,8 +53,8 @@ def test_the_api_key_is_in_no_log_xcom_table_report_or_exception(
     other_key = sandbox_factory(api_key="a-different-key")
     af = airflow_rig(
         {
-            "AIRFLOW_CONN_ERP_DB": sqlite_conn(tmp_path / "erp.sqlite"),
-            "AIRFLOW_CONN_FINCOME_STATE": sqlite_conn(tmp_path / "state.db"),
+            "AIRFLOW_CONN_ERP_DB": sqlite_conn_json(tmp_path / "erp.sqlite"),
+            "AIRFLOW_CONN_FINCOME_STATE": sqlite_conn_json(tmp_path / "state.db"),
         }
     )
     outputs, endings = [], {}

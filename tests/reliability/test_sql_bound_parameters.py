@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 import pytest
-from reliability_rig import REPO
+from support.paths import REPO
 
 SQL_CALLS = {"execute", "text", "exec_driver_sql", "copy_expert", "executemany"}
 

@@ -16,20 +16,12 @@ import threading
 import time
 
 import pytest
-from reliability_rig import (
-    KNOWN_KEY,
-    MONTH,
-    assert_exact,
-    fincome_conn,
-    generated_erp,
-    reference_load,
-    sqlite_conn,
-    sqlite_erp,
-    url_conn,
-)
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from support.connections import database_json, sqlite_conn_json
+from support.erp import generated_erp, sqlite_erp
+from support.reliability import KNOWN_KEY, MONTH, assert_exact, fincome_conn, reference_load
 
 from fincome_airflow.exceptions import FincomeStageIncomplete
 from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
@@ -101,8 +93,8 @@ def test_unreachable_erp_fails_clearly_and_leaves_nothing_loadable(
     from fincome_dev.airflow_env import free_port
 
     closed = f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/erp"
-    monkeypatch.setenv("AIRFLOW_CONN_ERP_DB", url_conn(closed))
-    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", sqlite_conn(tmp_path / "state.db"))
+    monkeypatch.setenv("AIRFLOW_CONN_ERP_DB", database_json(closed))
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", sqlite_conn_json(tmp_path / "state.db"))
     with pytest.raises(DBAPIError) as failure:
         extract_month(plan("erp/closed"), erp_conn_id="erp_db", state_conn_id="fincome_state")
     assert "Connection refused" in str(failure.value)
@@ -126,8 +118,8 @@ def test_erp_connection_dropped_mid_extract_stages_no_partial_month_and_retry_co
 ):
     erp_url = generated_erp(create_pg_database("fincome_rel_erp"), invoices=6000, seed=9)
     database = make_url(erp_url).database
-    monkeypatch.setenv("AIRFLOW_CONN_ERP_DB", url_conn(erp_url))
-    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", sqlite_conn(tmp_path / "state.db"))
+    monkeypatch.setenv("AIRFLOW_CONN_ERP_DB", database_json(erp_url))
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", sqlite_conn_json(tmp_path / "state.db"))
     store = StateStore.from_url(f"sqlite:///{tmp_path / 'state.db'}")
     killed: list[int] = []
     done = threading.Event()
@@ -176,8 +168,8 @@ def test_state_db_connections_terminated_mid_load_never_record_an_unsent_send(
     erp_url = sqlite_erp(tmp_path, invoices=1500, seed=4)
     expected = reference_load(erp_url, tmp_path)
     state_url = create_pg_database("fincome_rel_state")
-    monkeypatch.setenv("AIRFLOW_CONN_ERP_DB", sqlite_conn(tmp_path / "erp.sqlite"))
-    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", url_conn(state_url))
+    monkeypatch.setenv("AIRFLOW_CONN_ERP_DB", sqlite_conn_json(tmp_path / "erp.sqlite"))
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", database_json(state_url))
     run_key = "state/terminated"
     extract_month(plan(run_key), erp_conn_id="erp_db", state_conn_id="fincome_state")
     load(run_key, "customers")
@@ -245,8 +237,8 @@ def test_two_runs_of_one_month_never_interleave_their_sends(
 ):
     erp_url = sqlite_erp(tmp_path, invoices=600, seed=8)
     expected = reference_load(erp_url, tmp_path)
-    monkeypatch.setenv("AIRFLOW_CONN_ERP_DB", sqlite_conn(tmp_path / "erp.sqlite"))
-    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", sqlite_conn(tmp_path / "state.db"))
+    monkeypatch.setenv("AIRFLOW_CONN_ERP_DB", sqlite_conn_json(tmp_path / "erp.sqlite"))
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", sqlite_conn_json(tmp_path / "state.db"))
     scheduled, manual = "month/scheduled", "month/manual"
     for run_key in (scheduled, manual):
         extract_month(plan(run_key), erp_conn_id="erp_db", state_conn_id="fincome_state")

@@ -9,7 +9,7 @@ import datetime as dt
 import json
 
 import pytest
-from readme_recipes import commands, recipe
+from support.readme import commands, recipe
 
 from fincome_airflow.backfill import DAG_ID, DagState, backfill, backfill_args, unpause_effect
 from fincome_airflow.month import BillingMonth

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from testkit import FakeClock, max_in_window
+from support.clock import FakeClock, max_in_window
 
 from fincome_airflow.budget import RequestBudget, RetryPolicy, lease_seconds, open_budget
 from fincome_airflow.budget.shared import SharedBudget, redact_url

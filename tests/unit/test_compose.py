@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from airflow.models.connection import Connection
-from deploykit import DEPLOY_ENV, SECRETS, read_env_file
+from support.deploy import DEPLOY_ENV, SECRETS, read_env_file
 
 from fincome_airflow.provider_info import CONN_FIELDS, CONN_TYPE
 

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 import requests_mock as rm
-from testkit import FINCOME_BASE, FakeClock, fincome_conn_json
+from support.clock import FakeClock
+from support.connections import FINCOME_BASE, fincome_conn_json
 
 from fincome_airflow.exceptions import FincomeConfigError, FincomeRequestError
 from fincome_airflow.hooks.fincome import FincomeHook

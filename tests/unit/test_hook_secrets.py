@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 import requests
 from sqlalchemy import select
-from testkit import FINCOME_BASE, fincome_conn_json, sqlite_conn_json
+from support.connections import FINCOME_BASE, fincome_conn_json, sqlite_conn_json
 
 from fincome_airflow.exceptions import FincomeConfigError
 from fincome_airflow.hooks.fincome import FincomeHook

@@ -8,7 +8,9 @@ import threading
 
 import pytest
 from sqlalchemy import select
-from testkit import FINCOME_BASE, FakeClock, fincome_conn_json, sqlite_conn_json, stage_records
+from support.clock import FakeClock
+from support.connections import FINCOME_BASE, fincome_conn_json, sqlite_conn_json
+from support.staging import stage_records
 
 from fincome_airflow.exceptions import FincomeConfigError, FincomeLoadIncomplete
 from fincome_airflow.hooks.fincome import FincomeHook

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from readme_recipes import commands, recipe, recipes
+from support.readme import commands, recipe, recipes
 
 SAMPLE = """
 Create it: <!-- recipe: pool -->`airflow pools set p 4

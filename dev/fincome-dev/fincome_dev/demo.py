@@ -31,6 +31,7 @@ from typing import Any, Final
 from sqlalchemy import select
 
 from fincome_airflow.contract import RESOURCES
+from fincome_dev import connections
 
 DAG_ID: Final = "fincome_monthly_load"
 DEFAULT_MONTH: Final = "2026-10"
@@ -90,20 +91,14 @@ def _mark_migrated(home: Path) -> None:
 
 
 def _connections(home: Path, sandbox: Any) -> dict[str, str]:
+    api = connections.fincome_api(
+        sandbox.base_url, sandbox.api_key, requests_per_second=200, max_concurrency=8
+    )
     return {
-        "AIRFLOW_CONN_ERP_DB": json.dumps(
-            {"conn_type": "sqlite", "host": str(home / "erp.sqlite")}
-        ),
-        "AIRFLOW_CONN_FINCOME_STATE": json.dumps(
-            {"conn_type": "sqlite", "host": str(home / "state.sqlite")}
-        ),
-        "AIRFLOW_CONN_FINCOME_API": json.dumps(
-            {
-                "conn_type": "fincome",
-                "host": sandbox.base_url,
-                "password": sandbox.api_key,
-                "extra": {"requests_per_second": 200, "max_concurrency": 8},
-            }
+        **connections.environ(
+            erp=f"sqlite:///{home / 'erp.sqlite'}",
+            state=f"sqlite:///{home / 'state.sqlite'}",
+            api=api,
         ),
         "FINCOME_REPORTS_URL": (home / "fincome_reports").as_uri(),
     }

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from fincome_dev import connections
 from fincome_dev.bench import clients, subsets
 from fincome_dev.bench.config import BenchConfig
 from fincome_dev.bench.procs import run_stage
@@ -25,13 +25,8 @@ def connection_env(
     ``budget_store``, the budget is shared through it (``FINCOME_BUDGET_STORE`` is unset)."""
     extra = {"requests_per_second": rps, "max_concurrency": concurrency, "timeout": 30,
              "budget_store": budget_store}  # fmt: skip
-    conn = {
-        "conn_type": "fincome",
-        "host": sandbox.base_url,
-        "password": sandbox.api_key,
-        "extra": extra,
-    }
-    return {"AIRFLOW_CONN_FINCOME_API": json.dumps(conn), "FINCOME_BUDGET_STORE": ""}
+    api = connections.fincome_api(sandbox.base_url, sandbox.api_key, **extra)
+    return {**connections.environ(api=api), "FINCOME_BUDGET_STORE": ""}
 
 
 def load_tasks(

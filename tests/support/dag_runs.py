@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from fincome_dev import connections
 from fincome_dev.airflow_env import AirflowRuntime
 
 DAG_ID = "fincome_monthly_load"
@@ -27,33 +27,8 @@ RUN_AFTER = "2026-11-01"
 RUN_TIMEOUT = 240.0
 
 
-def connection(url: str) -> dict[str, Any]:
-    """An Airflow connection (``AIRFLOW_CONN_*`` JSON) for a SQLAlchemy URL."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return {"conn_type": "sqlite", "host": parsed.database}
-    if parsed.get_backend_name() != "postgresql":
-        raise ValueError(f"unsupported database {parsed.get_backend_name()}")
-    conn: dict[str, Any] = {
-        "conn_type": "postgres",
-        "host": parsed.host,
-        "schema": parsed.database,
-        "login": parsed.username,
-    }
-    if parsed.port:
-        conn["port"] = parsed.port
-    if parsed.password:
-        conn["password"] = parsed.password
-    return conn
-
-
-def fincome_connection(base_url: str, api_key: str) -> dict[str, Any]:
-    return {
-        "conn_type": "fincome",
-        "host": base_url,
-        "password": api_key,
-        "extra": {"requests_per_second": 500, "max_concurrency": 8, "retry_budget": 50},
-    }
+#: The API settings of the DAG's runs: fast, with room for the sandbox's faults.
+API_SETTINGS = {"requests_per_second": 500, "max_concurrency": 8, "retry_budget": 50}
 
 
 @dataclass
@@ -89,14 +64,15 @@ class MonthlyLoad:
     sandbox: Any  # fincome_sandbox.launcher.SandboxProcess
     reports_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    #: API connection settings over :data:`API_SETTINGS`.
+    api_settings: dict[str, Any] = field(default_factory=dict)
 
     def environment(self) -> dict[str, str]:
+        api = connections.fincome_api(
+            self.sandbox.base_url, self.sandbox.api_key, **(API_SETTINGS | self.api_settings)
+        )
         return {
-            "AIRFLOW_CONN_ERP_DB": json.dumps(connection(self.erp_url)),
-            "AIRFLOW_CONN_FINCOME_STATE": json.dumps(connection(self.state_url)),
-            "AIRFLOW_CONN_FINCOME_API": json.dumps(
-                fincome_connection(self.sandbox.base_url, self.sandbox.api_key)
-            ),
+            **connections.environ(erp=self.erp_url, state=self.state_url, api=api),
             "FINCOME_REPORTS_DIR": str(self.reports_dir),
             **self.env,
         }

@@ -1,13 +1,13 @@
 """The deployed cluster settings, ``deploy/cluster.env``: read by docker-compose.yaml (``env_file``)
-and by the cluster test. ``tests/`` is on ``sys.path``: test modules import this as ``deploykit``.
-"""
+and by the cluster test."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Final
 
-REPO: Final = Path(__file__).resolve().parents[1]
+from support.paths import REPO
+
 DEPLOY_ENV: Final = REPO / "deploy" / "cluster.env"
 #: Secrets with one value on every Airflow process, never in the deploy file. A member with
 #: another Fernet key cannot read what the others encrypted (the triggerer dies on the first

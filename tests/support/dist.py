@@ -1,7 +1,4 @@
-"""The project's distribution as users get it: its wheel built from ``include/``, installed.
-
-``tests/`` is on ``sys.path``: test modules import this one as ``distkit``.
-"""
+"""The project's distribution as users get it: its wheel built from ``include/``, installed."""
 
 from __future__ import annotations
 
@@ -10,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from support.paths import REPO
 
 
 def build_wheel(out: Path) -> Path:

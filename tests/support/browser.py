@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from support.paths import BUILD
+
 CHROMIUM = Path(os.environ.get("FINCOME_CHROMIUM", "/usr/bin/chromium"))
 #: Screenshots for review land here (``build/`` is git-ignored).
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "build" / "ui"
+SCREENSHOTS = BUILD / "ui"
 
 
 def require_chromium() -> None:

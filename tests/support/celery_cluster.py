@@ -36,7 +36,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import psutil
-from deploykit import SECRETS, read_env_file
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -47,10 +46,11 @@ from fincome_dev.airflow_env import (
     stop_process_tree,
     wait_for,
 )
+from support.deploy import SECRETS, read_env_file
+from support.paths import REPO
 
 T = TypeVar("T")
 
-REPO: Final = Path(__file__).resolve().parents[3]
 SQL_CONN: Final = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 RESULT_BACKEND: Final = "AIRFLOW__CELERY__RESULT_BACKEND"
 BROKER: Final = "AIRFLOW__CELERY__BROKER_URL"

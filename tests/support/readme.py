@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
-from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+from support.paths import README
+
 _RECIPE = re.compile(
     r"(?<!`)<!-- recipe: (?P<name>[\w-]+) -->\s*(?:```\w*\n(?P<block>.*?)```|`(?P<inline>[^`]+)`)",
     re.DOTALL,

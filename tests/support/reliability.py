@@ -1,4 +1,5 @@
-"""Helpers of the reliability tests: connections, ``airflow dags test``, reference loads."""
+"""The reliability scenarios' rig: their API connection, ``airflow dags test`` and what it left,
+the fault-free reference load every faulty run must match."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from fincome_dev import connections
 from fincome_dev.airflow_env import AirflowRuntime
 from fincome_dev.reliability.results import Comparison, compare_dumps
-from fincome_erp.cli import main as erp_main
 
-REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "fincome_monthly_load"
 #: The known key: every secrets check searches for it.
 KNOWN_KEY = "fk_live_RELIABILITY_d41c8e9b72"
@@ -22,19 +22,9 @@ CONF = {"month": MONTH, "max_reject_ratio": 0.5}
 
 
 def fincome_conn(base_url: str, api_key: str = KNOWN_KEY, **extra: Any) -> str:
+    """The API connection of the scenarios: a modest rate, short timeouts, a retry budget."""
     settings = {"requests_per_second": 400, "max_concurrency": 6, "timeout": 5, "retry_budget": 30}
-    return json.dumps(
-        {"conn_type": "fincome", "host": base_url, "password": api_key, "extra": settings | extra}
-    )
-
-
-def sqlite_conn(path: Path | str) -> str:
-    return json.dumps({"conn_type": "sqlite", "host": str(path)})
-
-
-def url_conn(url: str) -> str:
-    """A connection for any SQLAlchemy URL (PostgreSQL test databases)."""
-    return json.dumps({"conn_type": "postgres", "extra": {"sqlalchemy_url": url}})
+    return json.dumps(connections.fincome_api(base_url, api_key, **(settings | extra)))
 
 
 def dags_test(
@@ -112,25 +102,3 @@ def assert_exact(actual: Mapping[str, Any], expected: Mapping[str, Any]) -> Comp
     assert comparison.stale == [], f"stale records: {comparison.stale[:10]}"
     assert comparison.extra == [], f"records that should not be there: {comparison.extra[:10]}"
     return comparison
-
-
-def generated_erp(
-    url: str,
-    *,
-    invoices: int,
-    dirty_share: float = 0.05,
-    seed: int = 7,
-    manifest: Path | None = None,
-    month: str = MONTH,
-) -> str:
-    """Write one month (default 2026-10) of ``invoices`` invoices into ``url``; return ``url``."""
-    argv = ["generate", "--url", url, "--months", month, "--invoices-per-month", str(invoices)]
-    argv += ["--dirty-share", str(dirty_share), "--seed", str(seed), "--replace"]
-    if manifest is not None:
-        argv += ["--manifest", str(manifest)]
-    assert erp_main(argv) == 0
-    return url
-
-
-def sqlite_erp(folder: Path, **options: object) -> str:
-    return generated_erp(f"sqlite:///{folder / 'erp.sqlite'}", **options)  # type: ignore[arg-type]

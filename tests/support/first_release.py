@@ -7,7 +7,6 @@ on an empty state database; never edit it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, inspect
@@ -15,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
+from support.paths import DATA
 
 #: The columns of ``fincome_runs`` in the first release (later ones came by migrations).
 FIRST_RELEASE_RUN_COLUMNS = (
@@ -29,7 +29,6 @@ FIRST_RELEASE_RUN_COLUMNS = (
     "summary",
 )
 
-DATA = Path(__file__).parent / "data"
 
 #: The first release's table of refusals, one row per run and refusal.
 FIRST_RELEASE_REJECTS = Table(
