@@ -1,5 +1,9 @@
 """Session fixtures shared by every test: throwaway PostgreSQL databases, the sandbox, Airflow env.
 
+Each test folder sets its tests' marker (:data:`FOLDER_MARKERS`): ``unit`` tests may open no
+network connection (a connect raises :class:`NetworkInUnitTest`), ``integration`` tests talk to
+real services, ``e2e`` tests run Airflow. Helpers live in the ``support`` package.
+
 Service addresses come from environment variables with this machine's defaults:
 ``FINCOME_TEST_PG_URL`` (PostgreSQL server, trust auth).
 """
@@ -7,6 +11,7 @@ Service addresses come from environment variables with this machine's defaults:
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +19,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
 PG_SERVER_URL = os.environ.get(
     "FINCOME_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )
@@ -30,6 +36,58 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(REPO / "plugins"))
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+
+#: The marker of the tests in each folder of ``tests/``.
+FOLDER_MARKERS = {
+    "unit": "unit",
+    "dags": "unit",  # DAG files parse with nothing live
+    "integration": "integration",
+    "e2e": "e2e",
+    "reliability": "e2e",  # faults injected into real Airflow runs
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test after its folder; a test outside those folders is a usage error."""
+    for item in items:
+        folder = item.path.relative_to(TESTS).parts[0]
+        if folder not in FOLDER_MARKERS:
+            raise pytest.UsageError(f"{item.nodeid}: tests/{folder}/ has no marker in conftest.py")
+        item.add_marker(FOLDER_MARKERS[folder])
+
+
+class NetworkInUnitTest(RuntimeError):
+    """A unit test tried to open a network connection."""
+
+
+@pytest.fixture(autouse=True)
+def _no_network_in_unit_tests(request: pytest.FixtureRequest, monkeypatch) -> None:
+    """Unit tests get no network: socket connects (but Unix sockets) and PostgreSQL raise."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+    where = request.node.nodeid
+    connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def refuse(address: object) -> NetworkInUnitTest:
+        return NetworkInUnitTest(
+            f"{where} connected to {address!r}: unit tests use no network; "
+            "a test that talks to a service belongs in tests/integration"
+        )
+
+    def guarded(real):
+        def _connect(sock: socket.socket, address: object, *args: object):
+            if sock.family == socket.AF_UNIX:
+                return real(sock, address, *args)
+            raise refuse(address)
+
+        return _connect
+
+    def no_postgres(*args: object, **kwargs: object):
+        raise refuse(kwargs.get("host") or args or "PostgreSQL")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded(connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded(connect_ex))
+    monkeypatch.setattr("psycopg2.connect", no_postgres)
 
 
 @pytest.fixture(scope="session")

@@ -1,31 +1,48 @@
-"""DAG integrity, in the Astronomer template's style: every DAG file imports cleanly and follows
-the house rules (tags, retries, timeouts, the deadline), with nothing live at parse time."""
+"""DAG integrity, in the Astronomer template's style: each DAG file (one case per file, parsed in
+a DagBag of its own) imports cleanly and follows the house rules (tags, retries, timeouts, the
+deadline), with nothing live at parse time."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import subprocess
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
+from support.paths import DAGS
 
-REPO = Path(__file__).resolve().parents[2]
-DAGS = REPO / "dags"
+DAG_FILES = sorted(path.name for path in DAGS.glob("*.py") if not path.name.startswith("_"))
+MONTHLY_LOAD = "fincome_monthly_load.py"
 
 
-@pytest.fixture(scope="module")
-def dag_bag():
+@functools.cache
+def dag_bag_of(name: str):
+    """The DagBag of the one file ``dags/<name>`` (its import errors are its own)."""
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(DAGS))
+    return DagBag(dag_folder=str(DAGS / name))
 
 
-def test_dag_files_import_without_errors(dag_bag):
+@pytest.fixture(params=DAG_FILES)
+def dag_bag(request):
+    return dag_bag_of(request.param)
+
+
+@pytest.fixture
+def monthly_load_bag():
+    return dag_bag_of(MONTHLY_LOAD)
+
+
+def test_the_dags_folder_holds_the_monthly_load_and_the_maintenance_dag():
+    assert {MONTHLY_LOAD, "fincome_state_maintenance.py"} <= set(DAG_FILES)
+
+
+def test_the_dag_file_imports_without_errors_and_defines_a_dag(dag_bag):
     assert dag_bag.import_errors == {}, dag_bag.import_errors
-    assert "fincome_monthly_load" in dag_bag.dags
+    assert dag_bag.dags, f"{dag_bag.dag_folder} defines no DAG"
 
 
 def test_every_dag_has_tags_owner_and_docs(dag_bag):
@@ -46,8 +63,8 @@ def test_every_task_has_retries_and_a_timeout(dag_bag):
             assert t.doc_md, f"{dag_id}.{t.task_id} has no doc_md"
 
 
-def test_monthly_load_sends_parents_before_children(dag_bag):
-    dag = dag_bag.dags["fincome_monthly_load"]
+def test_monthly_load_sends_parents_before_children(monthly_load_bag):
+    dag = monthly_load_bag.dags["fincome_monthly_load"]
     order = [
         "prepare",
         "extract",
@@ -64,10 +81,10 @@ def test_monthly_load_sends_parents_before_children(dag_bag):
     assert dag.get_task("audit").trigger_rule == "all_done"
 
 
-def test_monthly_load_declares_its_deadline(dag_bag):
+def test_monthly_load_declares_its_deadline(monthly_load_bag):
     from airflow.sdk import DeadlineReference
 
-    dag = dag_bag.dags["fincome_monthly_load"]
+    dag = monthly_load_bag.dags["fincome_monthly_load"]
     deadlines = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
     assert len(deadlines) == 1
     alert = deadlines[0]
@@ -76,15 +93,16 @@ def test_monthly_load_declares_its_deadline(dag_bag):
     assert alert.callback.path == "fincome_deadline.on_deadline_missed"
 
 
-def test_monthly_load_loads_the_closed_month_of_its_data_interval(dag_bag):
+def test_monthly_load_loads_the_closed_month_of_its_data_interval(monthly_load_bag):
     from fincome_airflow.timetable import MonthlyLoadTimetable
 
-    dag = dag_bag.dags["fincome_monthly_load"]
+    dag = monthly_load_bag.dags["fincome_monthly_load"]
     assert isinstance(dag.timetable, MonthlyLoadTimetable)
     assert set(dag.params) >= {"month", "dry_run", "full_resync", "resources", "max_reject_ratio"}
 
 
-def test_dag_file_parses_with_network_and_databases_unreachable(tmp_path):
+@pytest.mark.parametrize("name", DAG_FILES)
+def test_the_dag_file_parses_with_network_and_databases_unreachable(name, tmp_path):
     """Parsing must not open a socket: connect() raises, and the import still succeeds."""
     probe = tmp_path / "probe.py"
     probe.write_text(
@@ -93,7 +111,7 @@ def test_dag_file_parses_with_network_and_databases_unreachable(tmp_path):
         "    raise RuntimeError('network access at DAG parse time')\n"
         "socket.socket.connect = refuse\n"
         "socket.create_connection = refuse\n"
-        f"runpy.run_path({str(DAGS / 'fincome_monthly_load.py')!r})\n"
+        f"runpy.run_path({str(DAGS / name)!r})\n"
         "print('parsed')\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}

@@ -44,7 +44,7 @@ from fincome_airflow.reports import file_safe
 from fincome_dev import connections
 from fincome_sandbox.launcher import SandboxProcess
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+pytestmark = pytest.mark.timeout(900)
 
 MONTH = "2026-10"
 #: The demo ERP is 10% dirty on purpose (the DAG's default gate is 5%).

@@ -25,7 +25,7 @@ from support.erp_truth import (
     refused_ids,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = pytest.mark.timeout(600)
 
 MONTH = "2026-10"
 RATE = 5

@@ -14,7 +14,7 @@ from support.browser import chromium_page, require_chromium, screenshot
 
 from fincome_dev.airflow_env import AirflowRuntime, free_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = pytest.mark.timeout(600)
 
 WRONG_KEY = "wrong-key-5f3a9c"
 

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "fincome_deadline_probe"
 BUG = "'dict' object has no attribute 'hex'"
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from fincome_dev.airflow_env import airflow_runtime
 REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "fincome_deadline_slow"
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ from support.erp_truth import (
     update_erp,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = pytest.mark.timeout(600)
 
 MONTH = "2026-10"
 #: The demo set is 10% dirty; once the watermark has moved a rerun's refused share is ~6%.

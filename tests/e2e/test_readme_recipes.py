@@ -36,7 +36,7 @@ from fincome_dev.airflow_env import AirflowRuntime, airflow_runtime
 from fincome_erp.cli import main as erp_main
 from fincome_sandbox.launcher import SandboxProcess
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+pytestmark = pytest.mark.timeout(900)
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "fincome_monthly_load"

@@ -23,7 +23,7 @@ from support.readme import recipe
 
 from fincome_dev.airflow_env import free_port, stop_process_tree, wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = pytest.mark.timeout(300)
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "fincome_monthly_load"

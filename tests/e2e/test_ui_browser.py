@@ -24,7 +24,7 @@ from fincome_airflow.state.store import StateStore
 from fincome_dev.airflow_env import AirflowRuntime
 from fincome_dev.bench.history import months_back, seed_history
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = pytest.mark.timeout(600)
 
 USERS = {"admin": "admin-password", "viewer": "viewer-password"}
 

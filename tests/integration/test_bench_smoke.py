@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.integration
 PG_SERVER_URL = os.environ.get(
     "FINCOME_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )

@@ -18,8 +18,6 @@ from fincome_airflow.state import schema
 from fincome_airflow.state.ledger import Ledger
 from fincome_airflow.state.store import StateStore
 
-pytestmark = pytest.mark.integration
-
 RUN = "manual__2026-10"
 PLAN = {
     "run_key": RUN,

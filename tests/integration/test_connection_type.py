@@ -16,8 +16,6 @@ import pytest
 
 from fincome_airflow.provider_info import CONN_FIELDS
 
-pytestmark = pytest.mark.integration
-
 SCRIPT = """
 import json
 from fastapi.testclient import TestClient

@@ -12,7 +12,6 @@ from fincome_airflow.extract.run import extract_and_stage
 from fincome_airflow.state.store import StateStore
 
 fincome_erp = pytest.importorskip("fincome_erp")
-pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")

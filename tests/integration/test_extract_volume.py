@@ -20,7 +20,6 @@ from fincome_airflow.extract.run import extract_and_stage
 from fincome_airflow.state.store import StateStore
 from fincome_erp.rows import create_erp
 
-pytestmark = pytest.mark.integration
 log = logging.getLogger(__name__)
 NOW = dt.datetime(2024, 2, 20, tzinfo=dt.UTC)
 #: Five times the month; FINCOME_TEST_VOLUME=20000 runs the 20k vs 100k comparison.

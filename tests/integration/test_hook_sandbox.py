@@ -11,8 +11,6 @@ from support.connections import fincome_conn_json
 from fincome_airflow.exceptions import FincomeConfigError
 from fincome_airflow.hooks.fincome import FincomeHook
 
-pytestmark = pytest.mark.integration
-
 
 def make_hook(monkeypatch, sandbox, *, api_key: str | None = None, **extra) -> FincomeHook:
     settings = {"requests_per_second": 500, "max_concurrency": 8, "timeout": 5, "retry_budget": 60}

@@ -27,8 +27,6 @@ from support.dist import build_wheel
 from fincome_dev import connections
 from fincome_erp.cli import main as erp_main
 
-pytestmark = pytest.mark.integration
-
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW_VERSION = "3.3.2"
 #: What the production wheel may hold at its top level.

@@ -10,7 +10,6 @@ from fincome_airflow.state import schema
 from fincome_airflow.state.run_counts import invoices_by_month
 from fincome_airflow.state.store import StateStore, utcnow
 
-pytestmark = pytest.mark.integration
 RUN = "fincome_monthly_load/manual__1"
 
 

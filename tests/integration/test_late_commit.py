@@ -22,8 +22,6 @@ from fincome_airflow.month import BillingMonth
 from fincome_airflow.state.store import StateStore
 from fincome_erp.cli import main as erp_main
 
-pytestmark = pytest.mark.integration
-
 OCTOBER, NOVEMBER = BillingMonth(2026, 10), BillingMonth(2026, 11)
 NO_GUARD = WatermarkSettings(overlap=dt.timedelta(0), horizon=False)
 

@@ -15,8 +15,6 @@ from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
 
-pytestmark = pytest.mark.integration
-
 KNOWN_KEY = "sk_sandbox_KNOWN_KEY_7f3a9c"
 RUN = "scheduled__2026-03-01T02:00:00+00:00"
 

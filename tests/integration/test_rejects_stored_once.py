@@ -16,8 +16,6 @@ from fincome_airflow.state.rejects import DETAIL_COLUMNS, record_rejects
 from fincome_airflow.state.retention import RetentionSettings, maintain
 from fincome_airflow.state.store import StateStore
 
-pytestmark = pytest.mark.integration
-
 NOW = dt.datetime.now(dt.UTC)
 
 

@@ -23,8 +23,6 @@ from fincome_airflow.tasks.prepare import prepare_run
 from fincome_airflow.tasks.reconcile import reconcile_run
 from fincome_erp.cli import main as erp_main
 
-pytestmark = pytest.mark.integration
-
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
 
 

@@ -14,8 +14,6 @@ import requests
 import fincome_sandbox.main
 from fincome_airflow import contract
 
-pytestmark = pytest.mark.integration
-
 HEADER = contract.DEFAULT_API_KEY_HEADER
 OPENAPI_FILE = Path(fincome_sandbox.main.__file__).with_name("openapi.json")
 

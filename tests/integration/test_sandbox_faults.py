@@ -13,8 +13,6 @@ import requests
 
 from fincome_airflow import contract
 
-pytestmark = pytest.mark.integration
-
 HEADER = contract.DEFAULT_API_KEY_HEADER
 CUSTOMER = {"id": "cus_1", "name": "Acme"}
 

@@ -16,8 +16,6 @@ from fincome_airflow.state.store import StateStore, utcnow
 from fincome_airflow.state.upsert import upsert
 from fincome_erp.rows import add_invoice, create_erp, load
 
-pytestmark = pytest.mark.integration
-
 NOW = dt.datetime(2024, 3, 10, tzinfo=dt.UTC)
 OLD = dt.datetime(2023, 6, 1)
 

@@ -21,8 +21,6 @@ from fincome_airflow.state.revisions import VERSION_TABLE, StateSchemaError, Ver
 from fincome_airflow.state.store import StateStore, utcnow
 from fincome_airflow.state.upsert import upsert
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def engine(state_db_url):

@@ -23,8 +23,6 @@ from fincome_airflow.state.retention import (
 )
 from fincome_airflow.state.store import StateStore
 
-pytestmark = pytest.mark.integration
-
 #: The tasks compare with the real clock: the test's runs are dated relative to it.
 NOW = dt.datetime.now(dt.UTC)
 SETTINGS = RetentionSettings(

@@ -28,8 +28,6 @@ from fincome_airflow.state.revisions import Verdict
 from fincome_airflow.state.store import StateStore
 from fincome_erp.cli import main as erp_main
 
-pytestmark = pytest.mark.integration
-
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
 
 

@@ -21,7 +21,6 @@ from fincome_airflow.ui.deps import get_engine
 from fincome_airflow.ui.routes.rerun import airflow_transport
 from fincome_dev.bench.history import months_back, seed_history
 
-pytestmark = pytest.mark.integration
 MONTHS = months_back("2026-10", 30)
 REJECTS = 260
 

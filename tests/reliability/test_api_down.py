@@ -23,7 +23,7 @@ from fincome_airflow.exceptions import FincomeApiUnavailable
 from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
 from fincome_airflow.tasks.extract import extract_month
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 
 RUN_KEY = "fincome_monthly_load/manual__api_down"
 PLAN = {"run_key": RUN_KEY, "month": MONTH, "send": True, "max_reject_ratio": 0.5}

@@ -27,7 +27,7 @@ from fincome_airflow.tasks.extract import extract_month
 from fincome_erp.cli import main as erp_main
 from fincome_erp.rows import add_invoice, create_erp, load
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = pytest.mark.timeout(300)
 
 DEMO_MONTHS = ("2026-08", "2026-09", "2026-10")
 

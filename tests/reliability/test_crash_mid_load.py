@@ -30,7 +30,7 @@ from support.reliability import (
 
 from fincome_airflow.month import BillingMonth
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = pytest.mark.timeout(300)
 
 RPS = 60
 CONCURRENCY = 4

@@ -22,7 +22,7 @@ from support.reliability import (
     task_states,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = pytest.mark.timeout(300)
 
 FAULTS = {
     "error_rate": 0.05,

@@ -24,7 +24,7 @@ from support.reliability import CONF, KNOWN_KEY, fincome_conn, task_states
 
 from fincome_airflow import contract
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = pytest.mark.timeout(300)
 
 
 def files_with_key(root: Path) -> list[str]:

@@ -29,7 +29,7 @@ from fincome_airflow.state.locks import MonthLockedError
 from fincome_airflow.state.store import StateStore
 from fincome_airflow.tasks.extract import extract_month
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+pytestmark = pytest.mark.timeout(240)
 
 PG_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
