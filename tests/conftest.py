@@ -19,7 +19,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from support.airflow import migrate_template
+from support.dist import build_wheel
 from support.paths import REPO
+from support.schedule import group_and_order
+from support.shared import made_once
 
 TESTS = Path(__file__).resolve().parent
 PG_SERVER_URL = os.environ.get(
@@ -47,13 +51,16 @@ FOLDER_MARKERS = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test after its folder; a test outside those folders is a usage error."""
+    """Mark every test after its folder (a test outside those folders is a usage error); group
+    and order them for the xdist workers (:mod:`support.schedule`)."""
     for item in items:
         folder = item.path.relative_to(TESTS).parts[0]
         if folder not in FOLDER_MARKERS:
             raise pytest.UsageError(f"{item.nodeid}: tests/{folder}/ has no marker in conftest.py")
         item.add_marker(FOLDER_MARKERS[folder])
+    group_and_order(items, TESTS)
 
 
 class NetworkInUnitTest(RuntimeError):
@@ -114,6 +121,19 @@ def create_pg_database() -> Iterator:
 def pg_url(create_pg_database) -> str:
     """One throwaway PostgreSQL database for the session."""
     return create_pg_database()
+
+
+@pytest.fixture(scope="session")
+def airflow_db_template(tmp_path_factory) -> Path:
+    """A migrated SQLite Airflow metadata database, made once per session for every worker;
+    :func:`support.airflow.migrated_airflow` runs Airflow on a copy of it."""
+    return made_once(tmp_path_factory, "airflow_db_template", migrate_template)
+
+
+@pytest.fixture(scope="session")
+def fincome_wheel(tmp_path_factory) -> Path:
+    """The ``fincome_airflow`` wheel built from ``include/``, once per session for every worker."""
+    return made_once(tmp_path_factory, "fincome_wheel", build_wheel)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

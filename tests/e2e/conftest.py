@@ -1,27 +1,22 @@
-"""Fixtures of the end-to-end tests: one migrated Airflow per session, demo ERPs, DAG runs."""
+"""Fixtures of the end-to-end tests: one Airflow per worker, DAG runs."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from support.airflow import migrated_airflow
 from support.dag_runs import MonthlyLoad
 
-from fincome_dev.airflow_env import AirflowRuntime, airflow_runtime
-
-REPO = Path(__file__).resolve().parents[2]
+from fincome_dev.airflow_env import AirflowRuntime
 
 
 @pytest.fixture(scope="session")
-def airflow(tmp_path_factory) -> Iterator[AirflowRuntime]:
-    """A SQLite Airflow over the project's dags and plugins, migrated once for the session."""
-    with airflow_runtime(
-        REPO / "dags",
-        plugins_folder=REPO / "plugins",
-        home=tmp_path_factory.mktemp("e2e_airflow") / "home",
-    ) as runtime:
+def airflow(tmp_path_factory, airflow_db_template) -> Iterator[AirflowRuntime]:
+    """A SQLite Airflow over the project's dags and plugins, one per worker for the session."""
+    home = tmp_path_factory.mktemp("e2e_airflow") / "home"
+    with migrated_airflow(airflow_db_template, home) as runtime:
         yield runtime
 
 

@@ -36,7 +36,7 @@ from support.celery_cluster import (
 )
 from support.dag_runs import API_SETTINGS, DAG_ID, sends
 from support.deploy import DEPLOY_ENV, read_env_file
-from support.dist import build_wheel, install_wheel
+from support.dist import install_wheel
 from support.erp import fill_demo_erp
 from support.erp_truth import differences, expected_fincome, month_scope, read_erp, refused_ids
 
@@ -147,19 +147,16 @@ class Timeline:
 
 
 @pytest.fixture(scope="module")
-def story(tmp_path_factory, create_pg_database) -> dict[str, Any]:
+def story(tmp_path_factory, create_pg_database, fincome_wheel) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("celery_cluster")
-    (root / "wheel").mkdir()
     erp_url = create_pg_database("fincome_celery_erp")
     state_url = create_pg_database("fincome_celery_state")
     metadata_url = create_pg_database("fincome_celery_airflow")
     deploy = read_env_file(DEPLOY_ENV)
     timeline = Timeline()
-    # The wheel and the ERP are made while the metadata database migrates.
+    # The wheel is installed and the ERP made while the metadata database migrates.
     with ThreadPoolExecutor(max_workers=2) as background:
-        wheel_job = background.submit(
-            lambda: install_wheel(build_wheel(root / "wheel"), root / "site")
-        )
+        wheel_job = background.submit(install_wheel, fincome_wheel, root / "site")
         erp_job = background.submit(fill_demo_erp, erp_url)
         with (
             SandboxProcess(api_key=secrets.token_hex(16)) as sandbox,

@@ -7,13 +7,11 @@ The helper omits the deadline only while ``airflow dags test`` parses the DAG; e
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from support.airflow import migrated_airflow
+from support.paths import REPO
 
-from fincome_dev.airflow_env import airflow_runtime
-
-REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "fincome_deadline_probe"
 BUG = "'dict' object has no attribute 'hex'"
 
@@ -21,13 +19,10 @@ pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
-def af(tmp_path_factory):
-    """A migrated SQLite Airflow over ``tests/dags_deadline`` (no component running)."""
-    with airflow_runtime(
-        REPO / "tests" / "dags_deadline",
-        plugins_folder=REPO / "plugins",
-        home=tmp_path_factory.mktemp("dags_test") / "home",
-    ) as runtime:
+def af(tmp_path_factory, airflow_db_template):
+    """A SQLite Airflow over ``tests/dags_deadline`` (no component running)."""
+    home = tmp_path_factory.mktemp("dags_test") / "home"
+    with migrated_airflow(airflow_db_template, home, REPO / "tests" / "dags_deadline") as runtime:
         yield runtime
 
 

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
+from support.airflow import migrated_airflow
+from support.paths import REPO
 
-from fincome_dev.airflow_env import airflow_runtime
-
-REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "fincome_deadline_slow"
 
 pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture(scope="module")
-def fired(tmp_path_factory) -> dict:
+def fired(tmp_path_factory, airflow_db_template) -> dict:
     """Trigger one run past its deadline; return its run id, callback records and final state."""
     work = tmp_path_factory.mktemp("deadline_scheduler")
     record = work / "missed.jsonl"
@@ -30,12 +28,8 @@ def fired(tmp_path_factory) -> dict:
         "FINCOME_DEADLINE_RECORD_PATH": str(record),
         "FINCOME_TEST_SLEEP_SECONDS": "20",
     }
-    with airflow_runtime(
-        REPO / "tests" / "dags_deadline",
-        plugins_folder=REPO / "plugins",
-        home=work / "home",
-        env=env,
-    ) as af:
+    dags = REPO / "tests" / "dags_deadline"
+    with migrated_airflow(airflow_db_template, work / "home", dags, env=env) as af:
         af.start()
         af.wait_for_api()
         af.wait_for_dag(DAG_ID)
