@@ -27,14 +27,14 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Tests spread over PYTEST_WORKERS processes (each with its own Airflow home, see
-# tests/conftest.py), the slow ones first; a file's tests that share a module fixture stay
-# together, so it starts once (tests/support/schedule.py). Most of an end-to-end test's time is
-# spent waiting on Airflow's processes: four workers on two cores.
+# Test files spread over PYTEST_WORKERS processes (each with its own Airflow home, see
+# tests/conftest.py), the slow ones first; a file's tests stay together, so module fixtures start
+# once, but the slow tests of a few files go one by one (tests/support/schedule.py). Most of an
+# end-to-end test's time is spent waiting on Airflow's processes: four workers on two cores.
 PYTEST_WORKERS ?= 4
 
 test: venv lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # The CeleryExecutor cluster (deploy/cluster.env) as local processes; `make test` runs it too.
 e2e-celery: venv

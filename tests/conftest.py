@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from support import schedule
 from support.airflow import migrate_template
 from support.dist import build_wheel
 from support.paths import REPO
-from support.schedule import group_and_order
 from support.shared import made_once
 
 TESTS = Path(__file__).resolve().parent
@@ -51,16 +51,22 @@ FOLDER_MARKERS = {
 }
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test after its folder (a test outside those folders is a usage error); group
-    and order them for the xdist workers (:mod:`support.schedule`)."""
+    """Mark every test after its folder (a test outside those folders is a usage error); order
+    them for the xdist workers (:mod:`support.schedule`)."""
     for item in items:
         folder = item.path.relative_to(TESTS).parts[0]
         if folder not in FOLDER_MARKERS:
             raise pytest.UsageError(f"{item.nodeid}: tests/{folder}/ has no marker in conftest.py")
         item.add_marker(FOLDER_MARKERS[folder])
-    group_and_order(items, TESTS)
+    schedule.order(items, TESTS)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadfile``: slow first, the split files' tests one by one."""
+    if config.getvalue("dist") == "loadfile":
+        return schedule.SlowFirstScheduling(config, log)
+    return None
 
 
 class NetworkInUnitTest(RuntimeError):

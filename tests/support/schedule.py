@@ -1,6 +1,7 @@
-"""The order tests are handed to the xdist workers in (``make test``: ``--dist loadgroup
---no-loadscope-reorder``): the slow first, so that none of them starts last and ends the run
-alone; the tests of a file that share a module fixture in one group (one worker, set up once).
+"""How ``make test`` spreads the tests over the xdist workers (``--dist loadfile``, with this
+module's scheduler): a file's tests go to one worker, so its module fixtures start once, except
+in :data:`SPLIT_FILES`, whose slow tests share nothing and go one by one; the slow files and
+tests are handed out first, so that none of them starts last and ends the run alone.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Final
 
 import pytest
+from xdist.scheduler import LoadFileScheduling
 
 #: Seconds each slow file's tests took together (setup, call and teardown), measured with
 #: ``--durations`` on 2026-11-30 (3 workers, load average 8 to 11). Only the order matters.
@@ -38,6 +40,16 @@ SLOW_FILES: Final = {
     "e2e/test_state_maintenance_dag.py": 28,
     "reliability/test_api_down.py": 24,
 }
+#: Files whose tests are handed out one by one: several slow tests, no module fixture.
+SPLIT_FILES: Final = frozenset(
+    {
+        "e2e/test_monthly_load.py",
+        "integration/test_extract_volume.py",
+        "reliability/test_bad_input.py",
+        "reliability/test_secrets.py",
+        "reliability/test_state_and_erp_faults.py",
+    }
+)
 _SHARED_SCOPES: Final = frozenset({"module", "class", "package"})
 
 
@@ -53,24 +65,34 @@ def shares_a_module_fixture(item: pytest.Item) -> bool:
     )
 
 
-def group_and_order(items: list[pytest.Item], tests: Path) -> None:
-    """Group each file whose tests share a module fixture; sort the slow files first (a file's
-    tests stay together and in order)."""
+def order(items: list[pytest.Item], tests: Path) -> None:
+    """Sort the slow files first, a split file's tests by their share of its seconds (a file's
+    tests stay together and in order); refuse a split file whose tests share a fixture."""
     files = [item.path.relative_to(tests).as_posix() for item in items]
     count = Counter(files)
     first_seen = {name: index for index, name in reversed(list(enumerate(files)))}
-    grouped = set()
     for item, name in zip(items, files, strict=True):
-        if shares_a_module_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(name))
-            grouped.add(name)
+        if name in SPLIT_FILES and shares_a_module_fixture(item):
+            raise pytest.UsageError(f"{item.nodeid} shares a module fixture: not in SPLIT_FILES")
 
     def weight(name: str) -> float:
-        """A group's seconds, or a test's share of its file's."""
-        return SLOW_FILES.get(name, 0) / (1 if name in grouped else count[name])
+        return SLOW_FILES.get(name, 0) / (count[name] if name in SPLIT_FILES else 1)
 
-    order = {
+    keys = {
         id(item): (-weight(name), first_seen[name], index)
         for index, (item, name) in enumerate(zip(items, files, strict=True))
     }
-    items.sort(key=lambda item: order[id(item)])
+    items.sort(key=lambda item: keys[id(item)])
+
+
+class SlowFirstScheduling(LoadFileScheduling):
+    """``--dist loadfile`` in the collection's order (no reordering by test count, which sends
+    the files of one slow test last), the tests of :data:`SPLIT_FILES` one by one."""
+
+    def __init__(self, config: pytest.Config, log: object = None) -> None:
+        config.option.loadscopereorder = False
+        super().__init__(config, log)
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        return nodeid if path.removeprefix("tests/") in SPLIT_FILES else path
