@@ -1,7 +1,7 @@
 """Session fixtures shared by every test: throwaway PostgreSQL databases, the sandbox, Airflow env.
 
 Each test folder sets its tests' marker (:data:`FOLDER_MARKERS`): ``unit`` tests may open no
-network connection (a connect raises :class:`NetworkInUnitTest`), ``integration`` tests talk to
+network connection (a connect raises ``NetworkInUnitTest``), ``integration`` tests talk to
 real services, ``e2e`` tests run Airflow. Helpers live in the ``support`` package.
 
 Service addresses come from environment variables with this machine's defaults:
@@ -11,7 +11,6 @@ Service addresses come from environment variables with this machine's defaults:
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from sqlalchemy.engine import make_url
 from support import schedule
 from support.airflow import migrate_template
 from support.dist import build_wheel
+from support.network import refuse_network
 from support.paths import REPO
 from support.shared import made_once
 
@@ -62,6 +62,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     schedule.order(items, TESTS)
 
 
+@pytest.hookimpl(optionalhook=True)  # without xdist (-p no:xdist) nobody calls it
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
     """``--dist loadfile``: slow first, the split files' tests one by one."""
     if config.getvalue("dist") == "loadfile":
@@ -69,38 +70,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
     return None
 
 
-class NetworkInUnitTest(RuntimeError):
-    """A unit test tried to open a network connection."""
-
-
 @pytest.fixture(autouse=True)
 def _no_network_in_unit_tests(request: pytest.FixtureRequest, monkeypatch) -> None:
-    """Unit tests get no network: socket connects (but Unix sockets) and PostgreSQL raise."""
-    if request.node.get_closest_marker("unit") is None:
-        return
-    where = request.node.nodeid
-    connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
-
-    def refuse(address: object) -> NetworkInUnitTest:
-        return NetworkInUnitTest(
-            f"{where} connected to {address!r}: unit tests use no network; "
-            "a test that talks to a service belongs in tests/integration"
-        )
-
-    def guarded(real):
-        def _connect(sock: socket.socket, address: object, *args: object):
-            if sock.family == socket.AF_UNIX:
-                return real(sock, address, *args)
-            raise refuse(address)
-
-        return _connect
-
-    def no_postgres(*args: object, **kwargs: object):
-        raise refuse(kwargs.get("host") or args or "PostgreSQL")
-
-    monkeypatch.setattr(socket.socket, "connect", guarded(connect))
-    monkeypatch.setattr(socket.socket, "connect_ex", guarded(connect_ex))
-    monkeypatch.setattr("psycopg2.connect", no_postgres)
+    """Unit tests get no network (:func:`support.network.refuse_network`)."""
+    if request.node.get_closest_marker("unit") is not None:
+        refuse_network(monkeypatch, request.node.nodeid)
 
 
 @pytest.fixture(scope="session")
