@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fincome_airflow.operators.base import FincomeBaseOperator, as_bool
-from fincome_airflow.operators.sync import load_resource
+from fincome_airflow.operators.send_loops import load_resource
 
 
 class FincomeLoadOperator(FincomeBaseOperator):
