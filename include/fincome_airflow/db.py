@@ -81,9 +81,12 @@ def erp_engine(url: URL | str, **kwargs: Any) -> Engine:
 
 def engine_options(dialect: str) -> dict[str, Any]:
     """:func:`~sqlalchemy.create_engine` arguments of an engine on ``dialect``: servers get
-    their connections tested at checkout (a restarted server costs no failed task)."""
+    their connections tested at checkout (a restarted server costs no failed task); MySQL
+    drivers get the character set holding all of Unicode (their default may not)."""
     if dialect == "sqlite":
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+    if dialect in ("mysql", "mariadb"):
+        return {"pool_pre_ping": True, "connect_args": {"charset": "utf8mb4"}}
     return {"pool_pre_ping": True}
 
 
