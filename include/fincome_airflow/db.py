@@ -54,14 +54,20 @@ def engine_from_connection(conn: Connection, *, erp: bool = False) -> Engine:
     ``postgres`` connections use psycopg2 unless their ``sqlalchemy_scheme`` extra says otherwise.
 
     :raise AirflowException: no installed provider serves the connection's type.
+    :raise ValueError: the type's hook is no database hook.
     """
     extra = conn.extra_dejson or {}
     if extra.get(URL_EXTRA):
         return make_engine(extra[URL_EXTRA], erp=erp)
-    params: dict[str, Any] = {"connection": conn}
+    params: dict[str, Any] = {}
     if conn.conn_type == "postgres" and not extra.get("sqlalchemy_scheme"):
         params["sqlalchemy_scheme"] = POSTGRES_SCHEME
-    hook = conn.get_hook(hook_params=params)
+    hook = conn.get_hook(hook_params=params)  # the hook reads the connection again, by its id
+    if not hasattr(hook, "get_sqlalchemy_engine"):
+        raise ValueError(
+            f"Connection {conn.conn_id!r} has type {conn.conn_type!r}, whose hook builds no "
+            f"SQLAlchemy engine: use postgres, mysql or sqlite, or a {URL_EXTRA!r} extra."
+        )
     engine = hook.get_sqlalchemy_engine(engine_kwargs=engine_options(hook.dialect_name))
     return configure(engine, erp=erp)
 
