@@ -72,22 +72,34 @@ def generated(config):
     return {t: sorted(rows[t], key=lambda r: (str(r[0]), str(r[1]))) for t in TABLES}
 
 
-@pytest.fixture(scope="module")
-def pg_medium(create_pg_database):
-    engine = erp_engine(create_pg_database("fincome_erp_test"))
-    manifest = populate(engine, MEDIUM)
+def _populated(create_database, config):
+    engine = erp_engine(create_database("fincome_erp_test"))
+    manifest = populate(engine, config)
     yield engine, manifest
     engine.dispose()
 
 
-def test_schema_applies_on_postgresql_in_schema_erp(create_pg_database):
-    engine = erp_engine(create_pg_database("fincome_erp_ddl"))
+@pytest.fixture(scope="module")
+def pg_medium(create_pg_database):
+    yield from _populated(create_pg_database, MEDIUM)
+
+
+@pytest.mark.parametrize(
+    ("factory", "where"),
+    [
+        pytest.param("create_pg_database", "schema erp", id="postgresql-in-schema-erp"),
+        pytest.param("create_mysql_database", "own database", id="mariadb-in-its-own-database"),
+    ],
+)
+def test_schema_applies_on_a_server(factory, where, request):
+    engine = erp_engine(request.getfixturevalue(factory)("fincome_erp_ddl"))
     install_schema(engine)
     install_schema(engine)  # idempotent
+    schema = "erp" if where == "schema erp" else engine.url.database
     with engine.connect() as conn:
         tables = conn.execute(
             text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
-            {"s": "erp"},
+            {"s": schema},
         ).scalars()
         assert set(tables) == set(TABLES)
     assert row_counts(engine) == dict.fromkeys(TABLES, 0)
@@ -104,25 +116,7 @@ def test_schema_applies_on_sqlite_as_attached_erp(tmp_path):
 
 @pytest.fixture(scope="module")
 def mariadb_small(create_mysql_database):
-    engine = erp_engine(create_mysql_database("fincome_erp_test"))
-    manifest = populate(engine, SMALL)
-    yield engine, manifest
-    engine.dispose()
-
-
-def test_schema_applies_on_mariadb_in_the_connections_database(create_mysql_database):
-    url = create_mysql_database("fincome_erp_ddl")
-    engine = erp_engine(url)
-    install_schema(engine)
-    install_schema(engine)  # idempotent
-    with engine.connect() as conn:
-        tables = conn.execute(
-            text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
-            {"s": engine.url.database},
-        ).scalars()
-        assert set(tables) == set(TABLES)
-    assert row_counts(engine) == dict.fromkeys(TABLES, 0)
-    engine.dispose()
+    yield from _populated(create_mysql_database, SMALL)
 
 
 def test_batched_writer_stores_every_value_exactly_into_mariadb(mariadb_small):

@@ -1,8 +1,9 @@
-"""Install the reference ERP's tables on an engine: ``schema.sql`` (PostgreSQL, SQLite) or its
-MySQL/MariaDB twin ``schema_mysql.sql``."""
+"""Install the reference ERP's tables on an engine (``schema.sql``, the single DDL source,
+adapted for MySQL/MariaDB)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -11,9 +12,11 @@ from fincome_erp.tables import TABLES
 
 SCHEMA = "erp"
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
-MYSQL_SCHEMA_FILE = Path(__file__).with_name("schema_mysql.sql")
 #: Backends whose ERP is the connection's own database (no schema ``erp`` inside it).
 OWN_DATABASE_DIALECTS = frozenset({"mysql", "mariadb"})
+#: schema.sql's tables on MySQL/MariaDB: a binary collation compares and orders identifiers as
+#: PostgreSQL does (case and accents matter), utf8mb4 holds all of Unicode.
+_MYSQL_TABLE_OPTIONS = " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 # table names are constants of this package, never input
 _COUNT = "SELECT count(*) FROM {table}"
 
@@ -26,11 +29,20 @@ def table_name(engine: Engine, table: str) -> str:
 
 
 def schema_statements(engine: Engine) -> list[str]:
-    """The statements of the engine's DDL file, comments stripped, in file order."""
-    path = MYSQL_SCHEMA_FILE if engine.dialect.name in OWN_DATABASE_DIALECTS else SCHEMA_FILE
-    sql = path.read_text(encoding="utf-8")
+    """The statements of ``schema.sql`` for ``engine``'s backend, comments stripped."""
+    sql = SCHEMA_FILE.read_text(encoding="utf-8")
     body = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
-    return [stmt.strip() for stmt in body.split(";") if stmt.strip()]
+    statements = [stmt.strip() for stmt in body.split(";") if stmt.strip()]
+    if engine.dialect.name in OWN_DATABASE_DIALECTS:
+        return [_for_mysql(stmt) for stmt in statements]
+    return statements
+
+
+def _for_mysql(statement: str) -> str:
+    """A ``schema.sql`` statement for MySQL/MariaDB: the table in the connection's database,
+    ``DATETIME(6)`` for ``timestamp`` (MySQL's TIMESTAMP updates itself and ends in 2038)."""
+    statement = statement.replace(f" {SCHEMA}.", " ")
+    return re.sub(r"\btimestamp\b", "datetime(6)", statement) + _MYSQL_TABLE_OPTIONS
 
 
 def install_schema(engine: Engine) -> None:
