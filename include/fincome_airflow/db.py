@@ -35,7 +35,7 @@ URL_EXTRA: Final = "sqlalchemy_url"
 def engine_for_connection(conn_id: str, *, erp: bool = False) -> Engine:
     """Engine for an Airflow connection id (looked up at call time, never at DAG parse time).
 
-    :param erp: an ERP engine (its tables as ``erp.<table>``, see the module's docstring).
+    :param erp: an ERP engine (its tables found unqualified, see the module's docstring).
     """
     from airflow.sdk import BaseHook
 
@@ -81,7 +81,7 @@ def make_engine(url: URL | str, *, erp: bool = False, **kwargs: Any) -> Engine:
 
 
 def erp_engine(url: URL | str, **kwargs: Any) -> Engine:
-    """ERP engine for a plain URL: its tables read as ``erp.<table>`` on every backend."""
+    """ERP engine for a plain URL: its tables found unqualified on every backend."""
     return make_engine(url, erp=True, **kwargs)
 
 
