@@ -101,14 +101,3 @@ def _sqlite_value(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
-
-
-def columns(conn: Connection, name: str, params: Mapping[str, Any]) -> list[str]:
-    """The output columns of query ``name`` (for tests and for checking a replaced query)."""
-    clause = load_sql(name)
-    bound = {k: params[k] for k in clause._bindparams}
-    result = conn.execute(clause, bound)
-    try:
-        return list(result.keys())
-    finally:
-        result.close()
