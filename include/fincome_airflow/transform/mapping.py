@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any, Final, Literal
 
 from fincome_airflow import contract
+from fincome_airflow.reasons import Problem, problem
 from fincome_airflow.transform import values as v
-from fincome_airflow.validation.reasons import Problem, problem
 
 Action = Literal["upsert", "cancel", "skip"]
 
