@@ -25,6 +25,10 @@ from fincome_airflow.reasons import ReasonCode
 _CONTROL_CHARS: Final = re.compile("[\x00-\x1f\x7f]")
 _CENT: Final = Decimal(1).scaleb(-contract.AMOUNT_DECIMAL_PLACES)
 _MAX_AMOUNT: Final = Decimal(10) ** (contract.AMOUNT_MAX_DIGITS - contract.AMOUNT_DECIMAL_PLACES)
+_MIN_YEAR: Final = contract.MIN_YEAR
+_MAX_YEAR: Final = contract.MAX_YEAR
+_MAX_ID_LENGTH: Final = contract.MAX_ID_LENGTH
+_MAX_TEXT_LENGTH: Final = contract.MAX_TEXT_LENGTH
 _MILLI: Final = Decimal(1).scaleb(-contract.QUANTITY_DECIMAL_PLACES)
 _MAX_QUANTITY: Final = Decimal(10) ** (
     contract.QUANTITY_MAX_DIGITS - contract.QUANTITY_DECIMAL_PLACES
@@ -56,7 +60,7 @@ def iso_countries() -> frozenset[str]:
 
 
 def identifier(value: str) -> str:
-    if len(value) > contract.MAX_ID_LENGTH or _CONTROL_CHARS.search(value):
+    if len(value) > _MAX_ID_LENGTH or _CONTROL_CHARS.search(value):
         refuse(
             "invalid_identifier",
             f"must be at most {contract.MAX_ID_LENGTH} characters, without control characters",
@@ -65,7 +69,7 @@ def identifier(value: str) -> str:
 
 
 def text(value: str) -> str:
-    if len(value) > contract.MAX_TEXT_LENGTH:
+    if len(value) > _MAX_TEXT_LENGTH:
         refuse("text_too_long", f"must be at most {contract.MAX_TEXT_LENGTH} characters")
     if _CONTROL_CHARS.search(value):
         refuse("invalid_text", "must not contain control characters")
@@ -85,7 +89,7 @@ def country(value: str) -> str:
 
 
 def date_in_range(value: dt.date) -> dt.date:
-    if not contract.MIN_YEAR <= value.year <= contract.MAX_YEAR:
+    if not _MIN_YEAR <= value.year <= _MAX_YEAR:
         refuse(
             "date_out_of_range",
             f"year must be between {contract.MIN_YEAR} and {contract.MAX_YEAR}",

@@ -21,15 +21,20 @@ from fincome_airflow.reasons import Problem, ReasonCode, problem
 CENT: Final = Decimal("0.01")
 
 
+def refused(issues: list[Problem], field: str, shown: object, refusal: PydanticCustomError) -> None:
+    """Record a contract rule's refusal as a problem of ``field`` showing ``shown``."""
+    detail = (refusal.context or {}).get("detail", "")
+    issues.append(problem(cast(ReasonCode, refusal.type), field, shown, detail))
+
+
 def passes(
     issues: list[Problem], field: str, shown: object, rule: Callable[..., object], *args: Any
 ) -> bool:
-    """Apply ``rule(*args)``; its refusal becomes a problem of ``field`` showing ``shown``."""
+    """Apply ``rule(*args)``; a refusal is recorded (:func:`refused`) and gives False."""
     try:
         rule(*args)
     except PydanticCustomError as refusal:
-        detail = (refusal.context or {}).get("detail", "")
-        issues.append(problem(cast(ReasonCode, refusal.type), field, shown, detail))
+        refused(issues, field, shown, refusal)
         return False
     return True
 
@@ -49,7 +54,10 @@ def identifier(value: Any, field: str, issues: list[Problem], *, required: bool 
     if not isinstance(value, str):
         issues.append(problem("invalid_identifier", field, value))
         return None
-    return value if passes(issues, field, value, rules.identifier, value) else None
+    try:
+        return rules.identifier(value)
+    except PydanticCustomError as refusal:
+        return refused(issues, field, value, refusal)
 
 
 def text(value: Any, field: str, issues: list[Problem], *, required: bool = False) -> Any:
@@ -59,7 +67,10 @@ def text(value: Any, field: str, issues: list[Problem], *, required: bool = Fals
             issues.append(problem("missing_value", field))
         return None
     value = str(value)
-    return value if passes(issues, field, value, rules.text, value) else None
+    try:
+        return rules.text(value)
+    except PydanticCustomError as refusal:
+        return refused(issues, field, value, refusal)
 
 
 def date(value: Any, field: str, issues: list[Problem], *, required: bool = False) -> Any:
@@ -82,7 +93,10 @@ def date(value: Any, field: str, issues: list[Problem], *, required: bool = Fals
     elif not isinstance(value, dt.date):
         issues.append(problem("invalid_date", field, value))
         return None
-    return value if passes(issues, field, value.isoformat(), rules.date_in_range, value) else None
+    try:
+        return rules.date_in_range(value)
+    except PydanticCustomError as refusal:
+        return refused(issues, field, value.isoformat(), refusal)
 
 
 def _parse_date(value: str) -> dt.date | None:
@@ -129,11 +143,10 @@ def amount(
     if number is None:
         issues.append(problem("invalid_amount", field, value))
         return None
-    if passes(issues, field, value, rules.amount, number) and passes(
-        issues, field, value, rules.non_negative, number
-    ):
-        return number.quantize(CENT)
-    return None
+    try:
+        return rules.non_negative(rules.amount(number)).quantize(CENT)
+    except PydanticCustomError as refusal:
+        return refused(issues, field, value, refusal)
 
 
 def quantity(value: Any, field: str, issues: list[Problem]) -> Decimal | None:
@@ -144,8 +157,10 @@ def quantity(value: Any, field: str, issues: list[Problem]) -> Decimal | None:
     if number is None:
         issues.append(problem("invalid_quantity", field, value))
         return None
-    if not passes(issues, field, value, rules.quantity, number):
-        return None
+    try:
+        rules.quantity(number)
+    except PydanticCustomError as refusal:
+        return refused(issues, field, value, refusal)
     return number.normalize() if number == number.to_integral_value() else number
 
 
@@ -154,15 +169,20 @@ def currency(value: Any, field: str, issues: list[Problem]) -> str | None:
     if blank(value):
         issues.append(problem("missing_value", field))
         return None
-    return value if passes(issues, field, value, rules.currency, value) else None
+    try:
+        return rules.currency(value)
+    except PydanticCustomError as refusal:
+        return refused(issues, field, value, refusal)
 
 
 def country(value: Any, field: str, issues: list[Problem]) -> str | None:
     """An ISO 3166-1 alpha-2 code, upper-cased; blank becomes null."""
     if blank(value):
         return None
-    code = str(value).strip().upper()
-    return code if passes(issues, field, value, rules.country, code) else None
+    try:
+        return rules.country(str(value).strip().upper())
+    except PydanticCustomError as refusal:
+        return refused(issues, field, value, refusal)
 
 
 def money(number: Decimal) -> str:
