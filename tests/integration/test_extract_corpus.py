@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from fincome_airflow.db import erp_engine
 from fincome_airflow.extract.run import extract_and_stage
+from fincome_airflow.reasons import REASON_CODES
 from fincome_airflow.state.store import StateStore
-from fincome_airflow.validation.reasons import REASON_CODES
 from fincome_erp.rows import create_erp, load
 
 pytestmark = pytest.mark.integration
