@@ -36,7 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from fincome_airflow.budget.local import Clock, Sleep, start_window
+from fincome_airflow.budget.local import WINDOW_MARGIN, Clock, Sleep, start_window
 from fincome_airflow.exceptions import FincomeBudgetUnavailable
 
 #: Seconds to wait for the store to connect or answer before the worker gives up.
@@ -121,7 +121,7 @@ class SharedBudget:
         concurrency: int,
         *,
         lease_seconds: float,
-        margin: float = 0.05,
+        margin: float = WINDOW_MARGIN,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         where: str = "redis",
