@@ -11,7 +11,7 @@ own); every budget name is new per test and its keys are deleted after it.
 The rate is asserted on the start times the processes record (just before each request leaves)
 and on the sandbox's 429s (its token bucket is the API's limit; the bench's target, <= 1%): the
 sandbox's "max requests in one second" stamps arrivals, which on a loaded machine can bunch up
-beyond the budget's 50 ms margin whatever the client does (the bench reports it).
+beyond the window's margin whatever the client does (the bench reports it).
 """
 
 from __future__ import annotations
