@@ -1,4 +1,5 @@
-"""``plugins/fincome_deadline.py``: what the triggerer awaits when a run misses its deadline."""
+"""``fincome_airflow.deadline.callback``: what the triggerer awaits when a run misses its
+deadline, registered by ``plugins/fincome_deadline.py``."""
 
 from __future__ import annotations
 
@@ -35,9 +36,16 @@ CONTEXT = {
 
 
 @pytest.fixture
-def cb(monkeypatch):
+def cb():
+    return importlib.import_module("fincome_airflow.deadline.callback")
+
+
+def test_plugin_registers_the_callback_under_the_path_the_alerts_name(cb, monkeypatch):
+    from fincome_airflow.deadline.alerts import CALLBACK_PATH
+
     monkeypatch.syspath_prepend(str(REPO / "plugins"))
-    return importlib.import_module("fincome_deadline")
+    module, _, name = CALLBACK_PATH.rpartition(".")
+    assert getattr(importlib.import_module(module), name) is cb.on_deadline_missed
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -90,7 +98,7 @@ def test_describe_miss_leaves_gaps_when_context_is_partial(cb):
 
 
 def test_callback_logs_identity_and_returns_summary_when_no_notifier(cb, caplog):
-    with caplog.at_level("INFO", logger="fincome_deadline"):
+    with caplog.at_level("INFO", logger=cb.__name__):
         output = asyncio.run(cb.on_deadline_missed(CONTEXT))
     assert isinstance(output, str)
     assert "scheduled__2026-11-01T02:00:00+00:00" in output
