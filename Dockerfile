@@ -7,6 +7,13 @@ FROM apache/airflow:3.3.2-python3.11
 
 ARG AIRFLOW_VERSION=3.3.2
 
+# mysqlclient, the MySQL provider's driver (an ERP on MySQL/MariaDB), compiles against
+# libmariadb-dev whenever the image's own copy differs from the pinned one.
+USER root
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential pkg-config libmariadb-dev \
+    && apt-get clean && rm -rf /var/lib/apt/lists/*
+
 # The official image installs as the airflow user (pip refuses root there).
 USER airflow
 WORKDIR /opt/project

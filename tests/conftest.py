@@ -5,7 +5,8 @@ network connection (a connect raises ``NetworkInUnitTest``), ``integration`` tes
 real services, ``e2e`` tests run Airflow. Helpers live in the ``support`` package.
 
 Service addresses come from environment variables with this machine's defaults:
-``FINCOME_TEST_PG_URL`` (PostgreSQL server, trust auth).
+``FINCOME_TEST_PG_URL`` (PostgreSQL server, trust auth), ``FINCOME_TEST_MYSQL_URL`` (MariaDB or
+MySQL server, root without password).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ TESTS = Path(__file__).resolve().parent
 PG_SERVER_URL = os.environ.get(
     "FINCOME_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )
+MYSQL_SERVER_URL = os.environ.get("FINCOME_TEST_MYSQL_URL", "mysql+mysqldb://root@127.0.0.1:3306")
 
 # Airflow reads these at import time: no examples, the project's folders, a private home.
 # Under pytest-xdist, each worker has an Airflow home of its own (files, SQLite database).
@@ -77,24 +79,41 @@ def _no_network_in_unit_tests(request: pytest.FixtureRequest, monkeypatch) -> No
         refuse_network(monkeypatch, request.node.nodeid)
 
 
-@pytest.fixture(scope="session")
-def create_pg_database() -> Iterator:
-    """Factory of throwaway PostgreSQL databases, all dropped at the end of the session."""
-    admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+def _throwaway_databases(server_url: str, create: str, drop: str) -> Iterator:
+    """Factory of databases named ``<prefix>_<random>`` on a server, dropped when it ends."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     created: list[str] = []
 
     def _create(prefix: str = "fincome_test") -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:10]}"
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(create.format(name=name)))
         created.append(name)
-        return make_url(PG_SERVER_URL).set(database=name).render_as_string(hide_password=False)
+        return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
     yield _create
     with admin.connect() as conn:
         for name in created:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(drop.format(name=name)))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def create_pg_database() -> Iterator:
+    """Factory of throwaway PostgreSQL databases, all dropped at the end of the session."""
+    yield from _throwaway_databases(
+        PG_SERVER_URL, 'CREATE DATABASE "{name}"', 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    )
+
+
+@pytest.fixture(scope="session")
+def create_mysql_database() -> Iterator:
+    """Factory of throwaway MariaDB/MySQL databases, all dropped at the end of the session."""
+    yield from _throwaway_databases(
+        MYSQL_SERVER_URL,
+        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4",
+        "DROP DATABASE IF EXISTS `{name}`",
+    )
 
 
 @pytest.fixture(scope="session")

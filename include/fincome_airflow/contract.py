@@ -49,6 +49,9 @@ MAX_TEXT_LENGTH: Final = 1000
 #: are sent as JSON strings ("1250.00").
 AMOUNT_MAX_DIGITS: Final = 14
 AMOUNT_DECIMAL_PLACES: Final = 2
+#: Payload fields (at any depth) that hold decimal amounts or quantities: hashed and compared
+#: as numbers ("10.5" is "10.50").
+AMOUNT_FIELDS: Final = frozenset({"net_amount", "tax_amount", "monthly_value", "quantity"})
 QUANTITY_MAX_DIGITS: Final = 12
 QUANTITY_DECIMAL_PLACES: Final = 3
 #: Chosen: dates outside this range are refused (a year-9999 date is an ERP typo).

@@ -1,7 +1,8 @@
 """Classify Fincome answers: what a status code or a transport error means for the caller.
 
-Mapping as data (after Airbyte's ``DEFAULT_ERROR_MAPPING``), a small :class:`Action` vocabulary
-and one pure :func:`classify`; the hook acts on the result and never decides by itself.
+Mapping as data (after Airbyte's ``DEFAULT_ERROR_MAPPING``), a small :class:`AnswerClass`
+vocabulary and one pure :func:`classify` returning a :class:`Verdict`; the hook acts on the
+verdict and never decides by itself.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from fincome_airflow import contract
 OutcomeKind = Literal["created", "updated", "deleted", "absent", "rejected", "failed"]
 
 
-class Action(enum.Enum):
-    """What the caller does with an answer."""
+class AnswerClass(enum.Enum):
+    """The class an answer falls in, which says what the caller does with it."""
 
     SUCCESS = "success"
     ABSENT = "absent"  # 404 on a read or a delete: the record is not there
@@ -31,35 +32,41 @@ class Action(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Resolution:
+class Verdict:
     """The verdict on one answer. ``message`` may quote the server and must be scrubbed."""
 
-    action: Action
+    answer_class: AnswerClass
     message: str
     http_status: int | None = None
     kind: OutcomeKind | None = None
     retry_after: float | None = None
 
 
-#: Status codes and transport exceptions -> (action, user message). Exceptions match by MRO.
-ERROR_MAPPING: Final[Mapping[int | type[BaseException], tuple[Action, str]]] = {
-    400: (Action.REJECT, "bad request"),
-    401: (Action.CONFIG_ERROR, "the API key was refused (401): check the connection's password"),
-    403: (Action.CONFIG_ERROR, "the API key lacks permission (403)"),
-    404: (Action.REJECT, "not found"),
-    405: (Action.CONFIG_ERROR, "method not allowed (405): check the connection's base URL"),
-    408: (Action.RETRY, "request timeout (408)"),
-    409: (Action.REJECT, "conflict"),
-    413: (Action.REJECT, "payload too large"),
-    contract.STATUS_UNPROCESSABLE: (Action.REJECT, "validation error"),
-    contract.STATUS_RATE_LIMITED: (Action.RATE_LIMITED, "rate limited (429)"),
-    requests.exceptions.InvalidURL: (Action.CONFIG_ERROR, "invalid base URL"),
-    requests.exceptions.MissingSchema: (Action.CONFIG_ERROR, "base URL misses http(s)://"),
-    requests.exceptions.InvalidSchema: (Action.CONFIG_ERROR, "base URL has an unusable scheme"),
-    requests.exceptions.Timeout: (Action.RETRY, "timed out"),
-    requests.exceptions.ConnectionError: (Action.RETRY, "connection error"),
-    requests.exceptions.ChunkedEncodingError: (Action.RETRY, "connection dropped mid-answer"),
-    requests.exceptions.RequestException: (Action.RETRY, "transport error"),
+#: Status codes and transport exceptions -> (answer class, user message). Exceptions match by MRO.
+ERROR_MAPPING: Final[Mapping[int | type[BaseException], tuple[AnswerClass, str]]] = {
+    400: (AnswerClass.REJECT, "bad request"),
+    401: (
+        AnswerClass.CONFIG_ERROR,
+        "the API key was refused (401): check the connection's password",
+    ),
+    403: (AnswerClass.CONFIG_ERROR, "the API key lacks permission (403)"),
+    404: (AnswerClass.REJECT, "not found"),
+    405: (AnswerClass.CONFIG_ERROR, "method not allowed (405): check the connection's base URL"),
+    408: (AnswerClass.RETRY, "request timeout (408)"),
+    409: (AnswerClass.REJECT, "conflict"),
+    413: (AnswerClass.REJECT, "payload too large"),
+    contract.STATUS_UNPROCESSABLE: (AnswerClass.REJECT, "validation error"),
+    contract.STATUS_RATE_LIMITED: (AnswerClass.RATE_LIMITED, "rate limited (429)"),
+    requests.exceptions.InvalidURL: (AnswerClass.CONFIG_ERROR, "invalid base URL"),
+    requests.exceptions.MissingSchema: (AnswerClass.CONFIG_ERROR, "base URL misses http(s)://"),
+    requests.exceptions.InvalidSchema: (
+        AnswerClass.CONFIG_ERROR,
+        "base URL has an unusable scheme",
+    ),
+    requests.exceptions.Timeout: (AnswerClass.RETRY, "timed out"),
+    requests.exceptions.ConnectionError: (AnswerClass.RETRY, "connection error"),
+    requests.exceptions.ChunkedEncodingError: (AnswerClass.RETRY, "connection dropped mid-answer"),
+    requests.exceptions.RequestException: (AnswerClass.RETRY, "transport error"),
 }
 
 #: Successful answers per HTTP method (contract: 201 created / 200 updated on upsert).
@@ -77,40 +84,40 @@ ABSENT_ON_404: Final = frozenset({"GET", "DELETE"})
 MAX_REASON_LENGTH: Final = 300
 
 
-def classify(answer: requests.Response | BaseException, method: str = "GET") -> Resolution:
+def classify(answer: requests.Response | BaseException, method: str = "GET") -> Verdict:
     """Decide what an answer (or the exception raised instead of one) means; never raises."""
     if isinstance(answer, BaseException):
         return _classify_exception(answer)
     status = answer.status_code
     method = method.upper()
     if 200 <= status < 300:
-        return Resolution(Action.SUCCESS, "ok", status, SUCCESS_KINDS.get((method, status)))
+        return Verdict(AnswerClass.SUCCESS, "ok", status, SUCCESS_KINDS.get((method, status)))
     if status == 404 and method in ABSENT_ON_404:
-        return Resolution(Action.ABSENT, "absent", status, "absent")
-    action, message = ERROR_MAPPING.get(status, _fallback(status))
+        return Verdict(AnswerClass.ABSENT, "absent", status, "absent")
+    answer_class, message = ERROR_MAPPING.get(status, _fallback(status))
     if status == contract.STATUS_UNPROCESSABLE:
         message = reason_from_detail(_json_or_none(answer)) or message
-    kind: OutcomeKind | None = "rejected" if action is Action.REJECT else None
+    kind: OutcomeKind | None = "rejected" if answer_class is AnswerClass.REJECT else None
     retry_after = None
-    if action is Action.RATE_LIMITED:
+    if answer_class is AnswerClass.RATE_LIMITED:
         retry_after = parse_retry_after(answer.headers.get(contract.RETRY_AFTER_HEADER))
-    return Resolution(action, f"{status}: {message}", status, kind, retry_after)
+    return Verdict(answer_class, f"{status}: {message}", status, kind, retry_after)
 
 
-def _fallback(status: int) -> tuple[Action, str]:
+def _fallback(status: int) -> tuple[AnswerClass, str]:
     if status >= 500:
-        return Action.RETRY, f"server error ({status})"
+        return AnswerClass.RETRY, f"server error ({status})"
     if 400 <= status < 500:
-        return Action.REJECT, f"refused ({status})"
-    return Action.RETRY, f"unexpected answer ({status})"
+        return AnswerClass.REJECT, f"refused ({status})"
+    return AnswerClass.RETRY, f"unexpected answer ({status})"
 
 
-def _classify_exception(exc: BaseException) -> Resolution:
+def _classify_exception(exc: BaseException) -> Verdict:
     for cls in type(exc).__mro__:
         if cls in ERROR_MAPPING:
-            action, message = ERROR_MAPPING[cls]
-            return Resolution(action, f"{message}: {type(exc).__name__}")
-    return Resolution(Action.RETRY, f"unexpected error: {type(exc).__name__}")
+            answer_class, message = ERROR_MAPPING[cls]
+            return Verdict(answer_class, f"{message}: {type(exc).__name__}")
+    return Verdict(AnswerClass.RETRY, f"unexpected error: {type(exc).__name__}")
 
 
 def _json_or_none(response: requests.Response) -> Any:

@@ -12,11 +12,9 @@ import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import Any
 
-#: Payload keys (at any depth) that hold decimal amounts or quantities.
-AMOUNT_KEYS: Final = frozenset({"net_amount", "tax_amount", "monthly_value", "quantity"})
-
+from fincome_airflow.contract import AMOUNT_FIELDS
 
 _PLAIN_DECIMAL = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]*[1-9])?(\.?0*)$")
 
@@ -48,7 +46,7 @@ def _normalized(value: Any) -> Any:
     if type(value) is dict or isinstance(value, Mapping):
         return {
             k: normalize_amount(v)
-            if k in AMOUNT_KEYS
+            if k in AMOUNT_FIELDS
             else (_normalized(v) if isinstance(v, _NESTED) else v)
             for k, v in value.items()
         }

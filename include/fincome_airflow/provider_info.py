@@ -8,6 +8,8 @@ from fincome_airflow import contract
 
 CONN_TYPE: Final = "fincome"
 DEFAULT_CONN_ID: Final = "fincome_api"
+#: The state database's connection (defined here, light enough for DAG parse time).
+DEFAULT_STATE_CONN_ID: Final = "fincome_state"
 
 #: Extra fields of the connection form; their keys are what the hook reads from ``extra``.
 #: No key may contain a word of Airflow's sensitive-field list ("api_key", "secret", "token",

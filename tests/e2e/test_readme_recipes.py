@@ -1,4 +1,4 @@
-"""The README's operational recipes, run as written (``tests/readme_recipes.py`` reads them).
+"""The README's operational recipes, run as written (``tests/support/readme.py`` reads them).
 
 One Airflow with a paused DAG, as every new deployment has it: LocalExecutor, and a PostgreSQL
 metadata database as in production (on SQLite, one writer at a time, ``airflow backfill create``

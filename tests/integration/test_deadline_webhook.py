@@ -1,4 +1,4 @@
-"""The deadline callback's webhook (``plugins/fincome_deadline.py``) over real HTTP: a local
+"""The deadline callback's webhook (``fincome_airflow.deadline.callback``) over real HTTP: a local
 receiver, an unreachable address."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from support.deadline import CONTEXT, SECRET_PATH, deadline_plugin
+from support.deadline import CONTEXT, SECRET_PATH, deadline_callback
 
 
 @pytest.fixture
-def cb(monkeypatch):
-    return deadline_plugin(monkeypatch)
+def cb():
+    return deadline_callback()
 
 
 class _Recorder(BaseHTTPRequestHandler):

@@ -1,4 +1,5 @@
-"""The reference ERP on real databases: DDL, COPY and batched writers, CLI, hostile text."""
+"""The reference ERP on real databases (PostgreSQL, MariaDB, SQLite): DDL, COPY and batched
+writers, CLI, hostile text."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from fincome_airflow.db import erp_engine
 from fincome_erp.cli import main
 from fincome_erp.config import GeneratorConfig
-from fincome_erp.ddl import install_schema, row_counts
+from fincome_erp.ddl import install_schema, row_counts, table_name
 from fincome_erp.generator import generate
 from fincome_erp.months import Month
 from fincome_erp.populate import ErpNotEmptyError, populate
@@ -22,6 +23,7 @@ from fincome_erp.tables import COLUMNS, TABLES
 pytestmark = pytest.mark.integration
 
 MEDIUM = GeneratorConfig.build(Month(2026, 9), Month(2026, 10), invoices=20_000, seed=5)
+SMALL = GeneratorConfig.build(Month(2026, 9), Month(2026, 10), invoices=2_000, seed=5)
 
 
 def as_text(value):
@@ -53,15 +55,15 @@ def read_all(engine):
     with engine.connect() as conn:
         return {
             table: sorted(
-                (normalized(r) for r in conn.execute(text(_select(table)))),
+                (normalized(r) for r in conn.execute(text(_select(engine, table)))),
                 key=lambda r: (str(r[0]), str(r[1])),
             )
             for table in TABLES
         }
 
 
-def _select(table: str) -> str:
-    return f"SELECT {', '.join(COLUMNS[table])} FROM erp.{table}"
+def _select(engine, table: str) -> str:
+    return f"SELECT {', '.join(COLUMNS[table])} FROM {table_name(engine, table)}"
 
 
 def generated(config):
@@ -70,22 +72,34 @@ def generated(config):
     return {t: sorted(rows[t], key=lambda r: (str(r[0]), str(r[1]))) for t in TABLES}
 
 
-@pytest.fixture(scope="module")
-def pg_medium(create_pg_database):
-    engine = erp_engine(create_pg_database("fincome_erp_test"))
-    manifest = populate(engine, MEDIUM)
+def _populated(create_database, config):
+    engine = erp_engine(create_database("fincome_erp_test"))
+    manifest = populate(engine, config)
     yield engine, manifest
     engine.dispose()
 
 
-def test_schema_applies_on_postgresql_in_schema_erp(create_pg_database):
-    engine = erp_engine(create_pg_database("fincome_erp_ddl"))
+@pytest.fixture(scope="module")
+def pg_medium(create_pg_database):
+    yield from _populated(create_pg_database, MEDIUM)
+
+
+@pytest.mark.parametrize(
+    ("factory", "where"),
+    [
+        pytest.param("create_pg_database", "schema erp", id="postgresql-in-schema-erp"),
+        pytest.param("create_mysql_database", "own database", id="mariadb-in-its-own-database"),
+    ],
+)
+def test_schema_applies_on_a_server(factory, where, request):
+    engine = erp_engine(request.getfixturevalue(factory)("fincome_erp_ddl"))
     install_schema(engine)
     install_schema(engine)  # idempotent
+    schema = "erp" if where == "schema erp" else engine.url.database
     with engine.connect() as conn:
         tables = conn.execute(
             text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
-            {"s": "erp"},
+            {"s": schema},
         ).scalars()
         assert set(tables) == set(TABLES)
     assert row_counts(engine) == dict.fromkeys(TABLES, 0)
@@ -98,6 +112,26 @@ def test_schema_applies_on_sqlite_as_attached_erp(tmp_path):
     install_schema(engine)
     assert row_counts(engine) == dict.fromkeys(TABLES, 0)
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def mariadb_small(create_mysql_database):
+    yield from _populated(create_mysql_database, SMALL)
+
+
+def test_batched_writer_stores_every_value_exactly_into_mariadb(mariadb_small):
+    engine, manifest = mariadb_small
+    assert row_counts(engine) == dict(manifest.rows)
+    assert read_all(engine) == generated(SMALL)
+    assert manifest.edge_cases["customer_hostile_name"]
+
+
+def test_populate_refuses_a_non_empty_mariadb_erp_unless_replacing(mariadb_small):
+    engine, manifest = mariadb_small
+    with pytest.raises(ErpNotEmptyError):
+        populate(engine, SMALL)
+    populate(engine, SMALL, replace=True)
+    assert row_counts(engine) == dict(manifest.rows)
 
 
 def test_copy_writer_round_trips_counts_of_a_medium_run(pg_medium):

@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from fincome_airflow.db import erp_engine
 from fincome_airflow.extract.run import extract_and_stage
+from fincome_airflow.reasons import REASON_CODES
 from fincome_airflow.state.store import StateStore
-from fincome_airflow.validation.reasons import REASON_CODES
 from fincome_erp.rows import create_erp, load
 
 pytestmark = pytest.mark.integration
@@ -507,15 +507,32 @@ def test_defect_gives_its_reason_code_on_sqlite(
     _check(sqlite_rejects, resource, record_id, code, field, outcome)
 
 
+@pytest.mark.parametrize("backend", ["pg", "mariadb"])
 @pytest.mark.parametrize(
     ("resource", "record_id", "code", "field", "outcome"),
     [pytest.param(*c[2:6], c[7], id=c[0]) for c in CASES if c[6]],
 )
-def test_defect_gives_its_reason_code_on_postgresql(
-    pg_rejects, resource, record_id, code, field, outcome
+def test_defect_gives_its_reason_code_on_postgresql_and_mariadb(
+    backend, resource, record_id, code, field, outcome, request
 ) -> None:
-    _check(pg_rejects, resource, record_id, code, field, outcome)
+    rejects = request.getfixturevalue(f"{backend}_rejects")
+    _check(rejects, resource, record_id, code, field, outcome)
 
 
 def test_valid_trio_is_not_refused(sqlite_rejects) -> None:
     assert not [k for k in sqlite_rejects if k[1].endswith("d01ok")]
+
+
+@pytest.fixture(scope="module")
+def mariadb_rejects(create_mysql_database, tmp_path_factory) -> dict:
+    state = tmp_path_factory.mktemp("corpus") / "state.db"
+    store = _load_and_extract(create_mysql_database("erp"), f"sqlite:///{state}", pg=True)
+    return _rejects(store)
+
+
+def test_mariadb_refuses_exactly_what_postgresql_refuses(pg_rejects, mariadb_rejects) -> None:
+    def refusals(rejects: dict) -> dict:
+        keep = ("reason_code", "field", "outcome", "message", "blocked_by")
+        return {k: sorted(tuple(str(r[c]) for c in keep) for r in v) for k, v in rejects.items()}
+
+    assert refusals(mariadb_rejects) == refusals(pg_rejects)

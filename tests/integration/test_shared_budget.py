@@ -11,7 +11,7 @@ own); every budget name is new per test and its keys are deleted after it.
 The rate is asserted on the start times the processes record (just before each request leaves)
 and on the sandbox's 429s (its token bucket is the API's limit; the bench's target, <= 1%): the
 sandbox's "max requests in one second" stamps arrivals, which on a loaded machine can bunch up
-beyond the budget's 50 ms margin whatever the client does (the bench reports it).
+beyond the window's margin whatever the client does (the bench reports it).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import threading
 import time
 import traceback
 import uuid
@@ -187,6 +188,39 @@ def test_a_slot_never_given_back_is_freed_when_its_lease_expires(redis_store):
     leases = redis.Redis.from_url(redis_store).zrange(survivor.keys[1], 0, -1)
     assert leases == [got.encode()]
     assert lost.encode() not in leases
+
+
+def test_a_busy_process_gives_slots_back_with_its_next_starts_and_holds_none_at_the_end(
+    redis_store,
+):
+    """One round trip a request while the process has work; every slot given back after."""
+    name = f"busy-{uuid.uuid4().hex}"
+    budget = SharedBudget.connect(redis_store, name, 10_000, 4, lease_seconds=30)
+    own_trips: list[tuple] = []
+    zrem = budget._client.zrem
+    budget._client.zrem = lambda *args: (own_trips.append(args), zrem(*args))[1]
+    in_flight, most, lock = 0, 0, threading.Lock()
+
+    def requests(n: int) -> None:
+        nonlocal in_flight, most
+        for _ in range(n):
+            with budget.slot():
+                with lock:
+                    in_flight += 1
+                    most = max(most, in_flight)
+                time.sleep(0.002)  # the request
+                with lock:
+                    in_flight -= 1
+
+    threads = [threading.Thread(target=requests, args=(50,)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert most <= 4
+    assert len(own_trips) < 0.1 * 8 * 50
+    assert redis.Redis.from_url(redis_store).zcard(budget.keys[1]) == 0
 
 
 def test_an_unreachable_store_fails_clearly_without_the_password_and_sends_nothing(

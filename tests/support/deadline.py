@@ -1,13 +1,9 @@
-"""The deadline callback of ``plugins/fincome_deadline.py`` and the context Airflow gives it."""
+"""The deadline callback (``fincome_airflow.deadline.callback``) and the context it is given."""
 
 from __future__ import annotations
 
 import importlib
 from types import ModuleType
-
-import pytest
-
-from support.paths import PLUGINS
 
 SECRET_PATH = "/services/T000/B000/s3cr3t-webhook-token"
 
@@ -30,7 +26,6 @@ CONTEXT = {
 }
 
 
-def deadline_plugin(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """``plugins/fincome_deadline.py`` imported as the triggerer imports it."""
-    monkeypatch.syspath_prepend(str(PLUGINS))
-    return importlib.import_module("fincome_deadline")
+def deadline_callback() -> ModuleType:
+    """The module whose ``on_deadline_missed`` the triggerer awaits."""
+    return importlib.import_module("fincome_airflow.deadline.callback")

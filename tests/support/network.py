@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+
+#: Database drivers whose connections libpq or libmysqlclient open, not Python's socket.
+C_DRIVERS = ("psycopg2", "MySQLdb")
 
 
 class NetworkInUnitTest(RuntimeError):
@@ -14,7 +18,7 @@ class NetworkInUnitTest(RuntimeError):
 
 
 def refuse_network(monkeypatch: pytest.MonkeyPatch, test: str) -> None:
-    """Make socket connects (Unix sockets aside) and PostgreSQL connections raise
+    """Make socket connects (Unix sockets aside) and :data:`C_DRIVERS` connections raise
     :class:`NetworkInUnitTest` naming ``test``, until ``monkeypatch`` undoes it."""
 
     def refused(address: object) -> NetworkInUnitTest:
@@ -31,9 +35,11 @@ def refuse_network(monkeypatch: pytest.MonkeyPatch, test: str) -> None:
 
         return connect
 
-    def no_postgres(*args: object, **kwargs: object) -> Any:  # libpq opens its own sockets
-        raise refused(kwargs.get("host") or args or "PostgreSQL")
+    def no_c_driver(*args: object, **kwargs: object) -> Any:  # they open their own sockets
+        raise refused(kwargs.get("host") or args or "a database server")
 
     monkeypatch.setattr(socket.socket, "connect", guarded(socket.socket.connect))
     monkeypatch.setattr(socket.socket, "connect_ex", guarded(socket.socket.connect_ex))
-    monkeypatch.setattr("psycopg2.connect", no_postgres)
+    for driver in C_DRIVERS:
+        if importlib.util.find_spec(driver) is not None:
+            monkeypatch.setattr(f"{driver}.connect", no_c_driver)

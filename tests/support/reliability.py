@@ -68,7 +68,7 @@ def reference_load(erp_url: str, tmp: Path, month: str = MONTH) -> dict[str, Any
     from fincome_airflow.db import erp_engine
     from fincome_airflow.extract.run import extract_and_stage
     from fincome_airflow.hooks.fincome import FincomeHook
-    from fincome_airflow.operators.sync import delete_resource, load_resource
+    from fincome_airflow.operators.send_loops import delete_resource, load_resource
     from fincome_airflow.state.ledger import Ledger
     from fincome_airflow.state.store import StateStore
     from fincome_sandbox.launcher import SandboxProcess

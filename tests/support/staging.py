@@ -59,7 +59,7 @@ def load_month(
     from fincome_airflow.contract import RESOURCES
     from fincome_airflow.extract.run import extract_and_stage
     from fincome_airflow.hooks.fincome import FincomeHook
-    from fincome_airflow.operators.sync import load_resource
+    from fincome_airflow.operators.send_loops import load_resource
     from fincome_airflow.state.ledger import Ledger
 
     report = extract_and_stage(erp_engine, store, run_key, month, now=now, **extract_options)

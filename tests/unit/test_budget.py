@@ -10,7 +10,7 @@ import pytest
 from support.clock import FakeClock, max_in_window
 
 from fincome_airflow.budget import RequestBudget, RetryPolicy, lease_seconds, open_budget
-from fincome_airflow.budget.shared import SharedBudget, redact_url
+from fincome_airflow.budget.shared import MAX_RETAKES, STALE_GRANT, SharedBudget, redact_url
 from fincome_airflow.hooks.settings import BUDGET_STORE_ENV, SETTING_KEYS, FincomeSettings
 
 
@@ -191,23 +191,36 @@ def test_a_slot_is_leased_longer_than_a_request_can_take():
 
 
 class ScriptedRedis:
-    """A stand-in for the Redis client: the acquire script answers from a list, in order."""
+    """A stand-in for the Redis client: the acquire script answers from ``answer(args)`` (by
+    default from a list, in order); every call's arguments and every lease given back on its
+    own (``zrem``) are recorded."""
 
-    def __init__(self, answers: list[tuple[int, str]]) -> None:
+    def __init__(self, answers: list[tuple[int, str]], answer=None, on_call=None) -> None:
         self.answers = answers
+        self.answer = answer or (lambda args: self.answers.pop(0))
+        self.on_call = on_call or (lambda: None)
+        self.calls: list[list] = []
         self.released: list[str] = []
 
     def register_script(self, script: str):
-        return lambda keys, args: self.answers.pop(0)
+        return self._run
 
-    def zrem(self, key: str, lease: str) -> None:
-        self.released.append(lease)
+    def _run(self, keys, args):
+        self.calls.append(list(args))
+        self.on_call()
+        return self.answer(args)
+
+    def zrem(self, key: str, *leases: str) -> None:
+        self.released.extend(leases)
+
+    def close(self) -> None:
+        pass
 
 
 def test_shared_budget_waits_what_the_store_says_and_asks_again_when_slots_are_full():
     clock = FakeClock()
     store = ScriptedRedis([(0, "-1"), (0, "-1"), (0, "0.25"), (1, "0")])
-    budget = SharedBudget(store, "api", 10, 2, lease_seconds=60, sleep=clock.sleep)
+    budget = SharedBudget(store, "api", 10, 2, lease_seconds=60, clock=clock, sleep=clock.sleep)
 
     with budget.slot():
         pass
@@ -215,6 +228,83 @@ def test_shared_budget_waits_what_the_store_says_and_asks_again_when_slots_are_f
     assert clock.sleeps == [0.25]  # full slots are polled on the local "freed" event instead
     assert store.answers == []
     assert len(store.released) == 1
+
+
+def test_shared_budget_gives_a_lone_finished_slot_back_at_once():
+    store = ScriptedRedis([(1, "0")])
+    budget = SharedBudget(store, "api", 10, 2, lease_seconds=60)
+
+    with budget.slot():
+        (call,) = store.calls
+        lease = call[4]
+        assert store.released == []
+
+    assert store.released == [lease]  # nothing else asks: its own round trip, now
+
+
+def test_shared_budget_gives_a_finished_slot_back_with_the_next_start_of_the_process():
+    """One round trip a request: the waiting thread's next call carries the finished lease."""
+    store = ScriptedRedis([], answer=lambda args: (1, "0"))
+    budget = SharedBudget(store, "api", 10, 1, lease_seconds=60)
+    first = budget.acquire()
+    store.answer = lambda args: (1, "0") if first in args[6:] else (0, "-1")
+    second: list[str] = []
+    other = threading.Thread(target=lambda: second.append(budget.acquire()), daemon=True)
+    other.start()
+    while len(store.calls) < 2:  # the other thread is asking: every slot is taken
+        time.sleep(0.001)
+
+    budget.release(first)
+    other.join(timeout=10)
+
+    assert second, "the waiting thread never got the slot given back"
+    assert store.calls[-1][6:] == [first]
+    assert store.released == []  # no round trip of its own
+
+
+def test_shared_budget_gives_a_finished_slot_back_before_waiting_out_the_window():
+    """A slot finished while the asking thread was told to wait is not held through the wait."""
+    order: list[tuple] = []
+    answers = iter([(1, "0"), (0, "0.5"), (1, "0")])
+    store = ScriptedRedis([], answer=lambda args: next(answers))
+    store.zrem = lambda key, *leases: order.append(("given back", *leases))
+    budget = SharedBudget(
+        store, "api", 10, 2, lease_seconds=60, sleep=lambda s: order.append(("slept", s))
+    )
+    first = budget.acquire()
+    store.on_call = lambda: budget.release(first) if len(store.calls) == 2 else None
+
+    budget.acquire()
+
+    assert order == [("given back", first), ("slept", 0.5)]
+
+
+def test_shared_budget_takes_a_stale_start_again_before_the_request_leaves():
+    """A start granted longer ago than STALE_GRANT (a descheduled process) is dropped and
+    taken again in one call, so the API never sees it late."""
+    clock = FakeClock()
+    delays = iter([STALE_GRANT * 2, 0.0])
+    store = ScriptedRedis([(1, "0"), (1, "0")], on_call=lambda: clock.sleep(next(delays)))
+    budget = SharedBudget(store, "api", 10, 2, lease_seconds=60, clock=clock, sleep=clock.sleep)
+
+    with budget.slot():
+        pass
+
+    first, second = store.calls
+    assert first[5] == ""  # a new start
+    assert second[4] == second[5] == first[4]  # the same lease, its stale start dropped
+    assert store.released == [first[4]]
+
+
+def test_shared_budget_sends_after_a_bounded_number_of_retakes_when_every_start_is_stale():
+    clock = FakeClock()
+    store = ScriptedRedis([], answer=lambda args: (1, "0"), on_call=lambda: clock.sleep(1.0))
+    budget = SharedBudget(store, "api", 10, 2, lease_seconds=60, clock=clock, sleep=clock.sleep)
+
+    with budget.slot():
+        pass
+
+    assert len(store.calls) == 1 + MAX_RETAKES
 
 
 def test_shared_budget_uses_the_same_window_as_the_in_process_one():

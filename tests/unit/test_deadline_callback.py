@@ -1,17 +1,28 @@
-"""``plugins/fincome_deadline.py``: what the triggerer awaits when a run misses its deadline."""
+"""``fincome_airflow.deadline.callback``: what the triggerer awaits when a run misses its
+deadline, registered by ``plugins/fincome_deadline.py``."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 
 import pytest
-from support.deadline import CONTEXT, SECRET_PATH, deadline_plugin
+from support.deadline import CONTEXT, SECRET_PATH, deadline_callback
+from support.paths import PLUGINS
 
 
 @pytest.fixture
-def cb(monkeypatch):
-    return deadline_plugin(monkeypatch)
+def cb():
+    return deadline_callback()
+
+
+def test_plugin_registers_the_callback_under_the_path_the_alerts_name(cb, monkeypatch):
+    from fincome_airflow.deadline.alerts import CALLBACK_PATH
+
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    module, _, name = CALLBACK_PATH.rpartition(".")
+    assert getattr(importlib.import_module(module), name) is cb.on_deadline_missed
 
 
 def test_describe_miss_returns_run_identity_when_given_airflow_context(cb):
@@ -36,7 +47,7 @@ def test_describe_miss_leaves_gaps_when_context_is_partial(cb):
 
 
 def test_callback_logs_identity_and_returns_summary_when_no_notifier(cb, caplog):
-    with caplog.at_level("INFO", logger="fincome_deadline"):
+    with caplog.at_level("INFO", logger=cb.__name__):
         output = asyncio.run(cb.on_deadline_missed(CONTEXT))
     assert isinstance(output, str)
     assert "scheduled__2026-11-01T02:00:00+00:00" in output

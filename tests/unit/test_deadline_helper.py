@@ -1,4 +1,5 @@
-"""``fincome_airflow.deadline``: the Deadline Alert, its settings, the ``dags test`` switch."""
+"""``fincome_airflow.deadline.alerts``: the Deadline Alert, its settings, the ``dags test``
+switch."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 from airflow.sdk import AsyncCallback, DeadlineReference
 
-from fincome_airflow import deadline
+from fincome_airflow.deadline import alerts as deadline
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEDULER = ["/opt/airflow/.venv/bin/airflow", "scheduler"]

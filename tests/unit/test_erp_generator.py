@@ -9,7 +9,7 @@ from decimal import Decimal
 import pycountry
 import pytest
 
-from fincome_airflow.validation.reasons import REASON_CODES
+from fincome_airflow.reasons import REASON_CODES
 from fincome_erp.config import GeneratorConfig
 from fincome_erp.dirty import DIRTY_KINDS, KINDS_BY_RESOURCE, DirtySchedule
 from fincome_erp.generator import generate

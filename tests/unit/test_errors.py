@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from fincome_airflow.errors import (
-    Action,
+    AnswerClass,
     classify,
     parse_retry_after,
     reason_from_detail,
@@ -27,54 +27,54 @@ def make_response(status: int, *, json_body=None, headers=None, text=None) -> re
 
 
 @pytest.mark.parametrize(
-    ("status", "method", "action", "kind"),
+    ("status", "method", "answer_class", "kind"),
     [
-        pytest.param(201, "POST", Action.SUCCESS, "created", id="201-post-created"),
-        pytest.param(200, "POST", Action.SUCCESS, "updated", id="200-post-updated"),
-        pytest.param(204, "DELETE", Action.SUCCESS, "deleted", id="204-delete-deleted"),
-        pytest.param(200, "GET", Action.SUCCESS, None, id="200-get-found"),
-        pytest.param(404, "GET", Action.ABSENT, "absent", id="404-get-absent"),
-        pytest.param(404, "DELETE", Action.ABSENT, "absent", id="404-delete-absent"),
-        pytest.param(404, "POST", Action.REJECT, "rejected", id="404-post-rejected"),
-        pytest.param(422, "POST", Action.REJECT, "rejected", id="422-rejected"),
-        pytest.param(400, "POST", Action.REJECT, "rejected", id="400-rejected"),
-        pytest.param(401, "POST", Action.CONFIG_ERROR, None, id="401-config"),
-        pytest.param(403, "GET", Action.CONFIG_ERROR, None, id="403-config"),
-        pytest.param(429, "POST", Action.RATE_LIMITED, None, id="429-rate-limited"),
-        pytest.param(408, "POST", Action.RETRY, None, id="408-retry"),
-        pytest.param(500, "POST", Action.RETRY, None, id="500-retry"),
-        pytest.param(502, "GET", Action.RETRY, None, id="502-retry"),
-        pytest.param(503, "DELETE", Action.RETRY, None, id="503-retry"),
-        pytest.param(599, "POST", Action.RETRY, None, id="unknown-5xx-retry"),
-        pytest.param(418, "POST", Action.REJECT, "rejected", id="unknown-4xx-rejected"),
+        pytest.param(201, "POST", AnswerClass.SUCCESS, "created", id="201-post-created"),
+        pytest.param(200, "POST", AnswerClass.SUCCESS, "updated", id="200-post-updated"),
+        pytest.param(204, "DELETE", AnswerClass.SUCCESS, "deleted", id="204-delete-deleted"),
+        pytest.param(200, "GET", AnswerClass.SUCCESS, None, id="200-get-found"),
+        pytest.param(404, "GET", AnswerClass.ABSENT, "absent", id="404-get-absent"),
+        pytest.param(404, "DELETE", AnswerClass.ABSENT, "absent", id="404-delete-absent"),
+        pytest.param(404, "POST", AnswerClass.REJECT, "rejected", id="404-post-rejected"),
+        pytest.param(422, "POST", AnswerClass.REJECT, "rejected", id="422-rejected"),
+        pytest.param(400, "POST", AnswerClass.REJECT, "rejected", id="400-rejected"),
+        pytest.param(401, "POST", AnswerClass.CONFIG_ERROR, None, id="401-config"),
+        pytest.param(403, "GET", AnswerClass.CONFIG_ERROR, None, id="403-config"),
+        pytest.param(429, "POST", AnswerClass.RATE_LIMITED, None, id="429-rate-limited"),
+        pytest.param(408, "POST", AnswerClass.RETRY, None, id="408-retry"),
+        pytest.param(500, "POST", AnswerClass.RETRY, None, id="500-retry"),
+        pytest.param(502, "GET", AnswerClass.RETRY, None, id="502-retry"),
+        pytest.param(503, "DELETE", AnswerClass.RETRY, None, id="503-retry"),
+        pytest.param(599, "POST", AnswerClass.RETRY, None, id="unknown-5xx-retry"),
+        pytest.param(418, "POST", AnswerClass.REJECT, "rejected", id="unknown-4xx-rejected"),
     ],
 )
-def test_classify_maps_status(status, method, action, kind):
-    resolution = classify(make_response(status), method)
+def test_classify_maps_status(status, method, answer_class, kind):
+    verdict = classify(make_response(status), method)
 
-    assert resolution.action is action
-    assert resolution.kind == kind
-    assert resolution.http_status == status
+    assert verdict.answer_class is answer_class
+    assert verdict.kind == kind
+    assert verdict.http_status == status
 
 
 @pytest.mark.parametrize(
-    ("exc", "action"),
+    ("exc", "answer_class"),
     [
-        pytest.param(requests.ConnectTimeout(), Action.RETRY, id="connect-timeout"),
-        pytest.param(requests.ReadTimeout(), Action.RETRY, id="read-timeout"),
-        pytest.param(requests.ConnectionError(), Action.RETRY, id="connection-error"),
-        pytest.param(requests.exceptions.ChunkedEncodingError(), Action.RETRY, id="dropped"),
-        pytest.param(requests.exceptions.MissingSchema(), Action.CONFIG_ERROR, id="no-scheme"),
-        pytest.param(requests.exceptions.InvalidURL(), Action.CONFIG_ERROR, id="bad-url"),
-        pytest.param(requests.RequestException(), Action.RETRY, id="other-transport"),
-        pytest.param(RuntimeError(), Action.RETRY, id="unexpected"),
+        pytest.param(requests.ConnectTimeout(), AnswerClass.RETRY, id="connect-timeout"),
+        pytest.param(requests.ReadTimeout(), AnswerClass.RETRY, id="read-timeout"),
+        pytest.param(requests.ConnectionError(), AnswerClass.RETRY, id="connection-error"),
+        pytest.param(requests.exceptions.ChunkedEncodingError(), AnswerClass.RETRY, id="dropped"),
+        pytest.param(requests.exceptions.MissingSchema(), AnswerClass.CONFIG_ERROR, id="no-scheme"),
+        pytest.param(requests.exceptions.InvalidURL(), AnswerClass.CONFIG_ERROR, id="bad-url"),
+        pytest.param(requests.RequestException(), AnswerClass.RETRY, id="other-transport"),
+        pytest.param(RuntimeError(), AnswerClass.RETRY, id="unexpected"),
     ],
 )
-def test_classify_maps_exceptions(exc, action):
-    resolution = classify(exc, "POST")
+def test_classify_maps_exceptions(exc, answer_class):
+    verdict = classify(exc, "POST")
 
-    assert resolution.action is action
-    assert resolution.http_status is None
+    assert verdict.answer_class is answer_class
+    assert verdict.http_status is None
 
 
 def test_classify_422_reason_keeps_field_and_msg_but_not_the_echoed_input():
@@ -90,12 +90,12 @@ def test_classify_422_reason_keeps_field_and_msg_but_not_the_echoed_input():
         ]
     }
 
-    resolution = classify(make_response(422, json_body=body), "POST")
+    verdict = classify(make_response(422, json_body=body), "POST")
 
-    assert resolution.message == (
+    assert verdict.message == (
         "422: subscription_id: subscription not found; lines.0.net_amount: field required"
     )
-    assert "SECRET-INPUT" not in resolution.message
+    assert "SECRET-INPUT" not in verdict.message
 
 
 @pytest.mark.parametrize(
@@ -113,9 +113,9 @@ def test_reason_from_detail(body, expected):
 
 
 def test_classify_422_without_json_body_uses_generic_reason():
-    resolution = classify(make_response(422, text="<html>oops</html>"), "POST")
+    verdict = classify(make_response(422, text="<html>oops</html>"), "POST")
 
-    assert resolution.message == "422: validation error"
+    assert verdict.message == "422: validation error"
 
 
 @pytest.mark.parametrize(
@@ -134,6 +134,6 @@ def test_parse_retry_after(header, expected):
 
 
 def test_classify_429_carries_retry_after():
-    resolution = classify(make_response(429, headers={"Retry-After": "7"}), "POST")
+    verdict = classify(make_response(429, headers={"Retry-After": "7"}), "POST")
 
-    assert resolution.retry_after == 7.0
+    assert verdict.retry_after == 7.0

@@ -13,7 +13,7 @@ from support.connections import FINCOME_BASE, fincome_conn_json
 
 from fincome_airflow.exceptions import FincomeConfigError, FincomeRequestError
 from fincome_airflow.hooks.fincome import FincomeHook
-from fincome_airflow.hooks.outcome import Outcome
+from fincome_airflow.hooks.send_result import SendResult
 from fincome_airflow.hooks.settings import FincomeSettings
 
 BASE = FINCOME_BASE
@@ -179,7 +179,7 @@ def test_upsert_reports_created_and_updated_separately(hook, requests_mock, stat
 
     outcome = hook.upsert("customers", {"id": "c1", "name": "Acme"})
 
-    assert outcome == Outcome("customers", "c1", kind, status, None, 1, 0, 0)
+    assert outcome == SendResult("customers", "c1", kind, status, None, 1, 0, 0)
     assert requests_mock.last_request.json() == {"id": "c1", "name": "Acme"}
 
 

@@ -1,4 +1,4 @@
-"""The README's recipes: how ``tests/readme_recipes.py`` finds them, and that each is tested."""
+"""The README's recipes: how ``tests/support/readme.py`` finds them, and that each is tested."""
 
 from __future__ import annotations
 

@@ -23,14 +23,23 @@ def resolve_url(target: str | None, url: str | None) -> URL:
     return make_url(os.environ.get(URL_ENV) or DEFAULT_POSTGRES_URL)
 
 
+#: Per server backend: the database to connect to while creating another, and the query
+#: telling whether a database exists.
+_ADMIN = {
+    "postgresql": ("postgres", "SELECT 1 FROM pg_database WHERE datname = :name"),
+    "mysql": (None, "SELECT 1 FROM information_schema.schemata WHERE schema_name = :name"),
+}
+
+
 def ensure_database(url: URL) -> None:
-    """Create the PostgreSQL database of ``url`` (or the SQLite file's folder) if missing."""
+    """Create the database of ``url`` (PostgreSQL, MySQL/MariaDB) or the SQLite file's folder
+    if missing."""
     backend = url.get_backend_name()
     if backend == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         return
-    if backend != "postgresql" or not url.database:
+    if backend not in _ADMIN or not url.database:
         return
     probe = create_engine(url)
     try:
@@ -40,12 +49,11 @@ def ensure_database(url: URL) -> None:
         pass
     finally:
         probe.dispose()
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin_database, exists_sql = _ADMIN[backend]
+    admin = create_engine(url.set(database=admin_database), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
-            ).first()
+            exists = conn.execute(text(exists_sql), {"name": url.database}).first()
             if exists is None:
                 quoted = admin.dialect.identifier_preparer.quote(url.database)
                 conn.exec_driver_sql(f"CREATE DATABASE {quoted}")

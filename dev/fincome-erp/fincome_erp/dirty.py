@@ -1,7 +1,7 @@
 """The kinds of dirty rows the generator plants, and the schedule that spreads them.
 
 Each kind has a stable name, the Fincome resource its record becomes, the outcome a correct
-load gives it, the reject reason code (``fincome_airflow.validation.reasons``) and the ERP
+load gives it, the reject reason code (``fincome_airflow.reasons``) and the ERP
 column at fault. Outcomes: ``rejected`` (refused with ``reason``), ``normalized`` (repaired by
 the documented mapping and sent) and ``accepted`` (valid record by record, e.g. the same
 invoice under two numbers: only a duplicate heuristic could catch it; ``duplicate_of`` in the

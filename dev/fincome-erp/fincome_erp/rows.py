@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from importlib import resources
 from typing import Any, Final
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from fincome_erp.ddl import install_schema, table_name
 
 UPDATED: Final = dt.datetime(2020, 1, 1)
 
@@ -55,17 +56,8 @@ TABLES: Final = ("customers", "contracts", "invoices", "invoice_lines")
 
 
 def create_erp(engine: Engine) -> None:
-    """Create the reference ERP tables (``erp`` schema on PostgreSQL, attached on SQLite)."""
-    ddl = resources.files("fincome_erp").joinpath("schema.sql").read_text("utf-8")
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("CREATE SCHEMA IF NOT EXISTS erp"))
-        for statement in ddl.split(";"):
-            body = "\n".join(
-                line for line in statement.splitlines() if not line.strip().startswith("--")
-            )
-            if body.strip():
-                conn.execute(text(body))
+    """Create the reference ERP tables (see :func:`fincome_erp.ddl.install_schema`)."""
+    install_schema(engine)
 
 
 def _complete(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,7 +78,7 @@ def _bind(value: Any, plain: bool) -> Any:
 
 
 def insert_rows(engine: Engine, table: str, rows: Iterable[Mapping[str, Any]]) -> int:
-    """Insert ``rows`` into ``erp.<table>`` with defaults for missing columns."""
+    """Insert ``rows`` into the ERP's ``table`` with defaults for missing columns."""
     if table not in TABLES:
         raise ValueError(f"unknown ERP table {table!r}")
     done = [_complete(table, r) for r in rows]
@@ -94,7 +86,7 @@ def insert_rows(engine: Engine, table: str, rows: Iterable[Mapping[str, Any]]) -
         return 0
     cols = list(done[0])
     sql = text(
-        f"INSERT INTO erp.{table} ({', '.join(cols)}) "  # noqa: S608 - fixed table names
+        f"INSERT INTO {table_name(engine, table)} ({', '.join(cols)}) "  # noqa: S608 - fixed names
         f"VALUES ({', '.join(':' + c for c in cols)})"
     )
     with engine.begin() as conn:

@@ -1,6 +1,6 @@
 -- The reference ERP (../shared/erp-reference-schema.md). Runs unchanged on PostgreSQL (schema
--- "erp") and on SQLite (a database file attached as "erp"). No foreign keys: the ERP does not
--- enforce them.
+-- "erp") and on SQLite (a database file attached as "erp"); ddl.py adapts it for MySQL/MariaDB.
+-- No foreign keys: the ERP does not enforce them.
 CREATE TABLE IF NOT EXISTS erp.customers (
   cust_no        varchar(32) primary key,
   company_name   varchar(200) not null,

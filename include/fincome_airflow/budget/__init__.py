@@ -62,5 +62,11 @@ def open_budget(
     from fincome_airflow.budget.shared import SharedBudget  # imports redis: only when used
 
     return SharedBudget.connect(
-        store, name, rate, concurrency, lease_seconds=lease_seconds(timeout), sleep=sleep
+        store,
+        name,
+        rate,
+        concurrency,
+        lease_seconds=lease_seconds(timeout),
+        clock=clock,
+        sleep=sleep,
     )

@@ -4,9 +4,21 @@ One Lua script, run atomically by the Redis server and timed by the server's own
 workers' clocks never matter), decides each request start: no pause in force (a 429's
 ``Retry-After``), fewer than ``concurrency`` leases held, fewer than ``max_starts`` starts in
 the sliding window. When all three hold it records the start and takes a lease that expires on
-its own after ``lease_seconds``: a worker killed mid-request frees its slot by then. The end of
-the request drops the lease at once. It is the in-process budget's sliding-window log
-(:mod:`fincome_airflow.budget.local`), with the same window and margin, one round trip a start.
+its own after ``lease_seconds``: a worker killed mid-request frees its slot by then. It is the
+in-process budget's sliding-window log (:mod:`fincome_airflow.budget.local`), with the same
+window and margin.
+
+One round trip a request: a finished request's lease is given back by the next start's script
+call of the same process, which follows at once while the process has work. It is given back
+on its own (a round trip of its own) when nothing follows: no thread of the process wants a
+slot, or the asking thread is about to wait (the window is full, a pause is in force), so a
+finished request never holds a slot another process could use.
+
+A grant is fresh when its request leaves: a thread that got its start more than
+:data:`STALE_GRANT` before it could send (a loaded machine: its process descheduled, the GIL
+held elsewhere) takes the start again, in the same script call that drops the stale one, so
+that the API never sees more starts in one second than the budget (the window's margin covers
+the rest of the way, network and server).
 
 Within a process one thread at a time asks the store (the others wait on a local lock), so that
 threads waiting for the same freed start do not all ask for it; a slot given back by a thread of
@@ -24,13 +36,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from fincome_airflow.budget.local import Sleep, start_window
+from fincome_airflow.budget.local import WINDOW_MARGIN, Clock, Sleep, start_window
 from fincome_airflow.exceptions import FincomeBudgetUnavailable
 
 #: Seconds to wait for the store to connect or answer before the worker gives up.
 STORE_TIMEOUT = 5.0
 #: Polling of a full set of slots: first wait, doubled up to the last.
 SLOT_POLL = (0.001, 0.02)
+#: Seconds after asking for a start beyond which the start is taken again before sending
+#: (less than the window's margin), and how many times at most.
+STALE_GRANT, MAX_RETAKES = 0.02, 3
 
 _ACQUIRE = """
 local t = redis.call('TIME')
@@ -39,6 +54,11 @@ local max_starts = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local concurrency = tonumber(ARGV[3])
 local lease = tonumber(ARGV[4])
+for i = 7, #ARGV do redis.call('ZREM', KEYS[2], ARGV[i]) end
+if ARGV[6] ~= '' then
+  redis.call('ZREM', KEYS[1], ARGV[6])
+  redis.call('ZREM', KEYS[2], ARGV[6])
+end
 local paused = tonumber(redis.call('GET', KEYS[3]) or '0')
 if paused > now then return {0, tostring(paused - now)} end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
@@ -101,7 +121,8 @@ class SharedBudget:
         concurrency: int,
         *,
         lease_seconds: float,
-        margin: float = 0.05,
+        margin: float = WINDOW_MARGIN,
+        clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         where: str = "redis",
     ) -> None:
@@ -115,9 +136,16 @@ class SharedBudget:
         base = f"fincome:budget:{{{name}}}"
         self.keys = (f"{base}:starts", f"{base}:leases", f"{base}:pause")
         self._client = client
+        self._clock = clock
         self._sleep = sleep
         self._asking = threading.Lock()
         self._freed = threading.Event()
+        #: Leases of finished requests not yet given back; threads wanting a slot; whether
+        #: the asking thread is waiting out the window or a pause (all under ``_state``).
+        self._done: list[str] = []
+        self._wanting = 0
+        self._waiting = False
+        self._state = threading.Lock()
         self._acquire = client.register_script(_ACQUIRE)
         self._pause = client.register_script(_PAUSE)
 
@@ -160,38 +188,85 @@ class SharedBudget:
 
     def acquire(self) -> str:
         """Block until a request may start; record its start; return its lease id."""
-        lease = uuid.uuid4().hex
-        args = [self.max_starts, f"{self.window:.6f}", self.concurrency, self.lease_seconds, lease]
+        return self._grant("")[0]
+
+    def _grant(self, retake: str) -> tuple[str, float]:
+        """A start and its lease (``retake``: a stale one, dropped in the same call), and when
+        the granting call was made."""
+        lease = retake or uuid.uuid4().hex
+        head = [self.max_starts, f"{self.window:.6f}", self.concurrency, self.lease_seconds]
         poll = SLOT_POLL[0]
-        with self._asking:
-            while True:
-                self._freed.clear()
-                with self._store("take a slot from"):
-                    granted, wait = self._acquire(keys=list(self.keys), args=args)
-                if int(granted):
-                    return lease
-                seconds = float(wait)
-                if seconds >= 0:
-                    self._sleep(max(seconds, 0.0005))
-                else:  # every slot taken: until one of ours is given back, or poll
-                    self._freed.wait(poll)
-                    poll = min(poll * 2, SLOT_POLL[1])
+        with self._state:
+            self._wanting += 1
+        try:
+            with self._asking:
+                while True:
+                    self._freed.clear()
+                    with self._state:
+                        done, self._done = self._done, []
+                    asked = self._clock()
+                    with self._store("take a slot from"):
+                        granted, wait = self._acquire(
+                            keys=list(self.keys), args=[*head, lease, retake, *done]
+                        )
+                    if int(granted):
+                        return lease, asked
+                    seconds = float(wait)
+                    if seconds >= 0:
+                        self._wait(max(seconds, 0.0005))
+                    else:  # every slot taken: until one of ours is given back, or poll
+                        self._freed.wait(poll)
+                        poll = min(poll * 2, SLOT_POLL[1])
+        finally:
+            with self._state:
+                self._wanting -= 1
+                idle = self._wanting == 0
+            if idle:  # leases finished during the last call, with no call to carry them
+                self._give_back()
+
+    def _wait(self, seconds: float) -> None:
+        """Wait out the window or a pause, our finished leases given back first."""
+        with self._state:
+            self._waiting = True
+        try:
+            self._give_back()
+            self._sleep(seconds)
+        finally:
+            with self._state:
+                self._waiting = False
+
+    def _give_back(self) -> None:
+        """Give back, in a round trip of their own, the leases no start call will carry."""
+        with self._state:
+            done, self._done = self._done, []
+        if done:
+            with self._store("give a slot back to"):
+                self._client.zrem(self.keys[1], *done)
 
     def release(self, lease: str) -> None:
-        """Give the slot of ``lease`` back."""
-        with self._store("give a slot back to"):
-            self._client.zrem(self.keys[1], lease)
+        """Give the slot of ``lease`` back: with the next start of this process when one is
+        being asked for, else at once."""
+        with self._state:
+            self._done.append(lease)
+            later = self._wanting > 0 and not self._waiting
+        if not later:
+            self._give_back()
         self._freed.set()
 
     @contextmanager
     def slot(self) -> Iterator[None]:
         """Hold a slot and a start of the budget for the duration of one request."""
-        lease = self.acquire()
+        lease, asked = self._grant("")
+        for _ in range(MAX_RETAKES):
+            if self._clock() - asked <= STALE_GRANT:
+                break
+            lease, asked = self._grant(lease)
         try:
             yield
         finally:
             self.release(lease)
 
     def close(self) -> None:
-        """Close the store's connections."""
+        """Give back the leases still held, then close the store's connections."""
+        self._give_back()
         self._client.close()

@@ -2,7 +2,9 @@
 
 The queries live in the package, ``fincome_airflow/sql/<name>.sql`` (package data: they are in
 the wheel; readable, and replaceable by a deployment whose ERP differs):
-``FINCOME_SQL_DIR`` points at another folder. Parameters are always bound, lists
+``FINCOME_SQL_DIR`` points at another folder. They name the ERP's tables unqualified, so that
+one text runs on PostgreSQL, MySQL/MariaDB and SQLite: the ERP engine (:mod:`fincome_airflow.db`)
+makes the names resolve to the ERP's tables. Parameters are always bound, lists
 (``*_ids``) as expanding ``IN`` parameters; comments of the SQL files must not hold a colon
 followed by a name (it would read as a parameter). On PostgreSQL the rows come through a
 server-side cursor (``stream_results``), so memory stays flat whatever the size of the month.
@@ -99,14 +101,3 @@ def _sqlite_value(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
-
-
-def columns(conn: Connection, name: str, params: Mapping[str, Any]) -> list[str]:
-    """The output columns of query ``name`` (for tests and for checking a replaced query)."""
-    clause = load_sql(name)
-    bound = {k: params[k] for k in clause._bindparams}
-    result = conn.execute(clause, bound)
-    try:
-        return list(result.keys())
-    finally:
-        result.close()

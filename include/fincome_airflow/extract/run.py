@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Final
 
 from sqlalchemy.engine import Engine
 
-from fincome_airflow.contract import RESOURCES, Resource
+from fincome_airflow.contract import RESOURCES
 from fincome_airflow.extract.queries import DEFAULT_CHUNK, stream_rows
 from fincome_airflow.extract.report import ReportBuilder, StageReport
 from fincome_airflow.extract.scope import MAX_PENDING_PER_RESOURCE, LoadScope
@@ -19,13 +18,6 @@ from fincome_airflow.state.store import StateStore
 from fincome_airflow.validation.pipeline import LoadValidator
 
 log = logging.getLogger(__name__)
-
-#: The extraction query of each resource (``fincome_airflow/sql/<name>.sql``).
-QUERY_BY_RESOURCE: Final[dict[Resource, str]] = {
-    "customers": "customers",
-    "subscriptions": "subscriptions",
-    "invoices": "invoices",
-}
 
 
 def extract_and_stage(
@@ -94,9 +86,8 @@ def extract_and_stage(
         for resource in RESOURCES:
             wanted = pending.get(resource, frozenset())
             seen: set[str] = set()
-            rows = stream_rows(
-                conn, QUERY_BY_RESOURCE[resource], scope.params_for(resource), chunk=chunk
-            )
+            # each resource's query is named after it: fincome_airflow/sql/<resource>.sql
+            rows = stream_rows(conn, resource, scope.params_for(resource), chunk=chunk)
             for decision in validate[resource](rows):
                 writer.add(decision)
                 builder.add(decision)

@@ -1,4 +1,8 @@
-"""The Fincome hook: one keep-alive session, a request budget, classified answers, no leaks."""
+"""The Fincome hook: the connection, its session and settings, the contract's endpoints.
+
+One request retried is :mod:`.retrying`, its final answer made a record's result is
+:mod:`.send_result`, the concurrent fan-out is :mod:`.stream`, the counters :mod:`.counters`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -17,28 +20,19 @@ from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
 from fincome_airflow import contract
 from fincome_airflow.budget import Budget, Clock, RetryPolicy, Sleep, open_budget
-from fincome_airflow.errors import Action, Resolution, classify
+from fincome_airflow.errors import AnswerClass
 from fincome_airflow.exceptions import FincomeConfigError, FincomeRequestError
 from fincome_airflow.hooks.connection_test import explain_failure
-from fincome_airflow.hooks.outcome import Outcome
+from fincome_airflow.hooks.counters import RequestCounters
 from fincome_airflow.hooks.redact import Redactor, register_with_airflow
+from fincome_airflow.hooks.retrying import Answer, FinalAnswer, send_until_final
+from fincome_airflow.hooks.send_result import SendResult, send_result
 from fincome_airflow.hooks.settings import SETTING_KEYS, FincomeSettings
-from fincome_airflow.hooks.stream import stream_outcomes
+from fincome_airflow.hooks.stream import stream_results
 from fincome_airflow.provider_info import CONN_TYPE, DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from fincome_airflow.models import FincomeModel
-
-_RETRYING = (Action.RETRY, Action.RATE_LIMITED)
-
-
-@dataclass(frozen=True, slots=True)
-class _Result:
-    resolution: Resolution
-    response: requests.Response | None
-    attempts: int
-    retries: int
-    rate_limited: int
 
 
 class FincomeHook(HttpHook):
@@ -48,7 +42,8 @@ class FincomeHook(HttpHook):
     ``requests_per_second``, ``max_concurrency``, ``timeout``, ``retry_budget`` and
     ``budget_store`` configure the hook and are never sent as headers (other extras keep
     HttpHook's meaning). With a ``budget_store`` every hook on every worker draws from one
-    budget per base URL; without, each hook has the whole budget.
+    budget per base URL; without, each hook has the whole budget. HttpHook's generic ``run()``
+    is inherited as it is; the endpoint methods below are the hook's API.
 
     :param fincome_conn_id: the connection id.
     :param sleep: replaces waiting between retries (tests pass a no-op or a fake clock's sleep).
@@ -85,7 +80,7 @@ class FincomeHook(HttpHook):
         self._budget: Budget | None = None
         self._policy: RetryPolicy | None = None
         self.redact = Redactor()
-        self._counts = {"requests": 0, "retries": 0, "rate_limited": 0}
+        self._counters = RequestCounters()
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -152,23 +147,6 @@ class FincomeHook(HttpHook):
         # The API key header authenticates; never send the password as basic auth.
         return self.auth_type() if self._auth_type else None
 
-    def run_and_check(self, session: Any, prepped_request: Any, extra_options: dict) -> Any:
-        """HttpHook's ``run()`` path, with the connection's timeout as the default."""
-        return super().run_and_check(
-            session, prepped_request, {"timeout": self.settings.timeout, **extra_options}
-        )
-
-    def check_response(self, response: requests.Response) -> None:
-        """Raise on a non-2xx answer without logging its body (it may echo the API key)."""
-        if response.ok:
-            return
-        resolution = classify(response, response.request.method or "GET")
-        message = self.redact(f"Fincome answered {resolution.message}")
-        self.log.error("%s", message)
-        if resolution.action is Action.CONFIG_ERROR:
-            raise FincomeConfigError(message)
-        raise FincomeRequestError(message)
-
     def limit_retry_budget(self, seconds: float) -> float:
         """Lower the per-record retry budget to at most ``seconds``; return the budget in force.
 
@@ -183,32 +161,27 @@ class FincomeHook(HttpHook):
 
     # -- counters -----------------------------------------------------------------------------
 
-    def _count(self, name: str) -> None:
-        with self._lock:
-            self._counts[name] += 1
-
     @property
     def requests_made(self) -> int:
-        return self._counts["requests"]
+        return self._counters["requests"]
 
     @property
     def retries(self) -> int:
-        return self._counts["retries"]
+        return self._counters["retries"]
 
     @property
     def rate_limited(self) -> int:
-        return self._counts["rate_limited"]
+        return self._counters["rate_limited"]
 
     def stats(self) -> dict[str, int]:
         """Requests made, retries and 429s since the hook was built."""
-        with self._lock:
-            return dict(self._counts)
+        return self._counters.snapshot()
 
-    # -- one request, retried -----------------------------------------------------------------
+    # -- one request --------------------------------------------------------------------------
 
     def _send_once(
         self, method: str, url: str, params: Mapping[str, Any] | None, body: bytes | None
-    ) -> requests.Response | requests.RequestException:
+    ) -> Answer:
         session = self.get_conn()
         assert self._budget is not None and self._settings is not None
         headers = {"Content-Type": "application/json"} if body is not None else None
@@ -222,7 +195,7 @@ class FincomeHook(HttpHook):
         except requests.RequestException as e:
             return e
         with self._budget.slot():
-            self._count("requests")
+            self._counters.add("requests")
             try:
                 return session.send(prepared, timeout=self._settings.timeout, **options)
             except requests.RequestException as e:
@@ -236,78 +209,26 @@ class FincomeHook(HttpHook):
         params: Mapping[str, Any] | None = None,
         body: bytes | None = None,
         stop: threading.Event | None = None,
-        max_attempts: int | None = None,
-    ) -> _Result:
-        """Send until the answer is final, the retry budget is spent or ``stop`` is set.
+    ) -> FinalAnswer:
+        """Send until the answer is final (:func:`.retrying.send_until_final`).
 
         :raise FincomeConfigError: on 401/403 or an unusable base URL (no retry at all).
         """
         self.get_conn()
         assert self._policy is not None and self._budget is not None
         url = self.url_from_endpoint(path)
-        started = self._clock()
-        attempts = retries = limited = 0
-        while True:
-            attempts += 1
-            answer = self._send_once(method, url, params, body)
-            resolution = classify(answer, method)
-            if resolution.action is Action.CONFIG_ERROR:
-                message = self.redact(f"Fincome {method} {path}: {resolution.message}")
-                cause = answer if isinstance(answer, BaseException) else None
-                raise FincomeConfigError(message) from cause
-            if resolution.action is Action.RATE_LIMITED:
-                limited += 1
-                self._count("rate_limited")
-            response = answer if isinstance(answer, requests.Response) else None
-            if resolution.action not in _RETRYING:
-                return _Result(resolution, response, attempts, retries, limited)
-            delay = None
-            if max_attempts is None or attempts < max_attempts:
-                elapsed = self._clock() - started
-                delay = self._policy.delay(retries + 1, elapsed, resolution.retry_after)
-            if delay is None or (stop is not None and stop.is_set()):
-                return _Result(resolution, response, attempts, retries, limited)
-            if resolution.action is Action.RATE_LIMITED:
-                self._budget.pause(delay)
-            retries += 1
-            self._count("retries")
-            self.log.warning(
-                "Fincome %s %s: %s; retry %d in %.2f s",
-                method,
-                path,
-                self.redact(resolution.message),
-                retries,
-                delay,
-            )
-            self._wait(delay, stop)
-
-    def _wait(self, seconds: float, stop: threading.Event | None) -> None:
-        if self._sleep is not None:
-            self._sleep(seconds)
-        else:
-            (stop or threading.Event()).wait(seconds)
-
-    def _outcome(self, resource: str, record_id: str, result: _Result) -> Outcome:
-        res = result.resolution
-        if res.action is Action.SUCCESS:
-            kind = res.kind or "updated"
-            reason = None
-        elif res.action is Action.ABSENT:
-            kind, reason = "absent", None
-        elif res.action is Action.REJECT:
-            kind, reason = "rejected", self.redact(res.message)
-        else:
-            kind = "failed"
-            reason = self.redact(f"failed after {result.attempts} attempts: {res.message}")
-        return Outcome(
-            resource=resource,
-            record_id=record_id,
-            kind=kind,
-            http_status=res.http_status,
-            reason=reason,
-            attempts=result.attempts,
-            retries=result.retries,
-            rate_limited=result.rate_limited,
+        return send_until_final(
+            lambda: self._send_once(method, url, params, body),
+            method,
+            f"Fincome {method} {path}",
+            policy=self._policy,
+            budget=self._budget,
+            counters=self._counters,
+            clock=self._clock,
+            sleep=self._sleep,
+            stop=stop,
+            redact=self.redact,
+            log=self.log,
         )
 
     # -- the contract's endpoints -------------------------------------------------------------
@@ -319,32 +240,32 @@ class FincomeHook(HttpHook):
         *,
         record_id: str | None = None,
         stop: threading.Event | None = None,
-    ) -> Outcome:
+    ) -> SendResult:
         """Create or replace one record (``POST /{resource}``): created, updated, rejected or
         failed after retries.
 
         :raise FincomeConfigError: when the key is refused.
         """
         body, record_id = _encode(payload, record_id)
-        result = self._call("POST", contract.resource_path(resource), body=body, stop=stop)
-        return self._outcome(resource, record_id, result)
+        final = self._call("POST", contract.resource_path(resource), body=body, stop=stop)
+        return send_result(resource, record_id, final, self.redact)
 
     def delete(
         self, resource: contract.Resource, record_id: str, *, stop: threading.Event | None = None
-    ) -> Outcome:
+    ) -> SendResult:
         """Delete one record: deleted, absent (404: already gone), rejected or failed."""
-        result = self._call("DELETE", contract.resource_path(resource, record_id), stop=stop)
-        return self._outcome(resource, record_id, result)
+        final = self._call("DELETE", contract.resource_path(resource, record_id), stop=stop)
+        return send_result(resource, record_id, final, self.redact)
 
     def get(self, resource: contract.Resource, record_id: str) -> dict[str, Any] | None:
         """Read one record, or ``None`` when Fincome does not have it (404).
 
         :raise FincomeRequestError: when the read fails after its retries.
         """
-        result = self._call("GET", contract.resource_path(resource, record_id))
-        if result.resolution.action is Action.ABSENT:
+        final = self._call("GET", contract.resource_path(resource, record_id))
+        if final.verdict.answer_class is AnswerClass.ABSENT:
             return None
-        return self._json(result, f"GET {resource}/{record_id}")
+        return self._json(final, f"GET {resource}/{record_id}")
 
     def list(
         self, resource: contract.Resource, *, limit: int = contract.LIST_MAX_LIMIT, **filters: Any
@@ -365,11 +286,11 @@ class FincomeHook(HttpHook):
                 return
             params[contract.LIST_CURSOR_PARAM] = data[-1]["id"]
 
-    def _json(self, result: _Result, what: str) -> Any:
-        if result.resolution.action is not Action.SUCCESS or result.response is None:
-            raise FincomeRequestError(self.redact(f"{what}: {result.resolution.message}"))
+    def _json(self, final: FinalAnswer, what: str) -> Any:
+        if final.verdict.answer_class is not AnswerClass.SUCCESS or final.response is None:
+            raise FincomeRequestError(self.redact(f"{what}: {final.verdict.message}"))
         try:
-            return result.response.json()
+            return final.response.json()
         except ValueError as e:
             raise FincomeRequestError(f"{what}: the answer is not JSON") from e
 
@@ -379,25 +300,25 @@ class FincomeHook(HttpHook):
         self,
         resource: contract.Resource,
         records: Iterable[tuple[str, Mapping[str, Any] | FincomeModel | str | bytes]],
-    ) -> Iterator[Outcome]:
-        """Send ``(id, payload)`` records concurrently; yield each outcome as soon as known.
+    ) -> Iterator[SendResult]:
+        """Send ``(id, payload)`` records concurrently; yield each result as soon as known.
 
         Records are pulled from ``records`` in the caller's thread, only as fast as a bounded
-        window frees up, so a million-record iterable is never held in memory. Outcomes come
+        window frees up, so a million-record iterable is never held in memory. Results come
         in completion order. A refused key raises :class:`FincomeConfigError` at once.
         """
 
-        def task(record: tuple[str, Any], stop: threading.Event) -> Callable[[], Outcome]:
+        def task(record: tuple[str, Any], stop: threading.Event) -> Callable[[], SendResult]:
             return lambda: self.upsert(resource, record[1], record_id=record[0], stop=stop)
 
         return self._stream(records, task)
 
     def delete_many(
         self, resource: contract.Resource, record_ids: Iterable[str]
-    ) -> Iterator[Outcome]:
-        """Delete records concurrently; yield each outcome as soon as known."""
+    ) -> Iterator[SendResult]:
+        """Delete records concurrently; yield each result as soon as known."""
 
-        def task(record_id: str, stop: threading.Event) -> Callable[[], Outcome]:
+        def task(record_id: str, stop: threading.Event) -> Callable[[], SendResult]:
             return lambda: self.delete(resource, record_id, stop=stop)
 
         return self._stream(record_ids, task)
@@ -405,13 +326,13 @@ class FincomeHook(HttpHook):
     def _stream(
         self,
         items: Iterable[Any],
-        make_task: Callable[[Any, threading.Event], Callable[[], Outcome]],
-    ) -> Iterator[Outcome]:
+        make_task: Callable[[Any, threading.Event], Callable[[], SendResult]],
+    ) -> Iterator[SendResult]:
         settings = self.settings
         # With a shared budget, a thread also spends time asking the store for its slot: more
         # threads than slots keep every slot busy (the store bounds the requests in flight).
         threads = settings.max_concurrency * (2 if settings.budget_store else 1)
-        return stream_outcomes(
+        return stream_results(
             items, make_task, concurrency=threads, window=self._window or 2 * threads
         )
 

@@ -1,4 +1,4 @@
-"""Run per-record tasks concurrently over an iterable, yielding outcomes as they complete."""
+"""Run per-record tasks concurrently over an iterable, yielding results as they complete."""
 
 from __future__ import annotations
 
@@ -8,19 +8,19 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from fincome_airflow.exceptions import FincomeConfigError
-from fincome_airflow.hooks.outcome import Outcome
+from fincome_airflow.hooks.send_result import SendResult
 
 _END = object()
 
 
-def stream_outcomes(
+def stream_results(
     items: Iterable[Any],
-    make_task: Callable[[Any, threading.Event], Callable[[], Outcome]],
+    make_task: Callable[[Any, threading.Event], Callable[[], SendResult]],
     *,
     concurrency: int,
     window: int,
-) -> Iterator[Outcome]:
-    """Yield the outcome of ``make_task(item, stop)()`` for every item, in completion order.
+) -> Iterator[SendResult]:
+    """Yield the result of ``make_task(item, stop)()`` for every item, in completion order.
 
     Items are pulled in the caller's thread (a database cursor stays on its thread), only while
     fewer than ``window`` tasks are pending, so the iterable is never materialized. When the
@@ -29,7 +29,7 @@ def stream_outcomes(
     """
     stop = threading.Event()
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix="fincome")
-    pending: set[Future[Outcome | None]] = set()
+    pending: set[Future[SendResult | None]] = set()
     source = iter(items)
     try:
         exhausted = False
@@ -44,18 +44,20 @@ def stream_outcomes(
                 return
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                if (outcome := future.result()) is not None:
-                    yield outcome
+                if (result := future.result()) is not None:
+                    yield result
     finally:
         if pending:
             stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _guarded(task: Callable[[], Outcome], stop: threading.Event) -> Callable[[], Outcome | None]:
+def _guarded(
+    task: Callable[[], SendResult], stop: threading.Event
+) -> Callable[[], SendResult | None]:
     """Skip the task once the stream stops; stop the stream when the key is refused."""
 
-    def run() -> Outcome | None:
+    def run() -> SendResult | None:
         if stop.is_set():
             return None
         try:

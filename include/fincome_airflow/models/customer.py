@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from fincome_airflow.models import rules
 from fincome_airflow.models.types import (
     Country,
     CustomProperties,
@@ -24,6 +25,5 @@ class Customer(FincomeModel):
 
     @model_validator(mode="after")
     def _not_own_parent(self) -> Customer:
-        if self.root_parent_id == self.id:
-            raise ValueError("root_parent_id must not be the customer itself")
+        rules.not_own_parent(self.id, self.root_parent_id)
         return self

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from fincome_airflow.models import rules
 from fincome_airflow.models.types import (
     Amount,
     Currency,
@@ -35,14 +36,12 @@ class InvoiceLine(FincomeModel):
 
     @model_validator(mode="after")
     def _period_matches_type(self) -> InvoiceLine:
-        has_period = self.period_start is not None or self.period_end is not None
-        if self.type == "one_off" and has_period:
-            raise ValueError("one_off lines carry no service period")
+        start, end = self.period_start, self.period_end
+        if self.type == "one_off" and (start is not None or end is not None):
+            rules.refuse("invalid_value", "one_off lines carry no service period")
         if self.type == "subscription":
-            if self.period_start is None or self.period_end is None:
-                raise ValueError("subscription lines need period_start and period_end")
-            if not self.period_start < self.period_end:
-                raise ValueError("period_start must be before period_end")
+            rules.period_complete(start, end)
+            rules.period_in_order(start, end)  # type: ignore[arg-type]  # complete: dates
         return self
 
 
@@ -62,15 +61,13 @@ class Invoice(FincomeModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Invoice:
-        if self.due_date is not None and self.due_date < self.issue_date:
-            raise ValueError("due_date must not be before issue_date")
+        rules.due_not_before_issue(self.issue_date, self.due_date)
         if self.lines:
-            ids = [line.id for line in self.lines]
-            if len(ids) != len(set(ids)):
-                raise ValueError("line ids must be unique within the invoice")
-            total = sum((line.net_amount for line in self.lines), start=0)
-            if total != self.net_amount:
-                raise ValueError(
-                    f"lines add up to {total}, not to the invoice net_amount {self.net_amount}"
-                )
+            seen: set[str] = set()
+            for index, line in enumerate(self.lines):
+                rules.line_id_unique(line.id, seen, f"lines.{index}.id")
+                seen.add(line.id)
+            rules.lines_add_up(
+                sum((line.net_amount for line in self.lines), start=0), self.net_amount
+            )
         return self

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from fincome_airflow.models import rules
 from fincome_airflow.models.types import (
     Currency,
     CustomProperties,
@@ -32,10 +33,7 @@ class Subscription(FincomeModel):
 
     @model_validator(mode="after")
     def _dates_consistent(self) -> Subscription:
-        if self.status == "canceled" and self.canceled_at is None:
-            raise ValueError("canceled_at is required when status is canceled")
-        if self.end_date is not None and self.end_date < self.start_date:
-            raise ValueError("end_date must not be before start_date")
-        if self.canceled_at is not None and self.canceled_at < self.start_date:
-            raise ValueError("canceled_at must not be before start_date")
+        rules.canceled_has_date(self.status, self.canceled_at)
+        rules.end_not_before_start(self.start_date, self.end_date)
+        rules.canceled_not_before_start(self.start_date, self.canceled_at)
         return self

@@ -1,92 +1,61 @@
-"""Field types shared by the Fincome resource models (built from the choices in ``contract``)."""
+"""Field types shared by the Fincome resource models (their rules are in ``models.rules``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
-from functools import cache
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from fincome_airflow import contract
-
-
-@cache
-def iso_currencies() -> frozenset[str]:
-    """ISO 4217 codes (loaded on first use: pycountry's tables are not needed to parse a DAG)."""
-    import pycountry
-
-    return frozenset(c.alpha_3 for c in pycountry.currencies)
-
-
-@cache
-def iso_countries() -> frozenset[str]:
-    """ISO 3166-1 alpha-2 codes."""
-    import pycountry
-
-    return frozenset(c.alpha_2 for c in pycountry.countries)
-
-
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _no_control_chars(value: str) -> str:
-    if _CONTROL_CHARS.search(value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _iso_currency(value: str) -> str:
-    if value not in iso_currencies():
-        raise ValueError("must be an upper-case ISO 4217 currency code")
-    return value
-
-
-def _iso_country(value: str) -> str:
-    if value not in iso_countries():
-        raise ValueError("must be an upper-case ISO 3166-1 alpha-2 country code")
-    return value
-
-
-def _date_in_range(value: dt.date) -> dt.date:
-    if not contract.MIN_YEAR <= value.year <= contract.MAX_YEAR:
-        raise ValueError(f"year must be between {contract.MIN_YEAR} and {contract.MAX_YEAR}")
-    return value
+from fincome_airflow.models import rules
 
 
 def _decimal_to_str(value: Decimal) -> str:
     return format(value, "f")
 
 
+def _schema(**keywords: int) -> Any:
+    """The JSON schema's length keywords of a type whose rule checks the length itself."""
+    return Field(json_schema_extra=keywords)
+
+
+def _number_schema(**keywords: float) -> WithJsonSchema:
+    """The JSON schema of a decimal (number or string) whose bound its rule checks itself."""
+    return WithJsonSchema(
+        {"anyOf": [{"type": "number", **keywords}, {"type": "string"}]}, mode="validation"
+    )
+
+
 Identifier = Annotated[
     str,
-    Field(min_length=1, max_length=contract.MAX_ID_LENGTH),
-    AfterValidator(_no_control_chars),
+    Field(min_length=1),
+    _schema(maxLength=contract.MAX_ID_LENGTH),
+    AfterValidator(rules.identifier),
 ]
-Text = Annotated[str, Field(max_length=contract.MAX_TEXT_LENGTH), AfterValidator(_no_control_chars)]
-Currency = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_iso_currency)]
-Country = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(_iso_country)]
-Date = Annotated[dt.date, AfterValidator(_date_in_range)]
+Text = Annotated[str, _schema(maxLength=contract.MAX_TEXT_LENGTH), AfterValidator(rules.text)]
+Currency = Annotated[
+    str, Field(min_length=1), _schema(minLength=3, maxLength=3), AfterValidator(rules.currency)
+]
+Country = Annotated[
+    str, Field(min_length=1), _schema(minLength=2, maxLength=2), AfterValidator(rules.country)
+]
+Date = Annotated[dt.date, AfterValidator(rules.date_in_range)]
 Amount = Annotated[
     Decimal,
-    Field(
-        max_digits=contract.AMOUNT_MAX_DIGITS,
-        decimal_places=contract.AMOUNT_DECIMAL_PLACES,
-        allow_inf_nan=False,
-    ),
+    Field(allow_inf_nan=False),
+    AfterValidator(rules.amount),
     PlainSerializer(_decimal_to_str, return_type=str, when_used="json"),
 ]
-NonNegativeAmount = Annotated[Amount, Field(ge=0)]
+NonNegativeAmount = Annotated[
+    Amount, _number_schema(minimum=0.0), AfterValidator(rules.non_negative)
+]
 Quantity = Annotated[
     Decimal,
-    Field(
-        gt=0,
-        max_digits=contract.QUANTITY_MAX_DIGITS,
-        decimal_places=contract.QUANTITY_DECIMAL_PLACES,
-        allow_inf_nan=False,
-    ),
+    Field(allow_inf_nan=False),
+    _number_schema(exclusiveMinimum=0.0),
+    AfterValidator(rules.quantity),
     PlainSerializer(_decimal_to_str, return_type=str, when_used="json"),
 ]
 CustomProperties = dict[str, Any]

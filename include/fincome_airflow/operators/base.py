@@ -10,17 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from fincome_airflow.chunks import key_range
 from fincome_airflow.contract import RESOURCES
-from fincome_airflow.exceptions import FincomeStageIncomplete
-from fincome_airflow.provider_info import DEFAULT_CONN_ID
-from fincome_airflow.state.ledger import Ledger
-from fincome_airflow.state.locks import month_lock
-from fincome_airflow.state.retention import require_resumable
-from fincome_airflow.state.store import DEFAULT_STATE_CONN_ID, STATUS_EXTRACTING, StateStore
+from fincome_airflow.provider_info import DEFAULT_CONN_ID, DEFAULT_STATE_CONN_ID
 
-if TYPE_CHECKING:  # the hook imports requests and aiohttp: not at DAG parse time
+# What only ``execute`` needs is imported there: the DAG file imports the operators at parse
+# time, and the hook (requests, aiohttp) and the state store (SQLAlchemy tables, the ledger)
+# would add tens of milliseconds to every parse.
+if TYPE_CHECKING:
     from fincome_airflow.hooks.fincome import FincomeHook
+    from fincome_airflow.state.ledger import Ledger
+    from fincome_airflow.state.store import StateStore
 
 #: Share of ``execution_timeout`` that one record's retries may take at most.
 RETRY_SHARE_OF_TIMEOUT = 0.5
@@ -112,10 +111,15 @@ class FincomeBaseOperator(BaseOperator):
 
     @cached_property
     def store(self) -> StateStore:
+        from fincome_airflow.state.store import StateStore
+
         return StateStore.from_connection(self.state_conn_id)
 
     @property
     def ledger(self) -> Ledger:
+        from fincome_airflow.chunks import key_range
+        from fincome_airflow.state.ledger import Ledger
+
         if self.resource not in RESOURCES:
             raise ValueError(f"resource must be one of {RESOURCES}, not {self.resource!r}")
         self.require_complete_stage()
@@ -127,6 +131,10 @@ class FincomeBaseOperator(BaseOperator):
 
         Runs without a row (records staged by other tooling) are not checked.
         """
+        from fincome_airflow.exceptions import FincomeStageIncomplete
+        from fincome_airflow.state.retention import require_resumable
+        from fincome_airflow.state.store import STATUS_EXTRACTING
+
         run = require_resumable(self.store, self.run_key)
         if run is not None and run["status"] == STATUS_EXTRACTING:
             raise FincomeStageIncomplete(
@@ -143,6 +151,8 @@ class FincomeBaseOperator(BaseOperator):
         A chunk keeps the lock at its end (its run's other chunks may be sending; the audit
         releases it). Dry runs send nothing and take no lock.
         """
+        from fincome_airflow.state.locks import month_lock
+
         if as_bool(self.dry_run) or not self.month:
             yield
             return

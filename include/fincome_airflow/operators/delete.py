@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fincome_airflow.operators.base import FincomeBaseOperator, as_bool
-from fincome_airflow.operators.sync import delete_resource
 
 
 class FincomeDeleteOperator(FincomeBaseOperator):
@@ -15,6 +14,8 @@ class FincomeDeleteOperator(FincomeBaseOperator):
     """
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from fincome_airflow.operators.send_loops import delete_resource
+
         if (skipped := self.disabled_audit()) is not None:
             return skipped
         with self.month_locked():

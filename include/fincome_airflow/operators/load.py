@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fincome_airflow.operators.base import FincomeBaseOperator, as_bool
-from fincome_airflow.operators.sync import load_resource
 
 
 class FincomeLoadOperator(FincomeBaseOperator):
@@ -25,6 +24,8 @@ class FincomeLoadOperator(FincomeBaseOperator):
         self.full_resync = full_resync
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from fincome_airflow.operators.send_loops import load_resource
+
         if (skipped := self.disabled_audit()) is not None:
             return skipped
         with self.month_locked():

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from fincome_airflow.contract import AMOUNT_FIELDS
+
 DifferenceKind = Literal["missing", "extra", "differs", "refused"]
 
 #: Fields Fincome adds to what it stores; never compared.
@@ -37,10 +39,6 @@ class Difference:
         return row
 
 
-#: Decimal fields: '10.5', 10.50 and '10.50' are the same amount.
-_DECIMAL_FIELDS = frozenset({"net_amount", "tax_amount", "monthly_value", "quantity"})
-
-
 def _normalize(value: Any, key: str = "") -> Any:
     """Make equal values compare equal, deeply; only decimal fields are read as numbers."""
     if isinstance(value, dict):
@@ -52,7 +50,7 @@ def _normalize(value: Any, key: str = "") -> Any:
         }
     if isinstance(value, list):
         return [_normalize(v) for v in value]
-    if key in _DECIMAL_FIELDS and value is not None and not isinstance(value, bool):
+    if key in AMOUNT_FIELDS and value is not None and not isinstance(value, bool):
         try:
             return Decimal(str(value)).normalize()
         except InvalidOperation:

@@ -14,7 +14,7 @@
 WITH RECURSIVE
 scoped_invoices AS (
   SELECT i.cust_no, i.contract_no
-  FROM erp.invoices AS i
+  FROM invoices AS i
   WHERE (i.invoice_date >= :month_start AND i.invoice_date < :month_end)
      OR i.updated_at > :watermark
      OR i.invoice_no IN :pending_invoice_ids
@@ -23,21 +23,21 @@ scope (cust_no) AS (
   SELECT si.cust_no FROM scoped_invoices AS si
   UNION
   SELECT ct.cust_no
-  FROM erp.contracts AS ct
+  FROM contracts AS ct
   JOIN scoped_invoices AS si2 ON si2.contract_no = ct.contract_no
   UNION
   SELECT ct2.cust_no
-  FROM erp.contracts AS ct2
+  FROM contracts AS ct2
   WHERE ct2.updated_at > :watermark
      OR ct2.contract_no IN :pending_subscription_ids
   UNION
   SELECT cu.cust_no
-  FROM erp.customers AS cu
+  FROM customers AS cu
   WHERE cu.updated_at > :watermark
      OR cu.cust_no IN :pending_ids
   UNION
   SELECT p.parent_cust_no
-  FROM erp.customers AS p
+  FROM customers AS p
   JOIN scope AS s ON p.cust_no = s.cust_no
   WHERE p.parent_cust_no IS NOT NULL
 )
@@ -51,9 +51,9 @@ SELECT
   c.updated_at,
   par.cust_no AS ref_parent_cust_no,
   par.parent_cust_no AS ref_parent_parent_cust_no
-FROM erp.customers AS c
+FROM customers AS c
 JOIN scope AS s ON s.cust_no = c.cust_no
-LEFT JOIN erp.customers AS par ON par.cust_no = c.parent_cust_no
+LEFT JOIN customers AS par ON par.cust_no = c.parent_cust_no
 -- The window keeps rows of one customer number together even if the ERP holds duplicates.
 ORDER BY
   MAX(CASE WHEN c.parent_cust_no IS NULL THEN 0 ELSE 1 END) OVER (PARTITION BY c.cust_no),

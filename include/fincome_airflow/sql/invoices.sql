@@ -29,10 +29,10 @@ SELECT
   l.service_to,
   l.quantity,
   l.net_amount
-FROM erp.invoices AS i
-LEFT JOIN erp.contracts AS ct ON ct.contract_no = i.contract_no
-LEFT JOIN erp.customers AS cu ON cu.cust_no = i.cust_no
-LEFT JOIN erp.invoice_lines AS l ON l.invoice_no = i.invoice_no
+FROM invoices AS i
+LEFT JOIN contracts AS ct ON ct.contract_no = i.contract_no
+LEFT JOIN customers AS cu ON cu.cust_no = i.cust_no
+LEFT JOIN invoice_lines AS l ON l.invoice_no = i.invoice_no
 WHERE (i.invoice_date >= :month_start AND i.invoice_date < :month_end)
    OR i.updated_at > :watermark
    OR i.invoice_no IN :pending_ids

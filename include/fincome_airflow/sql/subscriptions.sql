@@ -9,12 +9,12 @@
 -- pending_invoice_ids (invoice numbers).
 WITH scope AS (
   SELECT c0.contract_no
-  FROM erp.contracts AS c0
+  FROM contracts AS c0
   WHERE c0.updated_at > :watermark
      OR c0.contract_no IN :pending_ids
   UNION
   SELECT i.contract_no
-  FROM erp.invoices AS i
+  FROM invoices AS i
   WHERE (i.invoice_date >= :month_start AND i.invoice_date < :month_end)
      OR i.updated_at > :watermark
      OR i.invoice_no IN :pending_invoice_ids
@@ -31,7 +31,7 @@ SELECT
   c.monthly_fee,
   c.updated_at,
   cu.cust_no AS ref_cust_no
-FROM erp.contracts AS c
+FROM contracts AS c
 JOIN scope AS s ON s.contract_no = c.contract_no
-LEFT JOIN erp.customers AS cu ON cu.cust_no = c.cust_no
+LEFT JOIN customers AS cu ON cu.cust_no = c.cust_no
 ORDER BY c.contract_no

@@ -26,7 +26,7 @@ from fincome_airflow.state.store import StateStore, utcnow
 from fincome_airflow.state.upsert import upsert
 
 if TYPE_CHECKING:
-    from fincome_airflow.hooks.outcome import Outcome
+    from fincome_airflow.hooks.send_result import SendResult
 
 UPSERT = "upsert"
 DELETE = "delete"
@@ -184,7 +184,7 @@ class Ledger:
 
     # -- writes -------------------------------------------------------------------------------
 
-    def record(self, batch: Sequence[tuple[Outcome, str | None]]) -> None:
+    def record(self, batch: Sequence[tuple[SendResult, str | None]]) -> None:
         """Write one batch of ``(outcome, payload_hash)`` in a single transaction."""
         if not batch:
             return
@@ -250,11 +250,11 @@ class OutcomeWriter:
         self.ledger = ledger
         self.batch_size = batch_size
         self.max_age = max_age
-        self._batch: list[tuple[Outcome, str | None]] = []
+        self._batch: list[tuple[SendResult, str | None]] = []
         self._since = time.monotonic()
         self.written = 0
 
-    def add(self, outcome: Outcome, payload_hash: str | None = None) -> None:
+    def add(self, outcome: SendResult, payload_hash: str | None = None) -> None:
         self._batch.append((outcome, payload_hash))
         if len(self._batch) >= self.batch_size or time.monotonic() - self._since >= self.max_age:
             self.flush()

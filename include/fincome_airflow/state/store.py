@@ -14,11 +14,11 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from fincome_airflow.db import engine_for_connection, make_engine
+from fincome_airflow.provider_info import DEFAULT_STATE_CONN_ID
 from fincome_airflow.state import schema
 from fincome_airflow.state.rejects import record_rejects
 from fincome_airflow.state.upsert import upsert
 
-DEFAULT_STATE_CONN_ID = "fincome_state"
 #: Run status while the extraction writes its batches: the stage is part of a month.
 STATUS_EXTRACTING = "extracting"
 #: Run status once the whole month is staged (set by the extract task at its very end).

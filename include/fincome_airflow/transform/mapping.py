@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final, Literal
 
-from fincome_airflow import contract
+from fincome_airflow.models import rules
+from fincome_airflow.reasons import Problem, problem
 from fincome_airflow.transform import values as v
-from fincome_airflow.validation.reasons import Problem, problem
 
 Action = Literal["upsert", "cancel", "skip"]
 
@@ -73,8 +73,7 @@ def map_customer(row: Any) -> Mapped:
     _put(payload, "country", v.country(row.country_code, "country_code", issues))
     _put(payload, "zip_code", v.text(row.postal_code, "postal_code", issues))
     parent = v.identifier(row.parent_cust_no, "parent_cust_no", issues, required=False)
-    if parent is not None and parent == cid:
-        issues.append(problem("own_parent", "parent_cust_no", parent))
+    v.passes(issues, "parent_cust_no", parent, rules.not_own_parent, cid, parent)
     _put(payload, "root_parent_id", parent)
     if not issues:
         out.payload = payload
@@ -95,17 +94,22 @@ def map_subscription(row: Any) -> Mapped:
     terminated = v.date(row.terminated_on, "terminated_on", issues)
     if start is not None:
         payload["start_date"] = start.isoformat()
-        if end is not None and end < start:
-            issues.append(problem("end_before_start", "end_date", end.isoformat()))
+        if end is not None:
+            v.passes(issues, "end_date", end.isoformat(), rules.end_not_before_start, start, end)
     if end is not None:
         payload["end_date"] = end.isoformat()
     if status == "canceled":
         if terminated is None and not blank_issue(issues, "terminated_on"):
-            issues.append(problem("missing_termination_date", "terminated_on"))
+            v.passes(issues, "terminated_on", None, rules.canceled_has_date, status, terminated)
         elif terminated is not None:
-            if start is not None and terminated < start:
-                issues.append(
-                    problem("canceled_before_start", "terminated_on", terminated.isoformat())
+            if start is not None:
+                v.passes(
+                    issues,
+                    "terminated_on",
+                    terminated.isoformat(),
+                    rules.canceled_not_before_start,
+                    start,
+                    terminated,
                 )
             payload["canceled_at"] = terminated.isoformat()
     out.currency = payload["currency"] = v.currency(row.currency, "currency", issues)
@@ -150,8 +154,8 @@ def map_invoice(head: Any, lines: Sequence[Any], today: dt.date) -> Mapped:
         payload["issue_date"] = issued.isoformat()
         if issued > today:
             issues.append(problem("issue_date_in_future", "invoice_date", issued.isoformat()))
-        if due is not None and due < issued:
-            issues.append(problem("due_before_issue", "due_date", due.isoformat()))
+        if due is not None:
+            v.passes(issues, "due_date", due.isoformat(), rules.due_not_before_issue, issued, due)
     if due is not None:
         payload["due_date"] = due.isoformat()
     out.currency = payload["currency"] = v.currency(head.currency, "currency", issues)
@@ -165,8 +169,8 @@ def map_invoice(head: Any, lines: Sequence[Any], today: dt.date) -> Mapped:
     if lines:
         mapped_lines, line_sum = _map_lines(lines, issues)
         payload["lines"] = mapped_lines
-        if line_sum is not None and net is not None and line_sum != net:
-            issues.append(problem("lines_do_not_add_up", "total_net", net, line_sum))
+        if line_sum is not None and net is not None:
+            v.passes(issues, "total_net", net, rules.lines_add_up, line_sum, net)
     payload["custom_properties"] = {}
     if not issues:
         out.payload = payload
@@ -182,8 +186,7 @@ def _map_lines(lines: Sequence[Any], issues: list[Problem]) -> tuple[list[dict],
         n = row.line_no
         where = f"lines[{n}]"
         line_id = v.identifier(n, f"{where}.line_no", issues)
-        if line_id in seen:
-            issues.append(problem("duplicate_line", f"{where}.line_no", n))
+        v.passes(issues, f"{where}.line_no", n, rules.line_id_unique, line_id, seen)
         seen.add(line_id)
         line: dict[str, Any] = {"id": line_id}
         kind = LINE_TYPE.get(row.line_kind)
@@ -217,14 +220,12 @@ def _period(row: Any, where: str, line: dict[str, Any], issues: list[Problem]) -
             issues, f"{where}.service_to"
         ):
             missing = "service_from" if start is None else "service_to"
-            issues.append(problem("missing_period", f"{where}.{missing}"))
-        return
-    if last < start:
-        issues.append(problem("period_end_before_start", f"{where}.service_to", last.isoformat()))
+            v.passes(issues, f"{where}.{missing}", None, rules.period_complete, start, last)
         return
     end = last + ONE_DAY
-    if end.year > contract.MAX_YEAR:
-        issues.append(problem("date_out_of_range", f"{where}.service_to", last.isoformat()))
-        return
-    line["period_start"] = start.isoformat()
-    line["period_end"] = end.isoformat()
+    shown = last.isoformat()
+    if v.passes(
+        issues, f"{where}.service_to", shown, rules.period_in_order, start, end
+    ) and v.passes(issues, f"{where}.service_to", shown, rules.date_in_range, end):
+        line["period_start"] = start.isoformat()
+        line["period_end"] = end.isoformat()

@@ -1,25 +1,42 @@
 """Strict converters of ERP column values, recording a :class:`Problem` instead of raising.
 
 ERP drivers differ: PostgreSQL returns ``date`` and ``Decimal``; SQLite returns text, ``int``
-or ``float``. Each converter accepts all of these and refuses anything it would have to guess.
+or ``float``. Each converter accepts all of these and refuses anything it would have to guess,
+then applies the contract's rule (``models.rules``, written there once) to the Python value, so
+that every defect of a record is named with its ERP column.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from fincome_airflow import contract
-from fincome_airflow.models.types import iso_countries, iso_currencies
-from fincome_airflow.validation.reasons import Problem, problem
+from pydantic_core import PydanticCustomError
+
+from fincome_airflow.models import rules
+from fincome_airflow.reasons import Problem, ReasonCode, problem
 
 CENT: Final = Decimal("0.01")
-MILLI: Final = Decimal("0.001")
-_MAX_AMOUNT: Final = Decimal(10) ** (contract.AMOUNT_MAX_DIGITS - contract.AMOUNT_DECIMAL_PLACES)
-_CONTROL: Final = re.compile("[\x00-\x1f\x7f]")
-_MAX_QTY: Final = Decimal(10) ** (contract.QUANTITY_MAX_DIGITS - contract.QUANTITY_DECIMAL_PLACES)
+
+
+def refused(issues: list[Problem], field: str, shown: object, refusal: PydanticCustomError) -> None:
+    """Record a contract rule's refusal as a problem of ``field`` showing ``shown``."""
+    detail = (refusal.context or {}).get("detail", "")
+    issues.append(problem(cast(ReasonCode, refusal.type), field, shown, detail))
+
+
+def passes(
+    issues: list[Problem], field: str, shown: object, rule: Callable[..., object], *args: Any
+) -> bool:
+    """Apply ``rule(*args)``; a refusal is recorded (:func:`refused`) and gives False."""
+    try:
+        rule(*args)
+    except PydanticCustomError as refusal:
+        refused(issues, field, shown, refusal)
+        return False
+    return True
 
 
 def blank(value: Any) -> bool:
@@ -34,10 +51,13 @@ def identifier(value: Any, field: str, issues: list[Problem], *, required: bool 
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or len(value) > contract.MAX_ID_LENGTH or _CONTROL.search(value):
+    if not isinstance(value, str):
         issues.append(problem("invalid_identifier", field, value))
         return None
-    return value
+    try:
+        return rules.identifier(value)
+    except PydanticCustomError as refusal:
+        return refused(issues, field, value, refusal)
 
 
 def text(value: Any, field: str, issues: list[Problem], *, required: bool = False) -> Any:
@@ -47,13 +67,10 @@ def text(value: Any, field: str, issues: list[Problem], *, required: bool = Fals
             issues.append(problem("missing_value", field))
         return None
     value = str(value)
-    if len(value) > contract.MAX_TEXT_LENGTH:
-        issues.append(problem("text_too_long", field, value))
-        return None
-    if _CONTROL.search(value):
-        issues.append(problem("invalid_text", field, value))
-        return None
-    return value
+    try:
+        return rules.text(value)
+    except PydanticCustomError as refusal:
+        return refused(issues, field, value, refusal)
 
 
 def date(value: Any, field: str, issues: list[Problem], *, required: bool = False) -> Any:
@@ -76,10 +93,10 @@ def date(value: Any, field: str, issues: list[Problem], *, required: bool = Fals
     elif not isinstance(value, dt.date):
         issues.append(problem("invalid_date", field, value))
         return None
-    if not contract.MIN_YEAR <= value.year <= contract.MAX_YEAR:
-        issues.append(problem("date_out_of_range", field, value.isoformat()))
-        return None
-    return value
+    try:
+        return rules.date_in_range(value)
+    except PydanticCustomError as refusal:
+        return refused(issues, field, value.isoformat(), refusal)
 
 
 def _parse_date(value: str) -> dt.date | None:
@@ -123,13 +140,13 @@ def amount(
             issues.append(problem("missing_value", field))
         return None
     number = _decimal(value)
-    if number is None or number != number.quantize(CENT) or abs(number) >= _MAX_AMOUNT:
+    if number is None:
         issues.append(problem("invalid_amount", field, value))
         return None
-    if number < 0:
-        issues.append(problem("negative_amount", field, value))
-        return None
-    return number.quantize(CENT)
+    try:
+        return rules.non_negative(rules.amount(number)).quantize(CENT)
+    except PydanticCustomError as refusal:
+        return refused(issues, field, value, refusal)
 
 
 def quantity(value: Any, field: str, issues: list[Problem]) -> Decimal | None:
@@ -137,9 +154,13 @@ def quantity(value: Any, field: str, issues: list[Problem]) -> Decimal | None:
     if blank(value):
         return Decimal(1)
     number = _decimal(value)
-    if number is None or number <= 0 or number != number.quantize(MILLI) or number >= _MAX_QTY:
+    if number is None:
         issues.append(problem("invalid_quantity", field, value))
         return None
+    try:
+        rules.quantity(number)
+    except PydanticCustomError as refusal:
+        return refused(issues, field, value, refusal)
     return number.normalize() if number == number.to_integral_value() else number
 
 
@@ -148,21 +169,20 @@ def currency(value: Any, field: str, issues: list[Problem]) -> str | None:
     if blank(value):
         issues.append(problem("missing_value", field))
         return None
-    if value not in iso_currencies():
-        issues.append(problem("unknown_currency", field, value))
-        return None
-    return value
+    try:
+        return rules.currency(value)
+    except PydanticCustomError as refusal:
+        return refused(issues, field, value, refusal)
 
 
 def country(value: Any, field: str, issues: list[Problem]) -> str | None:
     """An ISO 3166-1 alpha-2 code, upper-cased; blank becomes null."""
     if blank(value):
         return None
-    code = str(value).strip().upper()
-    if code not in iso_countries():
-        issues.append(problem("unknown_country", field, value))
-        return None
-    return code
+    try:
+        return rules.country(str(value).strip().upper())
+    except PydanticCustomError as refusal:
+        return refused(issues, field, value, refusal)
 
 
 def money(number: Decimal) -> str:

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from sqlalchemy.engine import Engine
 
-from fincome_airflow.db import make_engine, url_from_connection
+from fincome_airflow.db import engine_from_connection
 from fincome_airflow.state.store import DEFAULT_STATE_CONN_ID
 
 
@@ -16,4 +16,4 @@ def state_engine() -> Engine:
     from airflow.models.connection import Connection
 
     conn = Connection.get_connection_from_secrets(DEFAULT_STATE_CONN_ID)
-    return make_engine(url_from_connection(conn))  # type: ignore[arg-type]
+    return engine_from_connection(conn)  # type: ignore[arg-type]

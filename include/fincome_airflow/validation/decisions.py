@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from fincome_airflow.contract import Resource
-from fincome_airflow.validation.reasons import Problem
+from fincome_airflow.reasons import Problem
 
 Kind = Literal["stage", "delete", "skip", "reject"]
 

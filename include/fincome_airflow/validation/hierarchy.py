@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 from fincome_airflow.contract import Resource
+from fincome_airflow.reasons import blocked, problem
 from fincome_airflow.validation.decisions import Decision
-from fincome_airflow.validation.reasons import blocked, problem
 
 LedgerLookup = Callable[[Resource, Sequence[str]], set[str]]
 

@@ -7,13 +7,13 @@ vocabulary and the ERP column, so that a bad row is a reject and never a crash.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from pydantic import ValidationError
 
 from fincome_airflow.contract import Resource
 from fincome_airflow.models import MODEL_BY_RESOURCE
-from fincome_airflow.validation.reasons import Problem, ReasonCode, problem
+from fincome_airflow.reasons import REASON_CODES, Problem, ReasonCode, problem
 
 #: Fincome field -> ERP column, per resource (lines: ``lines.<index>.<field>``).
 ERP_COLUMN: Final[dict[Resource, dict[str, str]]] = {
@@ -58,6 +58,8 @@ LINE_COLUMN: Final = {
     "period_start": "service_from",
     "period_end": "service_to",
 }
+#: pydantic's own error types (parsing, required fields, literals); the contract's rules raise
+#: errors whose type is the reason code itself (``models/rules.py``).
 _TYPE_CODE: Final[dict[str, ReasonCode]] = {
     "missing": "missing_value",
     "string_too_short": "missing_value",
@@ -66,29 +68,9 @@ _TYPE_CODE: Final[dict[str, ReasonCode]] = {
     "date_from_datetime_parsing": "invalid_date",
     "date_from_datetime_inexact": "invalid_date",
     "decimal_parsing": "invalid_amount",
-    "decimal_max_digits": "invalid_amount",
-    "decimal_max_places": "invalid_amount",
-    "decimal_whole_digits": "invalid_amount",
     "finite_number": "invalid_amount",
-    "greater_than_equal": "negative_amount",
-    "greater_than": "invalid_quantity",
     "literal_error": "unknown_status",
 }
-_MESSAGE_CODE: Final[tuple[tuple[str, ReasonCode], ...]] = (
-    ("ISO 4217", "unknown_currency"),
-    ("ISO 3166", "unknown_country"),
-    ("year must be", "date_out_of_range"),
-    ("control characters", "invalid_text"),
-    ("due_date must not be before", "due_before_issue"),
-    ("lines add up", "lines_do_not_add_up"),
-    ("line ids must be unique", "duplicate_line"),
-    ("period_start must be before", "period_end_before_start"),
-    ("need period_start", "missing_period"),
-    ("canceled_at is required", "missing_termination_date"),
-    ("end_date must not be before", "end_before_start"),
-    ("canceled_at must not be before", "canceled_before_start"),
-    ("root_parent_id must not be", "own_parent"),
-)
 
 
 def erp_field(resource: Resource, loc: tuple[Any, ...]) -> str | None:
@@ -102,17 +84,17 @@ def erp_field(resource: Resource, loc: tuple[Any, ...]) -> str | None:
 
 
 def translate(resource: Resource, error: ValidationError) -> Problem:
-    """The first error of ``error`` as a :class:`Problem` in plain words."""
+    """The first error of ``error`` as a :class:`Problem` in plain words.
+
+    A contract rule's error is typed with its reason code; its context may name the field at
+    fault (for a rule across fields), the value to show and a detail.
+    """
     first = error.errors(include_url=False)[0]
-    kind, msg = first.get("type", ""), str(first.get("msg", ""))
-    field = erp_field(resource, tuple(first.get("loc", ())))
-    code: ReasonCode = _TYPE_CODE.get(kind, "invalid_value")
-    if kind in ("value_error", "assertion_error"):
-        code = next((c for text, c in _MESSAGE_CODE if text in msg), "invalid_value")
-    if kind.startswith("string_too_long"):
-        code = "invalid_identifier" if field and field.endswith("_no") else "text_too_long"
-    detail = msg.removeprefix("Value error, ")
-    return problem(code, field, first.get("input"), detail)
+    kind, ctx = first["type"], first.get("ctx") or {}
+    code = cast(ReasonCode, kind) if kind in REASON_CODES else _TYPE_CODE.get(kind, "invalid_value")
+    loc = tuple(first["loc"]) + (tuple(str(ctx["field"]).split(".")) if "field" in ctx else ())
+    value = ctx.get("value", first.get("input"))
+    return problem(code, erp_field(resource, loc), value, ctx.get("detail", first["msg"]))
 
 
 def check(resource: Resource, payload: dict[str, Any]) -> Problem | None:

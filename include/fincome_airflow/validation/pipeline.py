@@ -16,11 +16,11 @@ from itertools import groupby
 from typing import Any, Final
 
 from fincome_airflow.contract import Resource
+from fincome_airflow.reasons import Problem, blocked, problem
 from fincome_airflow.transform.mapping import Mapped, map_customer, map_invoice, map_subscription
 from fincome_airflow.validation import model_gate
 from fincome_airflow.validation.decisions import Decision
 from fincome_airflow.validation.hierarchy import resolve_hierarchy
-from fincome_airflow.validation.reasons import Problem, blocked, problem
 
 log = logging.getLogger(__name__)
 

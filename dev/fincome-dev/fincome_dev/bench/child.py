@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-RESOURCES = ("customers", "subscriptions", "invoices")
+from fincome_airflow.contract import RESOURCES
 
 
 def _extract(args: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +82,7 @@ class _Sink:
 def _load(args: dict[str, Any]) -> dict[str, Any]:
     """``load_resource`` of each asked resource, in order, through the ``fincome_api`` hook."""
     from fincome_airflow.hooks.fincome import FincomeHook
-    from fincome_airflow.operators.sync import load_resource
+    from fincome_airflow.operators.send_loops import load_resource
     from fincome_airflow.state.ledger import Ledger
     from fincome_airflow.state.store import StateStore
 

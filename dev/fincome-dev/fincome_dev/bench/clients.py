@@ -46,7 +46,7 @@ def phases(engine: Engine, run_key: str) -> list[tuple[str, Phase]]:
     )
     out: list[tuple[str, Phase]] = []
     with engine.connect() as conn:
-        for resource in ("customers", "subscriptions", "invoices"):
+        for resource in contract.RESOURCES:
             result = conn.execute(query, {"k": run_key, "r": resource})
             rows = [(r[0], r[1].encode()) for r in result]
             if resource == "customers":

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SMOKE_INVOICES = 300
+#: Lines that ``--only`` can pick, each with what it needs (``budget``: the three budget lines,
+#: after the load-throughput line that loads the references their invoices need).
+SELECTABLE = ("budget", "dag_parse")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class BenchConfig:
     page_rejects: int = 100_000
     out: Path = Path("out")
     smoke: bool = False
+    #: Only these lines (:data:`SELECTABLE`); empty: every line.
+    only: frozenset[str] = frozenset()
 
     @property
     def size_label(self) -> str:
@@ -67,6 +72,12 @@ def parse(argv: Sequence[str] | None = None) -> BenchConfig:
         "--growth-invoices", type=int, default=100_000, help="invoices per month, state growth"
     )
     p.add_argument("--out", type=Path, default=Path("out"))
+    p.add_argument(
+        "--only",
+        type=_lines,
+        default=frozenset(),
+        help=f"comma-separated lines to run, of {', '.join(SELECTABLE)} (default: every line)",
+    )
     a = p.parse_args(argv)
     if a.smoke:
         return BenchConfig(
@@ -85,6 +96,7 @@ def parse(argv: Sequence[str] | None = None) -> BenchConfig:
             page_rejects=2_000,
             out=a.out,
             smoke=True,
+            only=a.only,
         )
     return BenchConfig(
         invoices=a.invoices,
@@ -100,4 +112,12 @@ def parse(argv: Sequence[str] | None = None) -> BenchConfig:
         dag_parse_runs=a.dag_parse_runs,
         growth_invoices=a.growth_invoices,
         out=a.out,
+        only=a.only,
     )
+
+
+def _lines(value: str) -> frozenset[str]:
+    lines = frozenset(v.strip() for v in value.split(",") if v.strip())
+    if unknown := lines - set(SELECTABLE):
+        raise argparse.ArgumentTypeError(f"unknown lines {sorted(unknown)}; of {SELECTABLE}")
+    return lines

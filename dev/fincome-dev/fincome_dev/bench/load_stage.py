@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from fincome_airflow.contract import RESOURCES
 from fincome_dev import connections
 from fincome_dev.bench import clients, subsets
 from fincome_dev.bench.config import BenchConfig
@@ -13,7 +14,6 @@ from fincome_dev.bench.procs import run_stage
 from fincome_dev.bench.table import Figure, Report
 from fincome_sandbox.launcher import SandboxProcess
 
-RESOURCES = ("customers", "subscriptions", "invoices")
 #: "No rate limit": a budget far above what the sandbox can serve.
 UNLIMITED_RPS = 100_000.0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fincome_airflow.db import make_engine
@@ -71,15 +72,44 @@ def _dag_parse(cfg: BenchConfig, report: Report) -> None:
     )
 
 
+def _erp_and_state(
+    cfg: BenchConfig, report: Report, create: Callable[[str], str]
+) -> tuple[str, str]:
+    """The ERP (built unless ``--erp-url`` is given) and an empty state database."""
+    erp_url = cfg.erp_url or create("erp")
+    if not cfg.erp_url:
+        _step(report, f"building the ERP ({cfg.invoices:,} invoices)")
+        report.meta["erp_build"] = build_erp(erp_url, cfg.month, cfg.invoices)
+    return erp_url, create("state")
+
+
+def _selected(cfg: BenchConfig, report: Report) -> Report:
+    """Only the lines of ``--only``, each with the stages it needs."""
+    if "budget" in cfg.only:
+        with throwaway(cfg.pg_url) as create:
+            erp_url, state_url = _erp_and_state(cfg, report, create)
+            _step(report, "extract + validate + stage")
+            extract_stage.extract(cfg, erp_url, state_url, "bench-first")
+            state = make_engine(state_url)
+            with SandboxProcess(api_key=API_KEY, latency_ms=cfg.latency_ms) as sandbox:
+                _step(report, "load throughput (stages and loads what the budget lines need)")
+                load_stage.throughput(cfg, report, sandbox, state, state_url, "bench-first")
+                _step(report, "one API budget: a task alone, tasks at once, its cost")
+                cluster_budget.measure(cfg, report, sandbox, state, state_url)
+            state.dispose()
+    if "dag_parse" in cfg.only:
+        _step(report, "DAG file parse")
+        _dag_parse(cfg, report)
+    return report
+
+
 def run(cfg: BenchConfig) -> Report:
     report = Report(cfg.invoices, cfg.month, os.getloadavg())
+    if cfg.only:
+        return _selected(cfg, report)
     peaks: dict[str, float] = {}
     with throwaway(cfg.pg_url) as create:
-        erp_url = cfg.erp_url or create("erp")
-        if not cfg.erp_url:
-            _step(report, f"building the ERP ({cfg.invoices:,} invoices)")
-            report.meta["erp_build"] = build_erp(erp_url, cfg.month, cfg.invoices)
-        state_url = create("state")
+        erp_url, state_url = _erp_and_state(cfg, report, create)
         _step(report, "bare COPY of the extraction queries")
         copy = extract_stage.copy_baseline(cfg, erp_url)
         _step(report, "extract + validate + stage")
@@ -126,13 +156,13 @@ def run(cfg: BenchConfig) -> Report:
         ops_page.figure(report, create("state_page"), cfg.month, cfg.page_rejects)
     _step(report, "DAG file parse")
     _dag_parse(cfg, report)
-    report.meta["load_avg_after"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return report
 
 
 def main(cfg: BenchConfig) -> dict[str, Any]:
     started = time.perf_counter()
     report = run(cfg)
+    report.meta["load_avg_after"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     report.meta["total_s"] = round(time.perf_counter() - started, 1)
     path = report.write(cfg.out / f"bench-{cfg.size_label}.json")
     text = report.markdown()

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.db import erp_engine
 from fincome_airflow.extract.run import extract_and_stage
-from fincome_airflow.hooks.outcome import Outcome
+from fincome_airflow.hooks.send_result import SendResult
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.state import schema
 from fincome_airflow.state.ledger import Ledger
@@ -66,10 +66,12 @@ def _confirm(store: StateStore, run_key: str) -> int:
         ledger = Ledger(store, run_key, resource)
         with ledger.writer(batch_size=5000, max_age=60) as writer:
             for record in ledger.iter_to_send(page_size=5000):
-                writer.add(Outcome(resource, record.record_id, "created", 201), record.payload_hash)
+                writer.add(
+                    SendResult(resource, record.record_id, "created", 201), record.payload_hash
+                )
                 sent += 1
             for record_id in ledger.iter_to_delete(page_size=5000):
-                writer.add(Outcome(resource, record_id, "deleted", 204))
+                writer.add(SendResult(resource, record_id, "deleted", 204))
                 sent += 1
     return sent
 

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy.engine import Engine
 
+from fincome_erp.ddl import table_name
 from fincome_erp.tables import COLUMNS, TABLES, Row, Table
 
 DEFAULT_BATCH_ROWS = 5_000
 # table and column names are constants of this package; values are bound
-_INSERT = "INSERT INTO erp.{table} ({columns}) VALUES ({marks})"
+_INSERT = "INSERT INTO {table} ({columns}) VALUES ({marks})"
 
 
 class SqliteWriter:
     """Batched-insert writer for an engine from :func:`fincome_airflow.db.erp_engine`."""
+
+    #: The driver's placeholder.
+    mark = "?"
 
     def __init__(self, engine: Engine, batch_rows: int = DEFAULT_BATCH_ROWS) -> None:
         self.engine = engine
@@ -23,15 +27,15 @@ class SqliteWriter:
         self._buffers: dict[Table, list[Row]] = {table: [] for table in TABLES}
         self._sql = {
             table: _INSERT.format(
-                table=table,
+                table=table_name(engine, table),
                 columns=", ".join(COLUMNS[table]),
-                marks=", ".join("?" for _ in COLUMNS[table]),
+                marks=", ".join(self.mark for _ in COLUMNS[table]),
             )
             for table in TABLES
         }
         self._raw: Any = None
 
-    def __enter__(self) -> SqliteWriter:
+    def __enter__(self) -> Self:
         self._raw = self.engine.raw_connection()
         return self
 

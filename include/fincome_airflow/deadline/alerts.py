@@ -1,8 +1,9 @@
 """The SLA of the Fincome DAGs as Airflow 3 Deadline Alerts (``DAG(deadline=deadline_alerts())``).
 
 A run must finish within an interval (default 6 hours) of being queued; when it has not, the
-triggerer awaits ``fincome_deadline.on_deadline_missed`` (``plugins/``), which logs the run's
-identity and notifies through the webhook / SMTP connections named here.
+triggerer awaits :func:`.callback.on_deadline_missed` (registered as
+``fincome_deadline.on_deadline_missed`` by ``plugins/``), which logs the run's identity and
+notifies through the webhook / SMTP connections named here.
 
 Settings, read at parse time from the environment of the dag-processor (arguments win):
 
@@ -41,7 +42,8 @@ from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
 
 log = logging.getLogger(__name__)
 
-#: Dotted path of the callback; the triggerer imports it from the plugins folder.
+#: Dotted path of the callback, the name ``plugins/fincome_deadline.py`` gives it: the path the
+#: serialized DAGs and the deadlines already stored in the metadata DB hold, so it stays.
 CALLBACK_PATH: Final = "fincome_deadline.on_deadline_missed"
 DEFAULT_INTERVAL: Final = timedelta(hours=6)
 ALERT_NAME: Final = "fincome_sla"

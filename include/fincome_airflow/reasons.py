@@ -1,7 +1,9 @@
 """The stable vocabulary of reject reasons, with the plain message shown to finance people.
 
 Codes never change meaning once released: alerting, the rejects CSV and the generator's
-manifest of demo defects refer to them.
+manifest of demo defects refer to them. The contract models raise these codes as the types of
+their errors (``models/rules.py``), the mapping and the validation record them: a module of its
+own, so that none of them imports another for the words.
 """
 
 from __future__ import annotations
