@@ -40,7 +40,7 @@ from support.dist import install_wheel
 from support.erp import fill_demo_erp
 from support.erp_truth import differences, expected_fincome, month_scope, read_erp, refused_ids
 
-from fincome_airflow.reports import file_safe
+from fincome_airflow.reports.location import file_safe
 from fincome_dev import connections
 from fincome_sandbox.launcher import SandboxProcess
 

@@ -10,10 +10,10 @@ import pytest
 from support.connections import fincome_conn_json
 from support.staging import stage_records
 
-from fincome_airflow.chunks import ChunkSizing, key_range, plan_chunks
 from fincome_airflow.contract import DELETIONS
 from fincome_airflow.hooks.fincome import FincomeHook
-from fincome_airflow.operators.send_loops import load_resource
+from fincome_airflow.load.chunks import ChunkSizing, key_range, plan_chunks
+from fincome_airflow.load.send_loops import load_resource
 from fincome_airflow.state import schema
 from fincome_airflow.state.ledger import Ledger
 from fincome_airflow.state.store import StateStore

@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL, make_url
 from support.connections import fincome_conn_json
 from support.staging import load_month
 
-from fincome_airflow.db import engine_for_connection, erp_engine_for_connection
+from fincome_airflow.engines import engine_for_connection, erp_engine_for_connection
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore

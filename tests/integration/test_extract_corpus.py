@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from fincome_airflow.db import erp_engine
-from fincome_airflow.extract.run import extract_and_stage
+from fincome_airflow.engines import erp_engine
 from fincome_airflow.reasons import REASON_CODES
+from fincome_airflow.stage.stage_month import extract_and_stage
 from fincome_airflow.state.store import StateStore
 from fincome_erp.rows import create_erp, load
 

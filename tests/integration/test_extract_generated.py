@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from fincome_airflow.db import erp_engine
-from fincome_airflow.extract.run import extract_and_stage
+from fincome_airflow.engines import erp_engine
+from fincome_airflow.stage.stage_month import extract_and_stage
 from fincome_airflow.state.store import StateStore
 
 fincome_erp = pytest.importorskip("fincome_erp")

@@ -81,7 +81,7 @@ def scrubbed_environ() -> dict[str, str]:
 def test_the_wheel_holds_the_extraction_queries_and_the_state_migrations(fincome_wheel):
     names = set(zipfile.ZipFile(fincome_wheel).namelist())
     for query in ("customers", "subscriptions", "invoices"):
-        assert f"fincome_airflow/sql/{query}.sql" in names
+        assert f"fincome_airflow/extract/sql/{query}.sql" in names
     migrations = REPO / "include/fincome_airflow/state/migrations"
     shipped = {
         path.relative_to(REPO / "include").as_posix()

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from fincome_airflow.audit.run_counts import invoices_by_month
 from fincome_airflow.state import schema
-from fincome_airflow.state.run_counts import invoices_by_month
 from fincome_airflow.state.store import StateStore, utcnow
 
 RUN = "fincome_monthly_load/manual__1"

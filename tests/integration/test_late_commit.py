@@ -16,7 +16,7 @@ from sqlalchemy import text
 from support.connections import fincome_conn_json
 from support.staging import load_month
 
-from fincome_airflow.db import erp_engine
+from fincome_airflow.engines import erp_engine
 from fincome_airflow.extract.watermark import WatermarkSettings, read_horizon
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.state.store import StateStore

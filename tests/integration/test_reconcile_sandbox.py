@@ -14,11 +14,11 @@ from sqlalchemy import text
 from support.connections import fincome_conn_json
 from support.staging import load_month
 
-from fincome_airflow.db import erp_engine
+from fincome_airflow.engines import erp_engine
 from fincome_airflow.hooks.fincome import FincomeHook
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.reconcile import late
-from fincome_airflow.reconcile.run import reconcile_month, stored_verdict
+from fincome_airflow.reconcile.reconcile_month import reconcile_month, stored_verdict
 from fincome_airflow.state.store import StateStore
 from fincome_erp.cli import main as erp_main
 

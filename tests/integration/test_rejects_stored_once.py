@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import column, func, insert, select, table
 from support.staging import record_run
 
-from fincome_airflow.db import make_engine
+from fincome_airflow.engines import make_engine
 from fincome_airflow.state import migrate, schema
 from fincome_airflow.state.rejects import DETAIL_COLUMNS, record_rejects
 from fincome_airflow.state.retention import RetentionSettings, maintain

@@ -31,8 +31,8 @@ import pytest
 import redis
 from support.clock import max_in_window
 
-from fincome_airflow.budget.shared import SharedBudget
 from fincome_airflow.exceptions import FincomeBudgetUnavailable
+from fincome_airflow.hooks.budget.shared import SharedBudget
 from fincome_airflow.hooks.fincome import FincomeHook
 from fincome_sandbox.launcher import free_port
 

@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from fincome_airflow.db import erp_engine
-from fincome_airflow.extract.run import extract_and_stage
+from fincome_airflow.engines import erp_engine
+from fincome_airflow.stage.stage_month import extract_and_stage
+from fincome_airflow.stage.staging import write_rejects_csv
 from fincome_airflow.state import schema
-from fincome_airflow.state.staging import write_rejects_csv
 from fincome_airflow.state.store import StateStore, utcnow
 from fincome_airflow.state.upsert import upsert
 from fincome_erp.rows import add_invoice, create_erp, load

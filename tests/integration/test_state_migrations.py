@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from support.connections import sqlite_conn_json
 from support.first_release import FirstReleaseStore, create_first_release_schema
 
-from fincome_airflow.db import make_engine
+from fincome_airflow.engines import make_engine
 from fincome_airflow.state import migrate, revisions, schema
 from fincome_airflow.state.__main__ import main as state_command
 from fincome_airflow.state.revisions import VERSION_TABLE, StateSchemaError, Verdict

@@ -22,7 +22,7 @@ from support import staging
 from support.connections import fincome_conn_json
 from support.first_release import FirstReleaseStore
 
-from fincome_airflow.db import erp_engine, make_engine
+from fincome_airflow.engines import erp_engine, make_engine
 from fincome_airflow.state import migrate, schema
 from fincome_airflow.state.revisions import Verdict
 from fincome_airflow.state.store import StateStore

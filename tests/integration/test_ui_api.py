@@ -190,7 +190,7 @@ def test_pages_escape_what_the_erp_holds(client, store):
 def test_an_empty_state_database_shows_no_months_and_creates_nothing(tmp_path):
     from sqlalchemy import inspect
 
-    from fincome_airflow.db import make_engine
+    from fincome_airflow.engines import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
     app = create_app()

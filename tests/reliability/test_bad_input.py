@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from support.connections import database_json, sqlite_conn_json
 from support.reliability import KNOWN_KEY, MONTH, dags_test, fincome_conn, task_states
 
-from fincome_airflow.db import erp_engine
+from fincome_airflow.engines import erp_engine
 from fincome_airflow.operators import FincomeLoadOperator
 from fincome_airflow.tasks.extract import extract_month
 from fincome_erp.cli import main as erp_main

@@ -18,7 +18,7 @@ SQL_CALLS = {"execute", "text", "exec_driver_sql", "copy_expert", "executemany"}
 
 #: ``(file, function)`` -> why interpolation is safe there (identifiers from fixed names).
 ALLOWED = {
-    ("fincome_airflow/state/staging.py", "_bulk_insert"): "COPY table and column names from "
+    ("fincome_airflow/stage/staging.py", "_bulk_insert"): "COPY table and column names from "
     "the schema's Table objects, values streamed as CSV",
     ("fincome_erp/rows.py", "insert_rows"): "fixed ERP table names checked "
     "against TABLES; values bound",

@@ -4,7 +4,7 @@ support.staging import stage_records``).
 - ``paths``: the repository's folders.
 - ``connections``: ``AIRFLOW_CONN_*`` JSON from :mod:`fincome_dev.connections`, the one factory
   per connection type (Fincome API, ERP and state databases) that the demo and bench use too.
-- ``staging``: staged records (hashed by :mod:`fincome_airflow.hashing`), loaded months, runs.
+- ``staging``: staged records (hashed by :mod:`fincome_airflow.stage.hashing`), loaded months, runs.
 - ``clock``: a fake clock; ``erp``: reference ERPs; ``erp_truth``: what Fincome must hold.
 - ``airflow``: local Airflows on a copy of one migrated database; ``dag_runs``: ``airflow dags
   test`` of the monthly load; ``reliability``: the fault scenarios' rig; ``deadline``: the

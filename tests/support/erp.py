@@ -13,7 +13,7 @@ MONTH = "2026-10"
 
 def fill_demo_erp(url: str) -> dict[str, Any]:
     """Write the demo set into the ERP at ``url`` (SQLite or PostgreSQL); return its manifest."""
-    from fincome_airflow.db import erp_engine
+    from fincome_airflow.engines import erp_engine
     from fincome_erp import populate
     from fincome_erp.presets import DEMO
 

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from fincome_airflow.contract import AMOUNT_FIELDS
+
 RESOURCES = ("customers", "subscriptions", "invoices")
 SUBSCRIPTION_STATUS = {
     "ACTIVE": "active",
@@ -26,7 +28,6 @@ SUBSCRIPTION_STATUS = {
 INVOICE_STATUS = {"ISSUED": "open", "PAID": "paid", "OVERDUE": "unpaid"}
 NEVER_SENT = {"DRAFT", "CANCELLED"}
 LINE_TYPE = {"RECURRING": "subscription", "ONE_OFF": "one_off"}
-AMOUNT_KEYS = {"net_amount", "tax_amount", "monthly_value", "quantity"}
 TIMESTAMPS = {"created_at", "updated_at"}
 
 Row = dict[str, Any]
@@ -256,7 +257,7 @@ def comparable(value: Any, key: str | None = None) -> Any:
         }
     if isinstance(value, list):
         return [comparable(v) for v in value]
-    if key in AMOUNT_KEYS:
+    if key in AMOUNT_FIELDS:
         return _money(value)
     return value
 

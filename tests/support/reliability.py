@@ -65,10 +65,10 @@ def reference_load(erp_url: str, tmp: Path, month: str = MONTH) -> dict[str, Any
     import logging
     import os
 
-    from fincome_airflow.db import erp_engine
-    from fincome_airflow.extract.run import extract_and_stage
+    from fincome_airflow.engines import erp_engine
     from fincome_airflow.hooks.fincome import FincomeHook
-    from fincome_airflow.operators.send_loops import delete_resource, load_resource
+    from fincome_airflow.load.send_loops import delete_resource, load_resource
+    from fincome_airflow.stage.stage_month import extract_and_stage
     from fincome_airflow.state.ledger import Ledger
     from fincome_airflow.state.store import StateStore
     from fincome_sandbox.launcher import SandboxProcess

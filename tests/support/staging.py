@@ -1,7 +1,7 @@
 """The state database as a load leaves it: staged records, loaded months, past runs.
 
 Payloads are staged as the extract stages them: their text and hash from
-:mod:`fincome_airflow.hashing`, which every writer of the ledger's hashes must use.
+:mod:`fincome_airflow.stage.hashing`, which every writer of the ledger's hashes must use.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from fincome_airflow.hashing import canonical_with_hash
+from fincome_airflow.stage.hashing import canonical_with_hash
 from fincome_airflow.state import schema
 from fincome_airflow.state.rejects import record_rejects
 from fincome_airflow.state.store import StateStore
@@ -57,9 +57,9 @@ def load_month(
     import logging
 
     from fincome_airflow.contract import RESOURCES
-    from fincome_airflow.extract.run import extract_and_stage
     from fincome_airflow.hooks.fincome import FincomeHook
-    from fincome_airflow.operators.send_loops import load_resource
+    from fincome_airflow.load.send_loops import load_resource
+    from fincome_airflow.stage.stage_month import extract_and_stage
     from fincome_airflow.state.ledger import Ledger
 
     report = extract_and_stage(erp_engine, store, run_key, month, now=now, **extract_options)

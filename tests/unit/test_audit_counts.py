@@ -1,12 +1,7 @@
 from __future__ import annotations
 
-from fincome_airflow.tasks.audit import (
-    COUNT_KEYS,
-    _resource_counts,
-    balanced,
-    pull_step,
-    readable,
-)
+from fincome_airflow.audit.summary import COUNT_KEYS, _resource_counts, balanced, readable
+from fincome_airflow.tasks.audit import pull_step
 
 STAGE = {"extracted": 10, "valid": 7, "rejected": 2, "blocked": 0, "skipped": 1, "to_delete": 1}
 

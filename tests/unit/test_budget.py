@@ -9,8 +9,8 @@ import time
 import pytest
 from support.clock import FakeClock, max_in_window
 
-from fincome_airflow.budget import RequestBudget, RetryPolicy, lease_seconds, open_budget
-from fincome_airflow.budget.shared import MAX_RETAKES, STALE_GRANT, SharedBudget, redact_url
+from fincome_airflow.hooks.budget import RequestBudget, RetryPolicy, lease_seconds, open_budget
+from fincome_airflow.hooks.budget.shared import MAX_RETAKES, STALE_GRANT, SharedBudget, redact_url
 from fincome_airflow.hooks.settings import BUDGET_STORE_ENV, SETTING_KEYS, FincomeSettings
 
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from fincome_airflow.chunks import MIN_CHUNK, ChunkSizing, cut, merge_audits
+from fincome_airflow.load.chunks import MIN_CHUNK, ChunkSizing, cut, merge_audits
 from fincome_airflow.state.ledger import KeyRange
 
 

@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
 from fincome_airflow.contract import AMOUNT_FIELDS
-from fincome_airflow.hashing import payload_hash
 from fincome_airflow.models import rules
 from fincome_airflow.reasons import REASON_CODES, problem
 from fincome_airflow.reconcile.compare import differing_fields
+from fincome_airflow.stage.hashing import payload_hash
 from fincome_airflow.transform.mapping import map_customer, map_invoice, map_subscription
 from fincome_airflow.validation import model_gate
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from fincome_airflow.errors import (
+from fincome_airflow.hooks.answers import (
     AnswerClass,
     classify,
     parse_retry_after,

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from fincome_airflow.hashing import canonical_json, dumps_sorted, normalize_amount, payload_hash
+from fincome_airflow.stage.hashing import (
+    canonical_json,
+    dumps_sorted,
+    normalize_amount,
+    payload_hash,
+)
 
 
 def test_payload_hash_is_the_same_when_amounts_differ_only_in_trailing_zeros() -> None:

@@ -8,9 +8,9 @@ import threading
 import pytest
 import requests
 
-from fincome_airflow.budget import RetryPolicy
-from fincome_airflow.errors import AnswerClass
 from fincome_airflow.exceptions import FincomeConfigError
+from fincome_airflow.hooks.answers import AnswerClass
+from fincome_airflow.hooks.budget import RetryPolicy
 from fincome_airflow.hooks.counters import RequestCounters
 from fincome_airflow.hooks.retrying import send_until_final
 

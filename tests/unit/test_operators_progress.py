@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from fincome_airflow.progress import Progress
+from fincome_airflow.load.progress import Progress
 
 
 class Clock:

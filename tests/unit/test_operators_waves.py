@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from fincome_airflow.operators.waves import waves
+from fincome_airflow.load.waves import waves
 from fincome_airflow.state.ledger import StagedRecord
 
 

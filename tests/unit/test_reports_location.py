@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from fincome_airflow.reports import (
+from fincome_airflow.reports.location import (
     ReportsLocationError,
     ReportsUnwritable,
     check_reports_location,

@@ -62,7 +62,7 @@ def ensure_erp(path: Path) -> bool:
     """Create the reference ERP with the demo data set unless it exists; True if created."""
     if path.exists():
         return False
-    from fincome_airflow.db import erp_engine
+    from fincome_airflow.engines import erp_engine
     from fincome_erp import populate
     from fincome_erp.presets import DEMO
 
@@ -144,7 +144,7 @@ def _sent(stats: dict[str, Any]) -> str:
 
 def run_demo(home: Path, month: str = DEFAULT_MONTH) -> int:
     """Run the demo in ``home``; return the exit status (0: the run succeeded)."""
-    from fincome_airflow.tasks.audit import readable
+    from fincome_airflow.audit.summary import readable
     from fincome_dev.airflow_env import airflow_runtime
     from fincome_sandbox.launcher import SandboxProcess
 

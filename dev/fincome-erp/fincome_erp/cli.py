@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from fincome_airflow.db import erp_engine
+from fincome_airflow.engines import erp_engine
 from fincome_erp.config import (
     DEFAULT_DIRTY_SHARE,
     DEFAULT_EDGE_SHARE,

@@ -48,7 +48,7 @@ def _for_mysql(statement: str) -> str:
 def install_schema(engine: Engine) -> None:
     """Create schema ``erp`` (PostgreSQL) and its tables; a no-op when they exist.
 
-    :param engine: an engine from :func:`fincome_airflow.db.erp_engine` (on SQLite the ERP file
+    :param engine: an engine from :func:`fincome_airflow.engines.erp_engine` (on SQLite the ERP file
         is attached as ``erp``; on MySQL/MariaDB the tables go into the URL's database).
     """
     with engine.begin() as conn:

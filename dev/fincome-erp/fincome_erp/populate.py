@@ -18,7 +18,7 @@ class ErpNotEmptyError(RuntimeError):
 def populate(engine: Engine, config: GeneratorConfig, *, replace: bool = False) -> Manifest:
     """Install the schema and write the generated rows in one transaction.
 
-    :param engine: an ERP engine (:func:`fincome_airflow.db.erp_engine`).
+    :param engine: an ERP engine (:func:`fincome_airflow.engines.erp_engine`).
     :param replace: empty the ERP tables first; without it a non-empty ERP is an error.
     :raise ErpNotEmptyError: when the ERP holds rows and ``replace`` is false.
     """

@@ -1,13 +1,14 @@
 """Load the extraction SQL files by name and stream their rows in chunks.
 
-The queries live in the package, ``fincome_airflow/sql/<name>.sql`` (package data: they are in
-the wheel; readable, and replaceable by a deployment whose ERP differs):
-``FINCOME_SQL_DIR`` points at another folder. They name the ERP's tables unqualified, so that
-one text runs on PostgreSQL, MySQL/MariaDB and SQLite: the ERP engine (:mod:`fincome_airflow.db`)
-makes the names resolve to the ERP's tables. Parameters are always bound, lists
-(``*_ids``) as expanding ``IN`` parameters; comments of the SQL files must not hold a colon
-followed by a name (it would read as a parameter). On PostgreSQL the rows come through a
-server-side cursor (``stream_results``), so memory stays flat whatever the size of the month.
+The queries live in the package, ``fincome_airflow/extract/sql/<name>.sql`` (package data,
+read through :mod:`importlib.resources`: they are in the wheel; readable, and replaceable by a
+deployment whose ERP differs): ``FINCOME_SQL_DIR`` points at another folder. They name the ERP's
+tables unqualified, so that one text runs on PostgreSQL, MySQL/MariaDB and SQLite: the ERP engine
+(:mod:`fincome_airflow.engines`) makes the names resolve to the ERP's tables. Parameters are
+always bound, lists (``*_ids``) as expanding ``IN`` parameters; comments of the SQL files
+must not hold a colon followed by a name (it would read as a parameter). On PostgreSQL the rows
+come through a server-side cursor (``stream_results``), so memory stays flat whatever the size
+of the month.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from functools import cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +38,14 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PARAM_RE = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
-def sql_dir() -> Path:
+def sql_dir() -> Traversable:
     """The folder of the extraction queries (the package's ``sql`` unless overridden)."""
     override = os.environ.get(SQL_DIR_ENV)
-    return Path(override) if override else Path(__file__).resolve().parents[1] / "sql"
+    return Path(override) if override else files(__package__) / "sql"
 
 
 @cache
-def _read(path: Path) -> str:
+def _read(path: Traversable) -> str:
     return path.read_text(encoding="utf-8")
 
 

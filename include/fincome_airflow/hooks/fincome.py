@@ -19,9 +19,9 @@ from airflow.providers.http.hooks.http import HttpHook
 from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
 from fincome_airflow import contract
-from fincome_airflow.budget import Budget, Clock, RetryPolicy, Sleep, open_budget
-from fincome_airflow.errors import AnswerClass
 from fincome_airflow.exceptions import FincomeConfigError, FincomeRequestError
+from fincome_airflow.hooks.answers import AnswerClass
+from fincome_airflow.hooks.budget import Budget, Clock, RetryPolicy, Sleep, open_budget
 from fincome_airflow.hooks.connection_test import explain_failure
 from fincome_airflow.hooks.counters import RequestCounters
 from fincome_airflow.hooks.redact import Redactor, register_with_airflow

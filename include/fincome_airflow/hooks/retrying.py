@@ -1,7 +1,7 @@
 """One request, retried until its answer is final: through tenacity, as HttpHook's
 ``run_with_advanced_retry`` retries.
 
-The policy stays ours (:class:`~fincome_airflow.budget.RetryPolicy`: a budget in seconds per
+The policy stays ours (:class:`~fincome_airflow.hooks.budget.RetryPolicy`: a budget in seconds per
 record, ``Retry-After`` honoured, equal jitter); tenacity runs the loop. Its wait is the policy's
 delay, and it stops when no delay fits in the budget or the stream's ``stop`` event is set,
 returning the last answer rather than raising. A 429 pauses the request budget (shared by every
@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_result, stop_any, stop_when_event_set
 
-from fincome_airflow.errors import AnswerClass, Verdict, classify
 from fincome_airflow.exceptions import FincomeConfigError
+from fincome_airflow.hooks.answers import AnswerClass, Verdict, classify
 
 if TYPE_CHECKING:
-    from fincome_airflow.budget import Budget, Clock, RetryPolicy, Sleep
+    from fincome_airflow.hooks.budget import Budget, Clock, RetryPolicy, Sleep
     from fincome_airflow.hooks.counters import RequestCounters
 
 #: What one attempt gives: the answer, or the transport error raised instead of one.

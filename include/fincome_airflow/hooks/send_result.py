@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from fincome_airflow.errors import AnswerClass, OutcomeKind
+from fincome_airflow.hooks.answers import AnswerClass, OutcomeKind
 
 if TYPE_CHECKING:
     from fincome_airflow.hooks.retrying import FinalAnswer

@@ -41,7 +41,7 @@ class FincomeBaseOperator(BaseOperator):
         records never fail the task: they are data defects, recorded per record).
     :param progress_interval: seconds between progress lines in the task log.
     :param chunk: the part of the staged records this task sends (a chunk planned by
-        :func:`fincome_airflow.chunks.plan_chunks`, given by ``.expand(chunk=...)``); ``None``
+        :func:`fincome_airflow.load.chunks.plan_chunks`, given by ``.expand(chunk=...)``); ``None``
         sends them all. A chunk leaves the month lock held for the run's other chunks.
     :param fincome_conn_id: the ``fincome`` connection.
     :param state_conn_id: the state database connection.
@@ -117,7 +117,7 @@ class FincomeBaseOperator(BaseOperator):
 
     @property
     def ledger(self) -> Ledger:
-        from fincome_airflow.chunks import key_range
+        from fincome_airflow.load.chunks import key_range
         from fincome_airflow.state.ledger import Ledger
 
         if self.resource not in RESOURCES:

@@ -14,7 +14,7 @@ class FincomeDeleteOperator(FincomeBaseOperator):
     """
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from fincome_airflow.operators.send_loops import delete_resource
+        from fincome_airflow.load.send_loops import delete_resource
 
         if (skipped := self.disabled_audit()) is not None:
             return skipped

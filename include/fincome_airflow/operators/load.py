@@ -24,7 +24,7 @@ class FincomeLoadOperator(FincomeBaseOperator):
         self.full_resync = full_resync
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from fincome_airflow.operators.send_loops import load_resource
+        from fincome_airflow.load.send_loops import load_resource
 
         if (skipped := self.disabled_audit()) is not None:
             return skipped

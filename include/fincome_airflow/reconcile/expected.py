@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from fincome_airflow.month import BillingMonth
+from fincome_airflow.stage.staging import id_chunks
 from fincome_airflow.state import schema
-from fincome_airflow.state.staging import id_chunks
 from fincome_airflow.state.store import StateStore
 
 

@@ -18,12 +18,12 @@ from typing import Any, Final, Protocol
 from sqlalchemy import select
 
 from fincome_airflow import contract
+from fincome_airflow.audit.run_counts import staged_with_outcomes
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.reconcile.compare import Difference, compare_pair
 from fincome_airflow.reconcile.expected import staged_among
 from fincome_airflow.reconcile.merge import merge_by_id
 from fincome_airflow.state import schema
-from fincome_airflow.state.run_counts import staged_with_outcomes
 from fincome_airflow.state.store import StateStore
 
 #: Up to this many sent invoices of a month are read one by one; more, through the month's list.

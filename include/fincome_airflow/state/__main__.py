@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _engine(args: argparse.Namespace) -> Engine:
-    from fincome_airflow.db import engine_for_connection, make_engine
+    from fincome_airflow.engines import engine_for_connection, make_engine
 
     return make_engine(args.url) if args.url else engine_for_connection(args.conn_id)
 

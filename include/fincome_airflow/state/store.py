@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from fincome_airflow.db import engine_for_connection, make_engine
+from fincome_airflow.engines import engine_for_connection, make_engine
 from fincome_airflow.provider_info import DEFAULT_STATE_CONN_ID
 from fincome_airflow.state import schema
 from fincome_airflow.state.rejects import record_rejects

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fincome_airflow.chunks import ChunkSizing, plan_chunks
+from fincome_airflow.load.chunks import ChunkSizing, plan_chunks
 from fincome_airflow.state.retention import require_resumable
 from fincome_airflow.state.store import StateStore
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from fincome_airflow.db import erp_engine_for_connection
-from fincome_airflow.extract.run import extract_and_stage
-from fincome_airflow.reports import report_path
+from fincome_airflow.engines import erp_engine_for_connection
+from fincome_airflow.reports.location import report_path
+from fincome_airflow.stage.stage_month import extract_and_stage
+from fincome_airflow.stage.staging import write_rejects_csv
 from fincome_airflow.state.retention import require_resumable
-from fincome_airflow.state.staging import write_rejects_csv
 from fincome_airflow.state.store import STATUS_STAGED, StateStore
 
 log = logging.getLogger(__name__)

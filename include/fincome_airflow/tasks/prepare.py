@@ -10,7 +10,11 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from fincome_airflow.month import month_from_context
 from fincome_airflow.params import RunOptions
-from fincome_airflow.reports import ReportsLocationError, ReportsUnwritable, check_reports_location
+from fincome_airflow.reports.location import (
+    ReportsLocationError,
+    ReportsUnwritable,
+    check_reports_location,
+)
 
 log = logging.getLogger(__name__)
 

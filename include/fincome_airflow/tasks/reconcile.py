@@ -11,7 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.hooks.fincome import FincomeHook
 from fincome_airflow.month import BillingMonth
-from fincome_airflow.reconcile.run import reconcile_month
+from fincome_airflow.reconcile.reconcile_month import reconcile_month
 from fincome_airflow.state.retention import require_resumable
 from fincome_airflow.state.store import StateStore
 from fincome_airflow.tasks.extract import report_path

@@ -10,9 +10,9 @@ from typing import Any, Final
 from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
-from fincome_airflow.reconcile.run import CSV_COLUMNS as DIFFERENCE_COLUMNS
+from fincome_airflow.reconcile.reconcile_month import CSV_COLUMNS as DIFFERENCE_COLUMNS
+from fincome_airflow.stage.staging import rejects_query
 from fincome_airflow.state import schema
-from fincome_airflow.state.staging import rejects_query
 
 #: Rejects per page of the month view.
 PAGE_SIZE: Final = 50

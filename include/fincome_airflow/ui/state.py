@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from sqlalchemy.engine import Engine
 
-from fincome_airflow.db import engine_from_connection
+from fincome_airflow.engines import engine_from_connection
 from fincome_airflow.state.store import DEFAULT_STATE_CONN_ID
 
 

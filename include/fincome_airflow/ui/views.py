@@ -9,8 +9,8 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from fincome_airflow.contract import RESOURCES
+from fincome_airflow.load.progress import format_duration
 from fincome_airflow.money import add_amounts
-from fincome_airflow.progress import format_duration
 
 #: The counts a month row shows, each summed over the three resources.
 COUNTS: Final = ("extracted", "sent", "unchanged", "rejected", "blocked", "deleted")

@@ -23,8 +23,8 @@ from fincome_airflow.contract import RESOURCES
 
 
 def _extract(args: dict[str, Any]) -> dict[str, Any]:
-    from fincome_airflow.db import erp_engine
-    from fincome_airflow.extract.run import extract_and_stage
+    from fincome_airflow.engines import erp_engine
+    from fincome_airflow.stage.stage_month import extract_and_stage
     from fincome_airflow.state.store import StateStore
 
     erp = erp_engine(args["erp_url"])
@@ -41,7 +41,7 @@ def _extract(args: dict[str, Any]) -> dict[str, Any]:
 
 def _copy(args: dict[str, Any]) -> dict[str, Any]:
     """A bare ``COPY (query) TO STDOUT`` of the three extraction queries, output discarded."""
-    from fincome_airflow.db import erp_engine
+    from fincome_airflow.engines import erp_engine
     from fincome_airflow.extract.queries import load_sql
     from fincome_airflow.extract.scope import LoadScope
     from fincome_airflow.month import BillingMonth
@@ -82,7 +82,7 @@ class _Sink:
 def _load(args: dict[str, Any]) -> dict[str, Any]:
     """``load_resource`` of each asked resource, in order, through the ``fincome_api`` hook."""
     from fincome_airflow.hooks.fincome import FincomeHook
-    from fincome_airflow.operators.send_loops import load_resource
+    from fincome_airflow.load.send_loops import load_resource
     from fincome_airflow.state.ledger import Ledger
     from fincome_airflow.state.store import StateStore
 
@@ -114,7 +114,7 @@ def _load(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _count_staged(args: dict[str, Any]) -> dict[str, Any]:
-    from fincome_airflow.db import make_engine
+    from fincome_airflow.engines import make_engine
 
     engine = make_engine(args["state_url"])
     with engine.connect() as conn:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any, Final
 
-from fincome_airflow.chunks import DELETIONS, ChunkSizing, plan_chunks
 from fincome_airflow.contract import RESOURCES
+from fincome_airflow.load.chunks import DELETIONS, ChunkSizing, plan_chunks
 from fincome_airflow.state.store import StateStore
 from fincome_dev.bench.table import Figure, Report
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from fincome_airflow.db import erp_engine
+from fincome_airflow.engines import erp_engine
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from sqlalchemy import func, select, text
 
-from fincome_airflow.db import make_engine
+from fincome_airflow.engines import make_engine
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
 from fincome_dev.bench.history import months_back, seed_history

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fincome_airflow.db import make_engine
+from fincome_airflow.engines import make_engine
 from fincome_dev.bench import (
     chunking,
     cluster_budget,

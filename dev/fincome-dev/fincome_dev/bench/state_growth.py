@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from fincome_airflow.contract import RESOURCES
-from fincome_airflow.db import erp_engine
-from fincome_airflow.extract.run import extract_and_stage
+from fincome_airflow.engines import erp_engine
 from fincome_airflow.hooks.send_result import SendResult
 from fincome_airflow.month import BillingMonth
+from fincome_airflow.stage.stage_month import extract_and_stage
 from fincome_airflow.state import schema
 from fincome_airflow.state.ledger import Ledger
 from fincome_airflow.state.retention import maintain, release_finished, row_count

@@ -16,7 +16,7 @@ _INSERT = "INSERT INTO {table} ({columns}) VALUES ({marks})"
 
 
 class SqliteWriter:
-    """Batched-insert writer for an engine from :func:`fincome_airflow.db.erp_engine`."""
+    """Batched-insert writer for an engine from :func:`fincome_airflow.engines.erp_engine`."""
 
     #: The driver's placeholder.
     mark = "?"

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy.engine import Connection
 
 from fincome_airflow.contract import RESOURCES
-from fincome_airflow.state.staging import CSV_COLUMNS
+from fincome_airflow.stage.staging import CSV_COLUMNS
 from fincome_airflow.ui import history, pages
 from fincome_airflow.ui.access import DAG_ID, may_trigger
 from fincome_airflow.ui.deps import Month, PagePaths, StateConn, StateEngine, no_such_month

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from fincome_airflow.exceptions import FincomeLoadIncomplete
-from fincome_airflow.operators.send_counters import SendCounters, audit_numbers
-from fincome_airflow.operators.waves import waves
+from fincome_airflow.load.send_counters import SendCounters, audit_numbers
+from fincome_airflow.load.waves import waves
 from fincome_airflow.state.ledger import Ledger, StagedRecord
 
 if TYPE_CHECKING:

@@ -9,11 +9,11 @@ from sqlalchemy.engine import Engine
 
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.extract.queries import DEFAULT_CHUNK, stream_rows
-from fincome_airflow.extract.report import ReportBuilder, StageReport
 from fincome_airflow.extract.scope import MAX_PENDING_PER_RESOURCE, LoadScope
 from fincome_airflow.extract.watermark import WatermarkSettings, read_horizon
 from fincome_airflow.month import BillingMonth
-from fincome_airflow.state.staging import StagingWriter, confirmed_ids, pending_ids
+from fincome_airflow.stage.report import ReportBuilder, StageReport
+from fincome_airflow.stage.staging import StagingWriter, confirmed_ids, pending_ids
 from fincome_airflow.state.store import StateStore
 from fincome_airflow.validation.pipeline import LoadValidator
 
@@ -86,7 +86,7 @@ def extract_and_stage(
         for resource in RESOURCES:
             wanted = pending.get(resource, frozenset())
             seen: set[str] = set()
-            # each resource's query is named after it: fincome_airflow/sql/<resource>.sql
+            # each resource's query is named after it: fincome_airflow/extract/sql/<resource>.sql
             rows = stream_rows(conn, resource, scope.params_for(resource), chunk=chunk)
             for decision in validate[resource](rows):
                 writer.add(decision)

@@ -2,7 +2,7 @@
 
 * :class:`RequestBudget` (:mod:`.local`): the budget of one process, shared by its threads;
   the default, enough for one machine running one task at a time.
-* :class:`~fincome_airflow.budget.shared.SharedBudget` (:mod:`.shared`): one budget for every
+* :class:`~fincome_airflow.hooks.budget.shared.SharedBudget` (:mod:`.shared`): one budget for every
   process of every worker, kept in Redis; chosen by the ``budget_store`` setting.
 * :class:`RetryPolicy` (:mod:`.retry`): the delays between the attempts of one record.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from fincome_airflow.budget.local import Clock, RequestBudget, Sleep, start_window
-from fincome_airflow.budget.retry import RetryPolicy
+from fincome_airflow.hooks.budget.local import Clock, RequestBudget, Sleep, start_window
+from fincome_airflow.hooks.budget.retry import RetryPolicy
 
 __all__ = [
     "Budget",
@@ -59,7 +59,7 @@ def open_budget(
     """
     if not store:
         return RequestBudget(rate, concurrency, clock=clock, sleep=sleep)
-    from fincome_airflow.budget.shared import SharedBudget  # imports redis: only when used
+    from fincome_airflow.hooks.budget.shared import SharedBudget  # imports redis: only when used
 
     return SharedBudget.connect(
         store,

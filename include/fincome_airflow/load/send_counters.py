@@ -11,7 +11,7 @@ from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from fincome_airflow.exceptions import FincomeApiUnavailable
-from fincome_airflow.progress import Progress
+from fincome_airflow.load.progress import Progress
 
 if TYPE_CHECKING:
     from fincome_airflow.hooks.fincome import FincomeHook

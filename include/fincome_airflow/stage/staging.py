@@ -23,7 +23,7 @@ from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from fincome_airflow.contract import Resource
-from fincome_airflow.hashing import canonical_with_hash
+from fincome_airflow.stage.hashing import canonical_with_hash
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
 from fincome_airflow.state.upsert import upsert

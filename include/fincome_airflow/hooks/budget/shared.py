@@ -5,7 +5,7 @@ workers' clocks never matter), decides each request start: no pause in force (a 
 ``Retry-After``), fewer than ``concurrency`` leases held, fewer than ``max_starts`` starts in
 the sliding window. When all three hold it records the start and takes a lease that expires on
 its own after ``lease_seconds``: a worker killed mid-request frees its slot by then. It is the
-in-process budget's sliding-window log (:mod:`fincome_airflow.budget.local`), with the same
+in-process budget's sliding-window log (:mod:`fincome_airflow.hooks.budget.local`), with the same
 window and margin.
 
 One round trip a request: a finished request's lease is given back by the next start's script
@@ -36,8 +36,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from fincome_airflow.budget.local import WINDOW_MARGIN, Clock, Sleep, start_window
 from fincome_airflow.exceptions import FincomeBudgetUnavailable
+from fincome_airflow.hooks.budget.local import WINDOW_MARGIN, Clock, Sleep, start_window
 
 #: Seconds to wait for the store to connect or answer before the worker gives up.
 STORE_TIMEOUT = 5.0

@@ -6,7 +6,7 @@ records. It is a sliding-window log rather than a plain token bucket on purpose:
 capacity ``b`` lets ``b + rate`` requests start within one second, which an API counting per
 second answers with 429s. A 429 pauses the whole budget for its ``Retry-After``, so that every
 thread backs off, not only the one that was told. Across processes and workers, the
-shared budget (:mod:`fincome_airflow.budget.shared`) does the same through Redis.
+shared budget (:mod:`fincome_airflow.hooks.budget.shared`) does the same through Redis.
 """
 
 from __future__ import annotations

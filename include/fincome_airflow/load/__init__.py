@@ -1,0 +1,1 @@
+"""Loading: the staged month cut into chunks and sent, parents before children."""

@@ -1,0 +1,1 @@
+"""Reports: the rejects and differences exported where every component reaches them."""

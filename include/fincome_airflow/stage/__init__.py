@@ -1,0 +1,1 @@
+"""Staging: a month's records validated, hashed and written to the state database, ready to load."""
