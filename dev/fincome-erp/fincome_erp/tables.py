@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 Table = Literal[
     "customers",
@@ -15,16 +15,7 @@ Table = Literal[
     "credit_note_lines",
 ]
 #: Write order; the ERP enforces no foreign keys, so any order loads, this one reads naturally.
-TABLES: Final[tuple[Table, ...]] = (
-    "customers",
-    "contracts",
-    "invoices",
-    "invoice_lines",
-    "products",
-    "plans",
-    "credit_notes",
-    "credit_note_lines",
-)
+TABLES: Final[tuple[Table, ...]] = get_args(Table)
 
 COLUMNS: Final[dict[Table, tuple[str, ...]]] = {
     "customers": (

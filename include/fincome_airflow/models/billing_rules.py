@@ -8,8 +8,9 @@ code. The codes that ``fincome_airflow.reasons`` does not list yet are named her
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Final, Literal, NoReturn, get_args
+from typing import Any, Final, Literal, NoReturn, Protocol, get_args
 
 from pydantic_core import PydanticCustomError
 
@@ -28,6 +29,24 @@ BILLING_REASON_CODES: Final[frozenset[str]] = frozenset(get_args(BillingReasonCo
 def refuse(code: BillingReasonCode, message: str, **ctx: Any) -> NoReturn:
     """Raise the typed error of ``code`` (as :func:`models.rules.refuse`)."""
     raise PydanticCustomError(code, message, ctx or None)
+
+
+class _Line(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def net_amount(self) -> Decimal: ...
+
+
+def lines_consistent(lines: Sequence[_Line] | None, net_amount: Decimal) -> None:
+    """A document's lines (invoice or credit note), if any: unique ids, adding up to its total."""
+    if lines:
+        seen: set[str] = set()
+        for index, line in enumerate(lines):
+            rules.line_id_unique(line.id, seen, f"lines.{index}.id")
+            seen.add(line.id)
+        rules.lines_add_up(sum((line.net_amount for line in lines), start=0), net_amount)
 
 
 def positive(value: Decimal) -> Decimal:
