@@ -149,10 +149,15 @@ class RecordStore:
         return found, False
 
     def dump(self) -> dict[str, dict[str, Record]]:
-        """Return every record, per resource, keyed and ordered by id."""
+        """Return every record, per resource, keyed and ordered by id.
+
+        The load's resources are always there; the billing model's only when they hold records
+        (a dump of a sandbox the load alone wrote stays as it was before they existed).
+        """
         return {
             resource: {record_id: self._records[resource][record_id] for record_id in ids}
             for resource, ids in self._ids.items()
+            if ids or resource in RESOURCES
         }
 
     def clear(self) -> None:
