@@ -7,7 +7,7 @@ hand. Confirmed items are marked as such.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 #: Confirmed: Fincome's production base URL.
 DEFAULT_BASE_URL: Final = "https://api2.fincome.co/product"
@@ -25,7 +25,8 @@ BILLING_RESOURCES: Final[tuple[BillingResource, ...]] = ("products", "plans", "c
 #: Every resource the API serves.
 ApiResource = Resource | BillingResource
 #: Chosen: plan billing intervals.
-PLAN_INTERVALS: Final = ("month", "quarter", "year")
+PlanInterval = Literal["month", "quarter", "year"]
+PLAN_INTERVALS: Final[tuple[PlanInterval, ...]] = get_args(PlanInterval)
 #: Chosen: deleting an invoice that credit notes reference answers this until they are deleted.
 STATUS_CONFLICT: Final = 409
 #: The load step deleting cancelled invoices, after every resource's (the other load steps are

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
+from fincome_airflow.contract import PlanInterval
 from fincome_airflow.models.types import (
     Currency,
     CustomProperties,
@@ -14,8 +13,6 @@ from fincome_airflow.models.types import (
     NonNegativeAmount,
     Text,
 )
-
-PlanInterval = Literal["month", "quarter", "year"]
 
 
 class Product(FincomeModel):
