@@ -20,7 +20,6 @@ BillingReasonCode = Literal[
     "zero_amount",
     "over_credit",
     "credit_before_invoice",
-    "invoice_customer_mismatch",
     "unknown_billing_period",
 ]
 BILLING_REASON_CODES: Final[frozenset[str]] = frozenset(get_args(BillingReasonCode))
