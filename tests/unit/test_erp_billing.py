@@ -235,6 +235,7 @@ def test_each_billing_dirty_record_carries_its_defect(medium):
     invoices, plans = by_id(rows["invoices"]), by_id(rows["plans"])
     contracts, products = by_id(rows["contracts"]), by_id(rows["products"])
     notes = by_id(rows["credit_notes"])
+    invoice_lines = {(line[0], line[1]): line for line in rows["invoice_lines"]}
     lines = defaultdict(list)
     for line in rows["credit_note_lines"]:
         lines[line[0]].append(line)
@@ -267,6 +268,12 @@ def test_each_billing_dirty_record_carries_its_defect(medium):
             elif name == "credit_note_of_refused_invoice":
                 assert note[1] in rejected_invoices
                 assert entry["blocked_by"] == f"invoices/{note[1]}"
+                credited = {note[1]: cents(note[6])}
+                as_of = manifest.config["as_of"][:10]
+                problems = _credit_note_problems(
+                    note, lines[note[0]], invoices, invoice_lines, credited, as_of
+                )
+                assert problems == [], note  # only blocked: clean but for its invoice
             else:
                 assert BILLING_CHECKS[name](note, invoices[note[1]], lines[note[0]]), (name, note)
 

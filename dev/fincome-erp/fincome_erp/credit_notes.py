@@ -25,12 +25,12 @@ _FULL_SHARE = 0.35
 _LATEST_DAYS = 75
 _SENT = frozenset({"ISSUED", "PAID", "OVERDUE"})
 #: Rejected invoice kinds whose invoice is otherwise fit to credit (real customer, valid
-#: currency, a positive total dated in the months): a credit note of one is only blocked.
+#: currency, a positive total and tax, dated in the months): a credit note of one is only
+#: blocked.
 _CREDITABLE_REJECTS = frozenset(
     {
         "invoice_due_before_issue",
         "invoice_unknown_status",
-        "invoice_negative_tax",
         "invoice_unknown_contract",
         "line_zero_quantity",
         "line_description_too_long",
