@@ -7,7 +7,7 @@ hand. Confirmed items are marked as such.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 #: Confirmed: Fincome's production base URL.
 DEFAULT_BASE_URL: Final = "https://api2.fincome.co/product"
@@ -17,6 +17,18 @@ DEFAULT_API_KEY_HEADER: Final = "X-API-KEY"
 Resource = Literal["customers", "subscriptions", "invoices"]
 #: Load order: a record may only reference records of the resources before it.
 RESOURCES: Final[tuple[Resource, ...]] = ("customers", "subscriptions", "invoices")
+#: Chosen: the resources of Fincome's billing model that the load does not send yet (products,
+#: pricing plans, credit notes), in the order they may reference each other; the sandbox serves
+#: them. Not in :data:`RESOURCES`, which drives the DAG.
+BillingResource = Literal["products", "plans", "credit_notes"]
+BILLING_RESOURCES: Final[tuple[BillingResource, ...]] = ("products", "plans", "credit_notes")
+#: Every resource the API serves.
+ApiResource = Resource | BillingResource
+#: Chosen: plan billing intervals.
+PlanInterval = Literal["month", "quarter", "year"]
+PLAN_INTERVALS: Final[tuple[PlanInterval, ...]] = get_args(PlanInterval)
+#: Chosen: deleting an invoice that credit notes reference answers this until they are deleted.
+STATUS_CONFLICT: Final = 409
 #: The load step deleting cancelled invoices, after every resource's (the other load steps are
 #: named after their resource).
 DELETIONS: Final = "deletions"
@@ -59,7 +71,7 @@ MIN_YEAR: Final = 1970
 MAX_YEAR: Final = 2100
 
 
-def resource_path(resource: Resource, record_id: str | None = None) -> str:
+def resource_path(resource: ApiResource, record_id: str | None = None) -> str:
     """Return the endpoint of a resource, or of one record of it."""
     from urllib.parse import quote
 

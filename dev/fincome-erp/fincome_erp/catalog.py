@@ -111,3 +111,53 @@ HOSTILE_DESCRIPTIONS: Final = (
     "Line with a 'single' and \"double\" quote, a comma, and a backslash \\",
     "x" * 1000,
 )
+
+
+class Product(NamedTuple):
+    code: str
+    name: str
+
+
+class CatalogPlan(NamedTuple):
+    code: str
+    name: str
+    product: str
+    billing_period: str  # MONTH, QUARTER, YEAR
+    cents: int  # list price per billing period
+    currency: str
+
+
+PRODUCTS: Final = (
+    Product("STARTER", "Starter"),
+    Product("PRO", "Pro"),
+    Product("BUSINESS", "Business"),
+    Product("ENTERPRISE", "Enterprise"),
+    Product("ADDON-STORAGE", "Extra storage"),
+    Product("ADDON-SUPPORT", "Premium support"),
+    Product("ADDON-API", "API calls pack"),
+)
+#: The price list: the monthly plans the contracts name (EUR list prices), yearly and
+#: quarterly variants, a USD price and the add-ons.
+CATALOG_PLANS: Final = (
+    *(
+        CatalogPlan(plan.code, plan.label, product, "MONTH", plan.unit_cents, "EUR")
+        for plan, product in zip(PLANS, ("STARTER", "PRO", "BUSINESS", "ENTERPRISE"), strict=True)
+    ),
+    CatalogPlan("STARTER-Y", "Starter plan, yearly", "STARTER", "YEAR", 49_000, "EUR"),
+    CatalogPlan("PRO-Y", "Pro plan, per seat, yearly", "PRO", "YEAR", 29_000, "EUR"),
+    CatalogPlan("BUSINESS-Q", "Business plan, quarterly", "BUSINESS", "QUARTER", 282_000, "EUR"),
+    CatalogPlan("ENTERPRISE-Y", "Enterprise plan, yearly", "ENTERPRISE", "YEAR", 4_860_000, "EUR"),
+    CatalogPlan("PRO-M-USD", "Pro plan, per seat (USD)", "PRO", "MONTH", 3_200, "USD"),
+    CatalogPlan("STORAGE-M", "Extra storage 100 GB", "ADDON-STORAGE", "MONTH", 1_500, "EUR"),
+    CatalogPlan("SUPPORT-M", "Premium support", "ADDON-SUPPORT", "MONTH", 9_900, "EUR"),
+    CatalogPlan("API-M", "API calls pack 1M", "ADDON-API", "MONTH", 4_000, "EUR"),
+)
+#: Why credit notes are issued.
+CREDIT_REASONS: Final = (
+    "Service outage",
+    "Cancelled before the end of the period",
+    "Billing error",
+    "Goodwill gesture",
+    "Downgrade",
+    "Duplicate charge refunded",
+)

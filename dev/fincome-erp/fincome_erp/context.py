@@ -65,6 +65,8 @@ class Context:
             resource: DirtySchedule(kinds, config.dirty_share, self.rng)
             for resource, kinds in KINDS_BY_RESOURCE.items()
         }
+        #: Called with each invoice written from a contract slot (row, line rows, dirty kind).
+        self.on_invoice: Callable[[Row, list[Row], str | None], None] | None = None
         self._seq = {"customer": 0, "contract": 0, "missing_customer": 0, "missing_contract": 0}
 
     def emit(self, table: Table, row: Row) -> None:

@@ -7,9 +7,15 @@ the documented mapping and sent) and ``accepted`` (valid record by record, e.g. 
 invoice under two numbers: only a duplicate heuristic could catch it; ``duplicate_of`` in the
 manifest names the clean original). Every dirty record carries exactly this one defect.
 Rejected customers and contracts are standalone rows (nothing references them), so no clean
-record is blocked by a dirty one. ``consequences`` lists reasons that follow unavoidably from
-the planted defect (an invoice whose customer is missing cannot be linked to a contract of that
-customer): a validator may report one of them instead.
+record is blocked by a dirty one (except ``credit_note_of_refused_invoice``, whose outcome is
+``blocked``: a clean credit note of a rejected invoice). ``consequences`` lists reasons that
+follow unavoidably from the planted defect (an invoice whose customer is missing cannot be
+linked to a contract of that customer): a validator may report one of them instead.
+
+:data:`BILLING_DIRTY_KINDS` are the defects of Fincome's billing model (products, plans, credit
+notes, a contract's plan): the load does not send those resources yet, so the manifest lists
+them in a section of their own (``billing_dirty``), apart from the kinds every load checks.
+They are planted from a random stream of their own: the rows of the other kinds are unchanged.
 """
 
 from __future__ import annotations
@@ -18,8 +24,8 @@ import random
 from collections import deque
 from typing import Final, Literal, NamedTuple
 
-Resource = Literal["customers", "subscriptions", "invoices"]
-Outcome = Literal["rejected", "normalized", "accepted"]
+Resource = Literal["customers", "subscriptions", "invoices", "products", "plans", "credit_notes"]
+Outcome = Literal["rejected", "normalized", "accepted", "blocked"]
 
 
 class DirtyKind(NamedTuple):
@@ -113,6 +119,38 @@ KINDS_BY_RESOURCE: Final[dict[Resource, tuple[str, ...]]] = {
     resource: tuple(k.name for k in _KINDS if k.resource == resource)
     for resource in ("customers", "subscriptions", "invoices")
 }
+
+_BILLING_KINDS: Final = (
+    DirtyKind("contract_unknown_plan", "subscriptions", "rejected", "reference_not_found",
+              "plan_code", "plan_code names a plan that does not exist (a standalone contract "
+              "last updated before the first month)"),
+    DirtyKind("plan_unknown_product", "plans", "rejected", "reference_not_found",
+              "product_code", "product_code names a product that does not exist"),
+    DirtyKind("plan_unknown_billing_period", "plans", "rejected", "unknown_billing_period",
+              "billing_period", "billing_period 'WEEK'"),
+    DirtyKind("credit_note_over_credit", "credit_notes", "rejected", "over_credit",
+              "total_net", "credits more than the invoice's total_net (lines add up)"),
+    DirtyKind("credit_note_currency_mismatch", "credit_notes", "rejected",
+              "currency_mismatch", "currency", "currency differs from the invoice's"),
+    DirtyKind("credit_note_unknown_invoice", "credit_notes", "rejected", "reference_not_found",
+              "invoice_no", "invoice_no names an invoice that does not exist"),
+    DirtyKind("credit_note_of_refused_invoice", "credit_notes", "blocked", "parent_rejected",
+              "invoice_no", "a clean credit note of an invoice that is itself rejected "
+              "(blocked_by in the manifest)"),
+    DirtyKind("credit_note_before_invoice", "credit_notes", "rejected",
+              "credit_before_invoice", "issue_date",
+              "issue_date 1 to 20 days before the invoice_date"),
+    DirtyKind("credit_note_lines_do_not_add_up", "credit_notes", "rejected",
+              "lines_do_not_add_up", "total_net",
+              "total_net differs from the sum of the lines (still within the invoice)"),
+)  # fmt: skip
+
+#: The defects of the billing model, by their stable names (not yet checked by a load).
+BILLING_DIRTY_KINDS: Final[dict[str, DirtyKind]] = {kind.name: kind for kind in _BILLING_KINDS}
+#: The credit notes' kinds, planted by a :class:`DirtySchedule` over the credit notes.
+CREDIT_NOTE_KINDS: Final = tuple(k.name for k in _BILLING_KINDS if k.resource == "credit_notes")
+#: Every dirty kind, by name.
+ALL_DIRTY_KINDS: Final[dict[str, DirtyKind]] = {**DIRTY_KINDS, **BILLING_DIRTY_KINDS}
 
 #: Valid records that are hard on naive code; they must load unchanged.
 EDGE_KINDS: Final[dict[str, str]] = {

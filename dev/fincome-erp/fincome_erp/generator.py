@@ -6,7 +6,8 @@ is steady (ACTIVE), churns (TERMINATED at the end of a month, then a new custome
 was upgraded (an old TERMINATED contract, a new ACTIVE one) or is SUSPENDED after unpaid
 invoices; some customers also start a TRIAL. Customers come in accounts (one customer with one
 to three contracts, or a group: a parent and its subsidiaries). Memory stays flat: one slot at
-a time, plus the manifest's list of dirty ids.
+a time, plus the manifest's list of dirty ids. Products, plans and credit notes come from a
+random stream of their own (``billing``): the other rows do not depend on them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from fincome_erp.accounts import Accounts
+from fincome_erp.billing import Billing
 from fincome_erp.config import GeneratorConfig
 from fincome_erp.context import Context, Customer
 from fincome_erp.invoices import Invoices
@@ -36,12 +38,16 @@ class _Generation:
         self.ctx = Context(config, add)
         self.accounts = Accounts(self.ctx)
         self.invoices = Invoices(self.ctx)
+        self.billing = Billing(self.ctx)
+        self.ctx.on_invoice = self.billing.invoiced
 
     def run(self) -> Manifest:
         counts = self.ctx.config.invoice_counts
         owners = self._owners()
+        self.billing.start()
         for slot in range(max(counts)):
             self._slot(slot, next(owners), [i for i, n in enumerate(counts) if slot < n])
+        self.billing.finish()
         return self.ctx.manifest
 
     def _owners(self) -> Iterator[Customer]:

@@ -174,6 +174,8 @@ class Invoices:
             for n, (desc, line_kind, start, end, qty, cents) in enumerate(lines, 1)
         ]
         self._emit(row, line_rows, month)
+        if ctx.on_invoice is not None:
+            ctx.on_invoice(row, line_rows, kind)
         manifest = ctx.manifest
         month_text = self._month_text[month]
         if kind is not None:

@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fincome_erp.dirty import DIRTY_KINDS, EDGE_KINDS
+from fincome_erp.dirty import (
+    ALL_DIRTY_KINDS,
+    BILLING_DIRTY_KINDS,
+    DIRTY_KINDS,
+    EDGE_KINDS,
+    DirtyKind,
+)
 
 FORMAT_VERSION = 1
 
@@ -19,7 +25,9 @@ class Manifest:
 
     Each entry of ``dirty[kind]`` / ``edge_cases[kind]`` is ``{"resource", "id"}`` plus, when
     it applies, ``month`` (billing month of an invoice), ``line_no`` (the line at fault) and
-    ``duplicate_of`` (the clean original of a duplicate).
+    ``duplicate_of`` (the clean original of a duplicate). ``billing_dirty`` holds the kinds of
+    :data:`~fincome_erp.dirty.BILLING_DIRTY_KINDS` alike (a credit note's entry names its
+    ``invoice_no``, and ``blocked_by`` when its invoice is rejected).
     """
 
     config: dict[str, Any]
@@ -27,27 +35,32 @@ class Manifest:
     invoices_by_month: Counter[str] = field(default_factory=Counter)
     invoices_by_status: Counter[str] = field(default_factory=Counter)
     contracts_by_status: Counter[str] = field(default_factory=Counter)
+    credit_notes_by_status: Counter[str] = field(default_factory=Counter)
     dirty: dict[str, list[dict[str, Any]]] = field(
         default_factory=lambda: {name: [] for name in DIRTY_KINDS}
+    )
+    billing_dirty: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {name: [] for name in BILLING_DIRTY_KINDS}
     )
     edge_cases: dict[str, list[dict[str, Any]]] = field(
         default_factory=lambda: {name: [] for name in EDGE_KINDS}
     )
 
     def add_dirty(self, kind: str, record_id: str, **extra: Any) -> None:
-        entry = {"resource": DIRTY_KINDS[kind].resource, "id": record_id}
+        entry = {"resource": ALL_DIRTY_KINDS[kind].resource, "id": record_id}
         entry.update(extra)
-        self.dirty[kind].append(entry)
+        section = self.dirty if kind in DIRTY_KINDS else self.billing_dirty
+        section[kind].append(entry)
 
     def add_edge(self, kind: str, resource: str, record_id: str, **extra: Any) -> None:
         self.edge_cases[kind].append({"resource": resource, "id": record_id, **extra})
 
     def dirty_ids(self, resource: str) -> set[str]:
-        """Ids of the ``resource`` records that carry a defect."""
+        """Ids of the ``resource`` records that carry a defect (of either section)."""
         return {
             entry["id"]
-            for kind, entries in self.dirty.items()
-            if DIRTY_KINDS[kind].resource == resource
+            for kind, entries in (*self.dirty.items(), *self.billing_dirty.items())
+            if ALL_DIRTY_KINDS[kind].resource == resource
             for entry in entries
         }
 
@@ -59,19 +72,9 @@ class Manifest:
             "invoices_by_month": dict(sorted(self.invoices_by_month.items())),
             "invoices_by_status": dict(sorted(self.invoices_by_status.items())),
             "contracts_by_status": dict(sorted(self.contracts_by_status.items())),
-            "dirty": {
-                name: {
-                    "resource": kind.resource,
-                    "outcome": kind.outcome,
-                    "reason": kind.reason,
-                    "consequences": list(kind.consequences),
-                    "field": kind.field,
-                    "description": kind.description,
-                    "count": len(self.dirty[name]),
-                    "records": self.dirty[name],
-                }
-                for name, kind in DIRTY_KINDS.items()
-            },
+            "credit_notes_by_status": dict(sorted(self.credit_notes_by_status.items())),
+            "dirty": _section(DIRTY_KINDS, self.dirty),
+            "billing_dirty": _section(BILLING_DIRTY_KINDS, self.billing_dirty),
             "edge_cases": {
                 name: {
                     "description": EDGE_KINDS[name],
@@ -90,3 +93,22 @@ class Manifest:
             json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         return path
+
+
+def _section(
+    kinds: dict[str, DirtyKind], planted: dict[str, list[dict[str, Any]]]
+) -> dict[str, dict[str, Any]]:
+    """The manifest's entry of each kind: what it is, and the records that carry it."""
+    return {
+        name: {
+            "resource": kind.resource,
+            "outcome": kind.outcome,
+            "reason": kind.reason,
+            "consequences": list(kind.consequences),
+            "field": kind.field,
+            "description": kind.description,
+            "count": len(planted[name]),
+            "records": planted[name],
+        }
+        for name, kind in kinds.items()
+    }

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from fincome_erp.ddl import install_schema, table_name
+from fincome_erp.tables import TABLES
 
 UPDATED: Final = dt.datetime(2020, 1, 1)
 
@@ -51,8 +52,29 @@ DEFAULTS: Final[dict[str, dict[str, Any]]] = {
         "service_to": None,
         "quantity": Decimal(1),
     },
+    "products": {"product_name": "Pro", "updated_at": UPDATED},
+    "plans": {
+        "plan_name": "Pro plan",
+        "product_code": "PRO",
+        "billing_period": "MONTH",
+        "list_price": Decimal("100.00"),
+        "currency": "EUR",
+        "updated_at": UPDATED,
+    },
+    "credit_notes": {
+        "doc_status": "ISSUED",
+        "currency": "EUR",
+        "total_tax": Decimal("0.00"),
+        "reason": None,
+        "updated_at": UPDATED,
+    },
+    "credit_note_lines": {
+        "invoice_line_no": None,
+        "description": "Credit",
+        "service_from": None,
+        "service_to": None,
+    },
 }
-TABLES: Final = ("customers", "contracts", "invoices", "invoice_lines")
 
 
 def create_erp(engine: Engine) -> None:

@@ -1,6 +1,7 @@
 -- The reference ERP (../shared/erp-reference-schema.md). Runs unchanged on PostgreSQL (schema
 -- "erp") and on SQLite (a database file attached as "erp"); ddl.py adapts it for MySQL/MariaDB.
--- No foreign keys: the ERP does not enforce them.
+-- No foreign keys: the ERP does not enforce them (contracts.plan_code refers to plans,
+-- credit_notes.invoice_no to invoices). Credit notes hold POSITIVE amounts.
 CREATE TABLE IF NOT EXISTS erp.customers (
   cust_no        varchar(32) primary key,
   company_name   varchar(200) not null,
@@ -44,4 +45,40 @@ CREATE TABLE IF NOT EXISTS erp.invoice_lines (
   quantity       numeric(12,3) not null default 1,
   net_amount     numeric(14,2) not null,
   primary key (invoice_no, line_no)
+);
+CREATE TABLE IF NOT EXISTS erp.products (
+  product_code   varchar(32) primary key,
+  product_name   varchar(200) not null,
+  updated_at     timestamp not null
+);
+CREATE TABLE IF NOT EXISTS erp.plans (
+  plan_code      varchar(64) primary key,
+  plan_name      varchar(200) not null,
+  product_code   varchar(32) not null,
+  billing_period varchar(8) not null,
+  list_price     numeric(14,2),
+  currency       varchar(3) not null,
+  updated_at     timestamp not null
+);
+CREATE TABLE IF NOT EXISTS erp.credit_notes (
+  credit_note_no varchar(32) primary key,
+  invoice_no     varchar(32) not null,
+  cust_no        varchar(32) not null,
+  issue_date     date not null,
+  doc_status     varchar(16) not null,
+  currency       varchar(3) not null,
+  total_net      numeric(14,2) not null,
+  total_tax      numeric(14,2) not null default 0,
+  reason         text,
+  updated_at     timestamp not null
+);
+CREATE TABLE IF NOT EXISTS erp.credit_note_lines (
+  credit_note_no  varchar(32) not null,
+  line_no         integer not null,
+  invoice_line_no integer,
+  description     text,
+  service_from    date,
+  service_to      date,
+  net_amount      numeric(14,2) not null,
+  primary key (credit_note_no, line_no)
 );

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
-Table = Literal["customers", "contracts", "invoices", "invoice_lines"]
+Table = Literal[
+    "customers",
+    "contracts",
+    "invoices",
+    "invoice_lines",
+    "products",
+    "plans",
+    "credit_notes",
+    "credit_note_lines",
+]
 #: Write order; the ERP enforces no foreign keys, so any order loads, this one reads naturally.
-TABLES: Final[tuple[Table, ...]] = ("customers", "contracts", "invoices", "invoice_lines")
+TABLES: Final[tuple[Table, ...]] = get_args(Table)
 
 COLUMNS: Final[dict[Table, tuple[str, ...]]] = {
     "customers": (
@@ -50,6 +59,37 @@ COLUMNS: Final[dict[Table, tuple[str, ...]]] = {
         "service_from",
         "service_to",
         "quantity",
+        "net_amount",
+    ),
+    "products": ("product_code", "product_name", "updated_at"),
+    "plans": (
+        "plan_code",
+        "plan_name",
+        "product_code",
+        "billing_period",
+        "list_price",
+        "currency",
+        "updated_at",
+    ),
+    "credit_notes": (
+        "credit_note_no",
+        "invoice_no",
+        "cust_no",
+        "issue_date",
+        "doc_status",
+        "currency",
+        "total_net",
+        "total_tax",
+        "reason",
+        "updated_at",
+    ),
+    "credit_note_lines": (
+        "credit_note_no",
+        "line_no",
+        "invoice_line_no",
+        "description",
+        "service_from",
+        "service_to",
         "net_amount",
     ),
 }

@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--throttle-retry-after", type=int, default=1, help="its Retry-After")
     parser.add_argument("--seed", type=int, help="seed of the fault draws")
+    parser.add_argument(
+        "--require-plans", action="store_true", help="a subscription's plan_id must be a plan"
+    )
     parser.add_argument("--log-level", default="warning")
     parser.add_argument(
         "--write-openapi", metavar="PATH", help="write the OpenAPI document to PATH and exit"
@@ -69,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         throttle_rate=args.throttle_rate,
         throttle_retry_after=args.throttle_retry_after,
         seed=args.seed,
+        require_plans=args.require_plans,
     )
     import uvicorn
 

@@ -16,6 +16,10 @@ class FaultOptions(BaseModel):
     clients, token bucket with a one-second burst) is checked before them. ``throttle_rate``
     answers a share of requests 429 with ``Retry-After: throttle_retry_after`` at random (its
     own seeded draw, so the other faults of a seed are unchanged).
+
+    ``require_plans`` is a strictness setting, not a fault: a subscription's ``plan_id`` must
+    name a stored plan (422 ``reference_not_found``), as the contract says. Off by default while
+    the load does not send plans.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -29,6 +33,7 @@ class FaultOptions(BaseModel):
     throttle_rate: float = Field(default=0.0, ge=0, le=1)
     throttle_retry_after: int = Field(default=1, ge=0)
     seed: int | None = None
+    require_plans: bool = False
 
 
 class ResetRequest(BaseModel):
@@ -45,6 +50,7 @@ class ResetRequest(BaseModel):
     throttle_rate: float | None = Field(default=None, ge=0, le=1)
     throttle_retry_after: int | None = Field(default=None, ge=0)
     seed: int | None = None
+    require_plans: bool | None = None
     clear_store: bool = True
 
     def apply_to(self, start: FaultOptions) -> FaultOptions:

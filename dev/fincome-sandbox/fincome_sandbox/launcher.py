@@ -80,6 +80,7 @@ class SandboxProcess:
         *,
         throttle_rate: float = 0.0,
         throttle_retry_after: int = 1,
+        require_plans: bool = False,
         host: str = "127.0.0.1",
         startup_timeout: float = 20.0,
     ) -> None:
@@ -97,6 +98,7 @@ class SandboxProcess:
             "throttle_rate": throttle_rate,
             "throttle_retry_after": throttle_retry_after,
             "seed": seed,
+            "require_plans": require_plans,
         }
         self.startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
@@ -127,8 +129,11 @@ class SandboxProcess:
         if self.db is not None:
             argv += ["--db", str(self.db)]
         for name, value in self.options.items():
-            if value is not None:
-                argv += [f"--{name.replace('_', '-')}", str(value)]
+            flag = f"--{name.replace('_', '-')}"
+            if value is True:
+                argv.append(flag)
+            elif value is not None and value is not False:
+                argv += [flag, str(value)]
         return argv
 
     def start(self) -> SandboxProcess:

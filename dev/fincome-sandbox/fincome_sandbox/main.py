@@ -11,7 +11,14 @@ from fastapi import Depends, FastAPI
 from fincome_sandbox.config import FaultOptions
 from fincome_sandbox.dependencies import require_api_key
 from fincome_sandbox.middleware import SandboxMiddleware
-from fincome_sandbox.routers import customers, invoices, sandbox, subscriptions
+from fincome_sandbox.routers import (
+    credit_notes,
+    customers,
+    invoices,
+    products,
+    sandbox,
+    subscriptions,
+)
 from fincome_sandbox.routers._records import COMMON_RESPONSES
 from fincome_sandbox.state import SandboxState
 from fincome_sandbox.store import RecordStore
@@ -35,9 +42,11 @@ def build_api(state: SandboxState) -> FastAPI:
 
     api = FastAPI(title=TITLE, version="1", description=DESCRIPTION, lifespan=lifespan)
     api.state.sandbox = state
-    for module in (customers, subscriptions, invoices):
+    routers = (customers.router, subscriptions.router, invoices.router)
+    routers += (products.products, products.plans, credit_notes.router)
+    for router in routers:
         api.include_router(
-            module.router, dependencies=[Depends(require_api_key)], responses=COMMON_RESPONSES
+            router, dependencies=[Depends(require_api_key)], responses=COMMON_RESPONSES
         )
     api.include_router(sandbox.router)
     return api

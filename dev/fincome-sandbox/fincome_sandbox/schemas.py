@@ -10,7 +10,12 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from fincome_airflow.models import MODEL_BY_RESOURCE, Customer, FincomeModel
+from fincome_airflow.models import (
+    MODEL_BY_BILLING_RESOURCE,
+    MODEL_BY_RESOURCE,
+    Customer,
+    FincomeModel,
+)
 from fincome_airflow.models.types import Country, CustomProperties, Identifier, Text
 
 
@@ -33,7 +38,10 @@ def _page_model(record: type[BaseModel]) -> type[BaseModel]:
     )
 
 
-RECORD_MODELS = {name: _record_model(model) for name, model in MODEL_BY_RESOURCE.items()}
+RECORD_MODELS = {
+    name: _record_model(model)
+    for name, model in {**MODEL_BY_RESOURCE, **MODEL_BY_BILLING_RESOURCE}.items()
+}
 PAGE_MODELS = {name: _page_model(model) for name, model in RECORD_MODELS.items()}
 
 

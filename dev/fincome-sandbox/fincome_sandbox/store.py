@@ -9,10 +9,15 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from fincome_airflow.contract import RESOURCES
+from fincome_airflow.contract import BILLING_RESOURCES, RESOURCES
 
 Record = dict[str, Any]
 TIMESTAMP_FIELDS = ("created_at", "updated_at")
+#: Every resource served (the load's, then the billing model's).
+SERVED = (*RESOURCES, *BILLING_RESOURCES)
+#: Reference fields looked up backwards: ``(resource, field)`` -> ids of the records holding
+#: each value (the credit notes of an invoice, without scanning them all).
+INDEXED = (("credit_notes", "invoice_id"),)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -40,8 +45,9 @@ class RecordStore:
     """
 
     def __init__(self, path: str | None = None) -> None:
-        self._records: dict[str, dict[str, Record]] = {name: {} for name in RESOURCES}
-        self._ids: dict[str, list[str]] = {name: [] for name in RESOURCES}
+        self._records: dict[str, dict[str, Record]] = {name: {} for name in SERVED}
+        self._ids: dict[str, list[str]] = {name: [] for name in SERVED}
+        self._index: dict[tuple[str, str], dict[str, set[str]]] = {key: {} for key in INDEXED}
         self._db: sqlite3.Connection | None = None
         if path is not None:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -55,6 +61,8 @@ class RecordStore:
                     self._records[resource][record_id] = json.loads(body)
             for resource, records in self._records.items():
                 self._ids[resource] = sorted(records)
+                for record in records.values():
+                    self._indexed(resource, record, add=True)
 
     def close(self) -> None:
         """Close the SQLite file, if any."""
@@ -65,6 +73,20 @@ class RecordStore:
     def get(self, resource: str, record_id: str) -> Record | None:
         """Return one record, or ``None``."""
         return self._records[resource].get(record_id)
+
+    def referencing(self, resource: str, field: str, value: str) -> list[Record]:
+        """Return the records of ``resource`` whose ``field`` is ``value`` (an indexed pair)."""
+        ids = self._index[resource, field].get(value, ())
+        return [self._records[resource][record_id] for record_id in sorted(ids)]
+
+    def _indexed(self, resource: str, record: Record, *, add: bool) -> None:
+        for indexed, field in INDEXED:
+            if indexed == resource:
+                ids = self._index[resource, field].setdefault(record[field], set())
+                if add:
+                    ids.add(record["id"])
+                else:
+                    ids.discard(record["id"])
 
     def upsert(self, resource: str, body: Record) -> tuple[Record, bool]:
         """Store ``body`` under its ``id``; return the stored record and whether it is new.
@@ -82,7 +104,9 @@ class RecordStore:
             return previous, False
         else:
             record = {**body, "created_at": previous["created_at"], "updated_at": _now()}
+            self._indexed(resource, previous, add=False)
         records[record_id] = record
+        self._indexed(resource, record, add=True)
         if self._db is not None:
             self._db.execute(
                 "INSERT OR REPLACE INTO records (resource, id, body) VALUES (?, ?, ?)",
@@ -92,8 +116,10 @@ class RecordStore:
 
     def delete(self, resource: str, record_id: str) -> bool:
         """Delete one record; return whether it existed."""
-        if self._records[resource].pop(record_id, None) is None:
+        previous = self._records[resource].pop(record_id, None)
+        if previous is None:
             return False
+        self._indexed(resource, previous, add=False)
         ids = self._ids[resource]
         del ids[bisect.bisect_left(ids, record_id)]
         if self._db is not None:
@@ -123,16 +149,23 @@ class RecordStore:
         return found, False
 
     def dump(self) -> dict[str, dict[str, Record]]:
-        """Return every record, per resource, keyed and ordered by id."""
+        """Return every record, per resource, keyed and ordered by id.
+
+        The load's resources are always there; the billing model's only when they hold records
+        (a dump of a sandbox the load alone wrote stays as it was before they existed).
+        """
         return {
             resource: {record_id: self._records[resource][record_id] for record_id in ids}
             for resource, ids in self._ids.items()
+            if ids or resource in RESOURCES
         }
 
     def clear(self) -> None:
         """Delete every record (in the SQLite file too)."""
-        for resource in RESOURCES:
+        for resource in SERVED:
             self._records[resource].clear()
             self._ids[resource].clear()
+        for index in self._index.values():
+            index.clear()
         if self._db is not None:
             self._db.execute("DELETE FROM records")

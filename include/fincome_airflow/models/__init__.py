@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from fincome_airflow.contract import Resource
+from fincome_airflow.contract import BillingResource, Resource
+from fincome_airflow.models.credit_note import CreditNote, CreditNoteLine
 from fincome_airflow.models.customer import Customer
 from fincome_airflow.models.invoice import Invoice, InvoiceLine
+from fincome_airflow.models.product import Plan, Product
 from fincome_airflow.models.subscription import Subscription
 from fincome_airflow.models.types import FincomeModel
 
@@ -18,12 +20,23 @@ MODEL_BY_RESOURCE: Final[dict[Resource, type[FincomeModel]]] = {
     "subscriptions": Subscription,
     "invoices": Invoice,
 }
+#: The models of the resources the load does not send yet (``contract.BILLING_RESOURCES``).
+MODEL_BY_BILLING_RESOURCE: Final[dict[BillingResource, type[FincomeModel]]] = {
+    "products": Product,
+    "plans": Plan,
+    "credit_notes": CreditNote,
+}
 
 __all__ = [
+    "MODEL_BY_BILLING_RESOURCE",
     "MODEL_BY_RESOURCE",
+    "CreditNote",
+    "CreditNoteLine",
     "Customer",
     "FincomeModel",
     "Invoice",
     "InvoiceLine",
+    "Plan",
+    "Product",
     "Subscription",
 ]

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from fincome_airflow.models import rules
+from fincome_airflow.models import billing_rules, rules
 from fincome_airflow.models.types import (
     Amount,
     Currency,
@@ -62,12 +62,5 @@ class Invoice(FincomeModel):
     @model_validator(mode="after")
     def _consistent(self) -> Invoice:
         rules.due_not_before_issue(self.issue_date, self.due_date)
-        if self.lines:
-            seen: set[str] = set()
-            for index, line in enumerate(self.lines):
-                rules.line_id_unique(line.id, seen, f"lines.{index}.id")
-                seen.add(line.id)
-            rules.lines_add_up(
-                sum((line.net_amount for line in self.lines), start=0), self.net_amount
-            )
+        billing_rules.lines_consistent(self.lines, self.net_amount)
         return self

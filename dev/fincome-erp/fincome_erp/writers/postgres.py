@@ -66,6 +66,10 @@ _FORMATTERS = {
     "contracts": _generic_line,
     "invoices": _invoice_line,
     "invoice_lines": _invoice_line_line,
+    "products": _generic_line,
+    "plans": _generic_line,
+    "credit_notes": _generic_line,
+    "credit_note_lines": _generic_line,
 }
 
 

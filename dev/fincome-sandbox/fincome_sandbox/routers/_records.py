@@ -4,6 +4,7 @@ No ``from __future__ import annotations`` here: :func:`record_router` annotates 
 with the resource's model, a local variable that FastAPI could not resolve from a string.
 """
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -13,7 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from fincome_airflow import contract
-from fincome_sandbox.dependencies import StoreDep
+from fincome_sandbox.config import FaultOptions
+from fincome_sandbox.dependencies import StateDep, StoreDep
 from fincome_sandbox.schemas import PAGE_MODELS, RECORD_MODELS, Message
 from fincome_sandbox.store import Record, RecordStore
 
@@ -53,6 +55,14 @@ DELETE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def conflict_responses() -> dict[int | str, dict[str, Any]]:
+    """Return the documented answers of a ``DELETE`` that other records may hold back."""
+    return {
+        **DELETE_RESPONSES,
+        contract.STATUS_CONFLICT: {"model": Message, "description": "Still referenced"},
+    }
+
+
 def json_response(content: Any, status_code: int) -> Response:
     """Return a JSON answer built without FastAPI's response-model machinery (cheap)."""
     body = json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
@@ -60,10 +70,14 @@ def json_response(content: Any, status_code: int) -> Response:
 
 
 def reference_error(
-    field: str, message: str, value: Any, kind: str = "reference_not_found"
+    field: str | tuple[str | int, ...],
+    message: str,
+    value: Any,
+    kind: str = "reference_not_found",
 ) -> dict[str, Any]:
-    """Return one 422 ``detail`` item about a reference field of the body."""
-    return {"loc": ("body", field), "msg": message, "type": kind, "input": value}
+    """Return one 422 ``detail`` item about a (reference) field of the body."""
+    loc = ("body", field) if isinstance(field, str) else ("body", *field)
+    return {"loc": loc, "msg": message, "type": kind, "input": value}
 
 
 def raise_if_errors(errors: list[dict[str, Any]]) -> None:
@@ -116,6 +130,42 @@ CursorQuery = Annotated[
     str | None,
     Query(alias=contract.LIST_CURSOR_PARAM, description="Answer the records after this id"),
 ]
+DateFromQuery = Annotated[
+    dt.date | None,
+    Query(alias=contract.INVOICE_DATE_FROM_PARAM, description="issue_date on or after"),
+]
+DateToQuery = Annotated[
+    dt.date | None,
+    Query(alias=contract.INVOICE_DATE_TO_PARAM, description="issue_date strictly before"),
+]
+#: ``check_references(store, body, options)`` answers 422 before a body is upserted.
+CheckReferences = Callable[[RecordStore, Any, FaultOptions], None]
+
+
+def add_dated_list(router: APIRouter, resource: str, doc: str) -> None:
+    """Add ``GET /{resource}``: the list, filtered on ``[issue_date_gte, issue_date_lt)``."""
+
+    @router.get(
+        "", name=f"list_{resource}", description=doc, response_model=None,
+        responses=list_responses(resource),
+    )  # fmt: skip
+    async def list_dated(
+        store: StoreDep,
+        limit: LimitQuery = contract.LIST_MAX_LIMIT,
+        starting_after: CursorQuery = None,
+        issue_date_gte: DateFromQuery = None,
+        issue_date_lt: DateToQuery = None,
+    ) -> Response:
+        keep = None
+        if issue_date_gte is not None or issue_date_lt is not None:
+            low = issue_date_gte.isoformat() if issue_date_gte else None
+            high = issue_date_lt.isoformat() if issue_date_lt else None
+
+            def keep(record: Record) -> bool:
+                issued = record["issue_date"]
+                return (low is None or issued >= low) and (high is None or issued < high)
+
+        return list_page(store, resource, limit, starting_after, keep)
 
 
 def record_router(
@@ -123,19 +173,21 @@ def record_router(
     model: type[BaseModel],
     *,
     item: str,
-    check_references: Callable[[RecordStore, Any], None],
+    check_references: CheckReferences,
     upsert_doc: str,
     read_doc: str,
     delete_doc: str,
     list_doc: str | None,
+    check_delete: Callable[[RecordStore, str], None] | None = None,
 ) -> APIRouter:
     """Return the router of ``/{resource}``: upsert, list, read and delete by id.
 
     ``item`` names the endpoints (``upsert_{item}``, ``get_{item}``, ``delete_{item}``,
     ``list_{resource}``), hence the OpenAPI operation ids and summaries; the ``*_doc`` are their
     descriptions. ``check_references`` answers 422 (:func:`raise_if_errors`) before a body
-    whose references are not stored is upserted. With ``list_doc=None`` the list endpoint is
-    left to the caller (a resource whose list takes more query parameters).
+    whose references are not stored is upserted; ``check_delete`` (if any) answers 409 before
+    a record that others still reference is deleted. With ``list_doc=None`` the list endpoint
+    is left to the caller (a resource whose list takes more query parameters).
     """
     router = APIRouter(prefix=f"/{resource}", tags=[resource])
 
@@ -147,9 +199,9 @@ def record_router(
         response_model=None,
         responses=upsert_responses(resource),
     )
-    async def upsert_record(body: model, store: StoreDep) -> Response:  # type: ignore[valid-type]
-        check_references(store, body)
-        record, created = store.upsert(resource, body.model_dump(mode="json"))
+    async def upsert_record(body: model, state: StateDep) -> Response:  # type: ignore[valid-type]
+        check_references(state.store, body, state.faults.options)
+        record, created = state.store.upsert(resource, body.model_dump(mode="json"))
         status = contract.STATUS_CREATED if created else contract.STATUS_UPDATED
         return json_response(record, status)
 
@@ -185,9 +237,11 @@ def record_router(
         description=delete_doc,
         status_code=contract.STATUS_DELETED,
         response_model=None,
-        responses=DELETE_RESPONSES,
+        responses=DELETE_RESPONSES if check_delete is None else conflict_responses(),
     )
     async def delete_record(record_id: RecordId, store: StoreDep) -> Response:
+        if check_delete is not None and store.get(resource, record_id) is not None:
+            check_delete(store, record_id)
         if not store.delete(resource, record_id):
             raise not_found(resource)
         return Response(status_code=contract.STATUS_DELETED)

@@ -8,6 +8,7 @@ from fastapi import Response
 from pydantic import ValidationError
 
 from fincome_airflow.models import Customer
+from fincome_sandbox.config import FaultOptions
 from fincome_sandbox.dependencies import StoreDep
 from fincome_sandbox.routers._records import (
     RecordId,
@@ -24,7 +25,9 @@ from fincome_sandbox.store import TIMESTAMP_FIELDS, RecordStore
 RESOURCE = "customers"
 
 
-def _check_references(store: RecordStore, customer: Customer) -> None:
+def _check_references(
+    store: RecordStore, customer: Customer, _options: FaultOptions | None = None
+) -> None:
     errors: list[dict[str, Any]] = []
     parent = customer.root_parent_id
     if parent is not None and store.get(RESOURCE, parent) is None:

@@ -2,38 +2,25 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Query, Response
+from fastapi import HTTPException
 
 from fincome_airflow import contract
 from fincome_airflow.models import Invoice
-from fincome_sandbox.dependencies import StoreDep
+from fincome_sandbox.config import FaultOptions
 from fincome_sandbox.routers._records import (
-    CursorQuery,
-    LimitQuery,
-    list_page,
-    list_responses,
+    add_dated_list,
     raise_if_errors,
     record_router,
     reference_error,
 )
-from fincome_sandbox.store import Record, RecordStore
+from fincome_sandbox.store import RecordStore
 
 RESOURCE = "invoices"
 
-DateFromQuery = Annotated[
-    dt.date | None,
-    Query(alias=contract.INVOICE_DATE_FROM_PARAM, description="issue_date on or after"),
-]
-DateToQuery = Annotated[
-    dt.date | None,
-    Query(alias=contract.INVOICE_DATE_TO_PARAM, description="issue_date strictly before"),
-]
 
-
-def _check_references(store: RecordStore, invoice: Invoice) -> None:
+def _check_references(store: RecordStore, invoice: Invoice, _options: FaultOptions) -> None:
     errors: list[dict[str, Any]] = []
     if store.get("customers", invoice.customer_id) is None:
         errors.append(reference_error("customer_id", "customer not found", invoice.customer_id))
@@ -54,6 +41,16 @@ def _check_references(store: RecordStore, invoice: Invoice) -> None:
     raise_if_errors(errors)
 
 
+def _check_not_credited(store: RecordStore, invoice_id: str) -> None:
+    """Answer 409 while credit notes reference the invoice."""
+    credit_notes = store.referencing("credit_notes", "invoice_id", invoice_id)
+    if credit_notes:
+        raise HTTPException(
+            status_code=contract.STATUS_CONFLICT,
+            detail=f"invoice is credited by {len(credit_notes)} credit note(s); delete them first",
+        )
+
+
 router = record_router(
     RESOURCE,
     Invoice,
@@ -63,27 +60,12 @@ router = record_router(
         "Create or replace an invoice by id; its customer and subscription must exist and match."
     ),
     read_doc="Retrieve an invoice by id.",
-    delete_doc="Delete an invoice by id.",
+    delete_doc="Delete an invoice by id (409 while credit notes reference it).",
     list_doc=None,  # below: the list takes the issue-date filter too
+    check_delete=_check_not_credited,
 )
-
-
-@router.get("", response_model=None, responses=list_responses(RESOURCE))
-async def list_invoices(
-    store: StoreDep,
-    limit: LimitQuery = contract.LIST_MAX_LIMIT,
-    starting_after: CursorQuery = None,
-    issue_date_gte: DateFromQuery = None,
-    issue_date_lt: DateToQuery = None,
-) -> Response:
-    """List invoices ordered by id, optionally issued in ``[issue_date_gte, issue_date_lt)``."""
-    keep = None
-    if issue_date_gte is not None or issue_date_lt is not None:
-        low = issue_date_gte.isoformat() if issue_date_gte else None
-        high = issue_date_lt.isoformat() if issue_date_lt else None
-
-        def keep(record: Record) -> bool:
-            issued = record["issue_date"]
-            return (low is None or issued >= low) and (high is None or issued < high)
-
-    return list_page(store, RESOURCE, limit, starting_after, keep)
+add_dated_list(
+    router,
+    RESOURCE,
+    "List invoices ordered by id, optionally issued in ``[issue_date_gte, issue_date_lt)``.",
+)
