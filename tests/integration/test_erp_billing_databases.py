@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from fincome_airflow.db import erp_engine
+from fincome_airflow.engines import erp_engine
 from fincome_erp.config import GeneratorConfig
 from fincome_erp.ddl import row_counts, table_name
 from fincome_erp.generator import generate
