@@ -52,7 +52,8 @@ ReasonCode = Literal[
 ]
 REASON_CODES: Final[frozenset[str]] = frozenset(get_args(ReasonCode))
 
-Outcome = Literal["rejected", "blocked"]
+#: How a refused record is counted: refused itself, or blocked by a refused parent.
+RefusalKind = Literal["rejected", "blocked"]
 
 #: Plain message per code; ``{value}`` is the offending ERP value, ``{detail}`` a precision.
 MESSAGES: Final[dict[ReasonCode, str]] = {
@@ -107,7 +108,7 @@ class Problem:
     blocked_by: str | None = None
 
     @property
-    def outcome(self) -> Outcome:
+    def outcome(self) -> RefusalKind:
         return "blocked" if self.reason_code == "parent_rejected" else "rejected"
 
 

@@ -25,13 +25,14 @@ from collections import deque
 from typing import Final, Literal, NamedTuple
 
 Resource = Literal["customers", "subscriptions", "invoices", "products", "plans", "credit_notes"]
-Outcome = Literal["rejected", "normalized", "accepted", "blocked"]
+#: What the pipeline should do with a dirty row of this kind.
+ExpectedTreatment = Literal["rejected", "normalized", "accepted", "blocked"]
 
 
 class DirtyKind(NamedTuple):
     name: str
     resource: Resource
-    outcome: Outcome
+    outcome: ExpectedTreatment
     reason: str | None  # reason code when rejected
     field: str  # the ERP column at fault
     description: str
