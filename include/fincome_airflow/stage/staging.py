@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
-from fincome_airflow.contract import Resource
+from fincome_airflow.contract import RESOURCES, Resource
 from fincome_airflow.stage.hashing import canonical_with_hash
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
@@ -82,7 +82,7 @@ def pending_ids(store: StateStore, limit: int) -> dict[Resource, frozenset[str]]
     pend = schema.pending
     out: dict[Resource, frozenset[str]] = {}
     with store.begin() as conn:
-        for resource in ("customers", "subscriptions", "invoices"):
+        for resource in RESOURCES:
             rows = conn.execute(
                 select(pend.c.record_id)
                 .where(pend.c.resource == resource)
