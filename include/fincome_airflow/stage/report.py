@@ -49,10 +49,6 @@ class StageReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    @property
-    def rejected(self) -> int:
-        return sum(c.rejected + c.blocked for c in self.counts.values())
-
 
 class ReportBuilder:
     """Accumulates a :class:`StageReport` from the stream of decisions."""
