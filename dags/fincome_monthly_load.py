@@ -98,10 +98,13 @@ with DAG(
         doc_md="Extract the month from the ERP, validate it and stage it in the state "
         "database; writes the rejects file. Fails without retry above `max_reject_ratio`.",
     )
-    def extract(plan: dict):
+    def extract(plan: dict, **context):
+        from fincome_airflow.lineage import attach_extract_lineage
         from fincome_airflow.tasks.extract import extract_month
 
-        return extract_month(plan, erp_conn_id=ERP_CONN_ID, state_conn_id=STATE_CONN_ID)
+        report = extract_month(plan, erp_conn_id=ERP_CONN_ID, state_conn_id=STATE_CONN_ID)
+        attach_extract_lineage(context["task"], ERP_CONN_ID, report)
+        return report
 
     plan = prepare()
 

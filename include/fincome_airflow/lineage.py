@@ -116,3 +116,27 @@ def operator_lineage(
         ]
 
     return OperatorLineage(inputs=datasets("input", inputs), outputs=datasets("output", outputs))
+
+
+def extract_datasets(conn: Connection, report: Mapping[str, Any]) -> list[DatasetRef]:
+    """The ERP tables the extraction read, with the records of each resource it extracted
+    (the stage report's counts)."""
+    counts = report.get("counts") or {}
+    return [
+        ref
+        for resource in ERP_TABLES
+        for ref in erp_datasets(conn, resource, (counts.get(resource) or {}).get("extracted"))
+    ]
+
+
+def attach_extract_lineage(task: Any, erp_conn_id: str, report: Mapping[str, Any]) -> None:
+    """Give the running TaskFlow ``extract`` task the OpenLineage method operators have.
+
+    A ``@task`` cannot define ``get_openlineage_facets_on_complete``; the provider's listener
+    looks for it on this very instance once the task has succeeded. Without the provider the
+    method is never called.
+    """
+    from airflow.sdk import BaseHook
+
+    inputs = extract_datasets(BaseHook.get_connection(erp_conn_id), report)
+    task.get_openlineage_facets_on_complete = lambda _ti: operator_lineage(inputs, [])
