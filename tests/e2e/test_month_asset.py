@@ -1,5 +1,6 @@
 """The month's Asset: a downstream DAG scheduled on it receives the month once it is loaded and
-reconciled, with the audit's figures; a dry run publishes nothing.
+reconciled, with the audit's figures; a dry run, and a run whose reconciliation found differences
+(policy ``warn``, so the run succeeds), publish nothing.
 
 The consumer (``tests/dags_consumer``) runs under a real scheduler (api-server, dag-processor,
 scheduler, triggerer on a migrated SQLite metadata database); the monthly load runs with
@@ -38,8 +39,22 @@ def asset_events(af: Any) -> list[tuple[str | None, dict[str, Any]]]:
     return [(key, json.loads(extra) if isinstance(extra, str) else extra) for key, extra in rows]
 
 
-def dags_test(af: Any, conf: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    return af.cli("dags", "test", PRODUCER, "--conf", json.dumps(conf), check=False, timeout=240)
+def dags_test(
+    af: Any, conf: dict[str, Any], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    args = ("dags", "test", PRODUCER, "--conf", json.dumps(conf))
+    return af.cli(*args, check=False, timeout=240, env=env)
+
+
+def delete_by_hand(sandbox: Any) -> None:
+    """An invoice deleted in Fincome by hand: the next reconciliation finds it missing."""
+    import requests
+
+    invoice = sorted(sandbox.dump()["invoices"])[0]
+    answer = requests.delete(
+        f"{sandbox.base_url}/invoices/{invoice}", headers={"X-API-KEY": sandbox.api_key}, timeout=10
+    )
+    answer.raise_for_status()
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +101,18 @@ def _publish(work, dags, erp, record, sandbox, template) -> dict[str, Any]:
         consumer_runs = af.query(
             "SELECT run_id, run_type, partition_key FROM dag_run WHERE dag_id = ?", (CONSUMER,)
         )
+        delete_by_hand(sandbox)
+        warn = {"FINCOME_RECONCILE_ON_DIFFERENCE": "warn"}
+        differences = dags_test(af, {**CONF, "reconcile_only": True}, env=warn)
+        publish_states = af.query(
+            "SELECT state FROM task_instance WHERE dag_id = ? AND task_id = 'publish' "
+            "ORDER BY start_date",
+            (PRODUCER,),
+        )
         events = asset_events(af)
     return {
+        "differences": differences,
+        "publish_states": [state for (state,) in publish_states],
         "dry": dry,
         "load": load,
         "after_dry_run": after_dry_run,
@@ -100,6 +125,12 @@ def _publish(work, dags, erp, record, sandbox, template) -> dict[str, Any]:
 def test_dry_run_publishes_no_event(published):
     assert published["dry"].returncode == 0, published["dry"].stdout[-3000:]
     assert published["after_dry_run"] == []
+
+
+def test_run_whose_reconciliation_found_differences_publishes_no_event(published):
+    assert published["differences"].returncode == 0, published["differences"].stdout[-3000:]
+    assert published["publish_states"] == ["skipped", "success", "skipped"]
+    assert len(published["events"]) == 1
 
 
 def test_loaded_month_publishes_one_event_partitioned_by_month(published):
