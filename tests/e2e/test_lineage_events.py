@@ -91,11 +91,15 @@ def test_load_reports_fincome_resource_written_with_the_audits_counts(lineage, r
     assert written == counts["created"] + counts["updated"] > 0
 
 
-def test_delete_step_reports_the_invoices_it_deleted(lineage):
+def test_delete_step_reports_fincome_invoices_with_the_audits_deletions(lineage):
     events = lineage["events"]["load.delete_cancelled_invoices"]
     assert events
+    deleted = 0
     for event in events:
-        assert [o["name"] for o in event["outputs"]] in ([], ["invoices"])
+        [output] = event["outputs"]
+        assert output["name"] == "invoices"
+        deleted += output["outputFacets"]["outputStatistics"]["rowCount"]
+    assert deleted == lineage["summary"]["resources"]["invoices"]["deleted"]
 
 
 def test_lineage_events_hold_no_api_key(lineage):
