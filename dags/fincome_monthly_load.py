@@ -7,7 +7,12 @@ in the ERP since the last successful load.
 
 **Order**: `prepare` → `extract` (validate and stage in the state database, connection
 `fincome_state`) → `load.plan_<step>` → `load.customers` → `load.subscriptions` →
-`load.invoices` → `load.delete_cancelled_invoices` → `reconcile` → `audit`.
+`load.invoices` → `load.delete_cancelled_invoices` → `reconcile` → `audit` → `publish`.
+
+**Downstream DAGs**: `publish` emits an event of the Asset `fincome_billing_month` when the month
+is loaded and reconciled (never for a dry run, a run of some resources, differences or a failed
+run), partition key the month (`2026-10`) and the audit's figures as its extra; schedule on it
+with `PartitionedAssetTimetable(assets=BILLING_MONTH)` (`fincome_airflow.assets`).
 
 **Chunks**: each load step is mapped over chunks of the staged month (named `invoices 3/12` in
 the task's *Mapped Tasks* tab), each sized to send within half its `execution_timeout`
@@ -37,6 +42,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, TaskGroup, chain, task
 
+from fincome_airflow.assets import BILLING_MONTH
 from fincome_airflow.contract import DELETIONS, RESOURCES
 from fincome_airflow.deadline import deadline_alerts
 from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
@@ -92,10 +98,13 @@ with DAG(
         doc_md="Extract the month from the ERP, validate it and stage it in the state "
         "database; writes the rejects file. Fails without retry above `max_reject_ratio`.",
     )
-    def extract(plan: dict):
+    def extract(plan: dict, **context):
+        from fincome_airflow.lineage import attach_extract_lineage
         from fincome_airflow.tasks.extract import extract_month
 
-        return extract_month(plan, erp_conn_id=ERP_CONN_ID, state_conn_id=STATE_CONN_ID)
+        report = extract_month(plan, erp_conn_id=ERP_CONN_ID, state_conn_id=STATE_CONN_ID)
+        attach_extract_lineage(context["task"], ERP_CONN_ID, report)
+        return report
 
     plan = prepare()
 
@@ -127,6 +136,7 @@ with DAG(
             "dry_run": f"{{{{ not {PLAN}['send'] }}}}",
             "fincome_conn_id": FINCOME_CONN_ID,
             "state_conn_id": STATE_CONN_ID,
+            "erp_conn_id": ERP_CONN_ID,
             "pool": API_POOL,
             "execution_timeout": LOAD_TIMEOUT,
             "max_active_tis_per_dagrun": PARALLEL_CHUNKS,
@@ -184,4 +194,14 @@ with DAG(
             chunk_task_ids={step: arg.operator.task_id for step, arg in chunks.items()},
         )
 
-    chain(plan, extract(plan), load, reconcile(plan), audit())
+    @task(
+        doc_md="Emit the month's Asset event (partition key the month, extra the audit's "
+        "figures) when it is loaded and reconciled; skips otherwise.",
+        outlets=[BILLING_MONTH],
+    )
+    def publish(**context):
+        from fincome_airflow.tasks.publish import publish_month
+
+        publish_month(context)
+
+    chain(plan, extract(plan), load, reconcile(plan), audit(), publish())

@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from fincome_airflow.contract import RESOURCES
+from fincome_airflow.lineage import DEFAULT_ERP_CONN_ID
 from fincome_airflow.provider_info import DEFAULT_CONN_ID, DEFAULT_STATE_CONN_ID
 
 # What only ``execute`` needs is imported there: the DAG file imports the operators at parse
 # time, and the hook (requests, aiohttp) and the state store (SQLAlchemy tables, the ledger)
 # would add tens of milliseconds to every parse.
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
     from fincome_airflow.hooks.fincome import FincomeHook
     from fincome_airflow.state.ledger import Ledger
     from fincome_airflow.state.store import StateStore
@@ -45,6 +48,8 @@ class FincomeBaseOperator(BaseOperator):
         sends them all. A chunk leaves the month lock held for the run's other chunks.
     :param fincome_conn_id: the ``fincome`` connection.
     :param state_conn_id: the state database connection.
+    :param erp_conn_id: the ERP connection the records were extracted from (for OpenLineage:
+        the task reports the ERP tables of its resource as inputs).
     """
 
     template_fields: Sequence[str] = (
@@ -53,12 +58,15 @@ class FincomeBaseOperator(BaseOperator):
         "month",
         "fincome_conn_id",
         "state_conn_id",
+        "erp_conn_id",
         "dry_run",
         "enabled",
     )
     #: The mapped instance's name in the UI, e.g. ``invoices 3/12``.
     CHUNK_LABEL = "{{ task.chunk['label'] if task.chunk else '' }}"
     ui_color = "#e8f4fd"
+    #: The outcomes of the task's audit that wrote to Fincome (OpenLineage's output count).
+    WRITTEN: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -72,6 +80,7 @@ class FincomeBaseOperator(BaseOperator):
         progress_interval: float = 10.0,
         fincome_conn_id: str = DEFAULT_CONN_ID,
         state_conn_id: str = DEFAULT_STATE_CONN_ID,
+        erp_conn_id: str = DEFAULT_ERP_CONN_ID,
         chunk: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -86,6 +95,9 @@ class FincomeBaseOperator(BaseOperator):
         self.progress_interval = progress_interval
         self.fincome_conn_id = fincome_conn_id
         self.state_conn_id = state_conn_id
+        self.erp_conn_id = erp_conn_id
+        #: The audit ``execute`` returned, for the OpenLineage facets.
+        self.audit: dict[str, Any] | None = None
 
     @cached_property
     def hook(self) -> FincomeHook:
@@ -169,7 +181,34 @@ class FincomeBaseOperator(BaseOperator):
     def _with_month(self, audit: dict[str, Any]) -> dict[str, Any]:
         if self.chunk:
             audit = {**audit, "chunk": self.chunk["label"]}
-        return {**audit, "month": self.month} if self.month else audit
+        self.audit = {**audit, "month": self.month} if self.month else audit
+        return self.audit
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage of the task's run: the ERP tables of its resource in (records staged),
+        the Fincome resource out (records written; none for a dry run). Called by the
+        OpenLineage provider's listener, when it is installed, after ``execute``."""
+        from airflow.sdk import BaseHook
+
+        from fincome_airflow.lineage import (
+            DatasetRef,
+            erp_datasets,
+            fincome_namespace,
+            operator_lineage,
+        )
+
+        audit = self.audit or {}
+        if not audit or audit.get("skipped"):
+            return operator_lineage([], [])
+        erp = BaseHook.get_connection(self.erp_conn_id)
+        inputs = erp_datasets(erp, self.resource, audit.get("staged"))
+        if audit.get("dry_run"):
+            return operator_lineage(inputs, [])
+        if not self.hook.base_url:
+            self.hook.get_conn()
+        written = sum(int(audit.get(key, 0)) for key in self.WRITTEN)
+        output = DatasetRef(fincome_namespace(self.hook.base_url), self.resource, written)
+        return operator_lineage(inputs, [output])
 
     def disabled_audit(self) -> dict[str, Any] | None:
         """The audit of a disabled task, or ``None`` when it is enabled."""

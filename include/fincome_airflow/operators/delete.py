@@ -13,6 +13,8 @@ class FincomeDeleteOperator(FincomeBaseOperator):
     A 404 counts as already gone; both mark the ledger row deleted. Returns the audit dict.
     """
 
+    WRITTEN = ("deleted",)
+
     def execute(self, context: Any) -> dict[str, Any]:
         from fincome_airflow.load.send_loops import delete_resource
 

@@ -17,6 +17,7 @@ class FincomeLoadOperator(FincomeBaseOperator):
     :param full_resync: send every staged record, even those the ledger shows unchanged.
     """
 
+    WRITTEN = ("created", "updated")
     template_fields = (*FincomeBaseOperator.template_fields, "full_resync")
 
     def __init__(self, *, full_resync: bool | str = False, **kwargs: Any) -> None:
