@@ -75,6 +75,8 @@ def _plain_normalized(value: Any) -> Any:
                 v = _normalized_text(v) if t is str else normalize_amount(v)
                 if type(v) not in _PLAIN:
                     raise _NotPlain
+            elif t is str:  # the common case first
+                pass
             elif t is dict or t is list or t is tuple:
                 v = _plain_normalized(v)
             elif t not in _PLAIN:
