@@ -90,7 +90,10 @@ def text(value: Any, field: str, issues: list[Problem], *, required: bool = Fals
 def date(value: Any, field: str, issues: list[Problem], *, required: bool = False) -> Any:
     """A calendar date between the contract's years, or None (with a problem if required)."""
     if type(value) is dt.date:  # the common case (PostgreSQL, MySQL), without the checks below
-        return _ruled(rules.date_in_range, value, field, value.isoformat(), issues)
+        try:
+            return rules.date_in_range(value)
+        except PydanticCustomError as refusal:
+            return refused(issues, field, value.isoformat(), refusal)
     if blank(value):
         if required:
             issues.append(problem("missing_value", field))
