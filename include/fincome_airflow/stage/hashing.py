@@ -3,6 +3,12 @@
 Canonical means: keys sorted, no insignificant whitespace, and amounts normalized so that
 ``"10.5"``, ``"10.50"`` and ``10.5`` hash the same. The ledger compares these hashes to decide
 whether a record changed since Fincome confirmed it, so every writer must hash through here.
+
+The text is :func:`json.dumps`'s (sorted keys, compact, ``ensure_ascii=False``). A payload made
+only of dicts, lists and tuples of ``str``, ``int``, ``bool`` and ``None`` (every mapped
+payload) is encoded by orjson, which gives the same bytes for those types
+(``tests/unit/test_hashing_orjson.py`` proves it) several times faster; anything else (floats,
+subclasses, other objects) goes through :mod:`json` itself.
 """
 
 from __future__ import annotations
@@ -12,7 +18,10 @@ import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from functools import lru_cache
+from typing import Any, Final
+
+import orjson
 
 from fincome_airflow.contract import AMOUNT_FIELDS
 
@@ -39,7 +48,53 @@ def normalize_amount(value: Any) -> Any:
     return "0" if text in ("-0", "0") else text
 
 
+@lru_cache(maxsize=1 << 14)
+def _normalized_text(value: str) -> Any:
+    """:func:`normalize_amount` of a text (amounts repeat: their forms are remembered)."""
+    return normalize_amount(value)
+
+
 _NESTED = (dict, list, tuple)
+#: Leaf types whose orjson text is json's (exact types: a subclass may render differently).
+_PLAIN: Final = frozenset({str, int, bool, type(None)})
+_SORTED: Final = orjson.OPT_SORT_KEYS
+
+
+class _NotPlain(Exception):
+    """A value the fast path leaves to :mod:`json`."""
+
+
+def _plain_normalized(value: Any) -> Any:
+    """:func:`_normalized` of a tree of plain types, or :class:`_NotPlain`."""
+    kind = type(value)
+    if kind is dict:
+        out = {}
+        for k, v in value.items():
+            t = type(v)
+            if k in AMOUNT_FIELDS:
+                v = _normalized_text(v) if t is str else normalize_amount(v)
+                if type(v) not in _PLAIN:
+                    raise _NotPlain
+            elif t is str:  # the common case first
+                pass
+            elif t is dict or t is list or t is tuple:
+                v = _plain_normalized(v)
+            elif t not in _PLAIN:
+                raise _NotPlain
+            out[k] = v
+        return out
+    if kind is list or kind is tuple:
+        return [
+            _plain_normalized(v) if type(v) in (dict, list, tuple) else _plain_leaf(v)
+            for v in value
+        ]
+    raise _NotPlain
+
+
+def _plain_leaf(value: Any) -> Any:
+    if type(value) not in _PLAIN:
+        raise _NotPlain
+    return value
 
 
 def _normalized(value: Any) -> Any:
@@ -62,7 +117,16 @@ def dumps_sorted(payload: Mapping[str, Any]) -> str:
 
 def canonical_json(payload: Mapping[str, Any]) -> str:
     """Compact, key-sorted JSON with normalized amounts: the text that is hashed."""
-    return dumps_sorted(_normalized(payload))
+    fast = _fast_canonical(payload)
+    return fast.decode("utf-8") if fast is not None else dumps_sorted(_normalized(payload))
+
+
+def _fast_canonical(payload: Mapping[str, Any]) -> bytes | None:
+    """:func:`canonical_json` in UTF-8 by orjson, or None when json must write it."""
+    try:
+        return orjson.dumps(_plain_normalized(payload), option=_SORTED)
+    except (_NotPlain, TypeError):  # orjson.JSONEncodeError is a TypeError
+        return None
 
 
 def payload_hash(payload: Mapping[str, Any]) -> str:
@@ -77,5 +141,8 @@ def text_hash(canonical: str) -> str:
 
 def canonical_with_hash(payload: Mapping[str, Any]) -> tuple[str, str]:
     """The canonical JSON of ``payload`` and its hash, serializing once."""
-    canonical = canonical_json(payload)
+    fast = _fast_canonical(payload)
+    if fast is not None:
+        return fast.decode("utf-8"), hashlib.sha256(fast).hexdigest()
+    canonical = dumps_sorted(_normalized(payload))
     return canonical, text_hash(canonical)

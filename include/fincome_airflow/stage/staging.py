@@ -205,7 +205,8 @@ class StagingWriter:
             except ValueError:
                 return
         if isinstance(updated_at, dt.datetime):
-            updated_at = updated_at.replace(tzinfo=None)
+            if updated_at.tzinfo is not None:
+                updated_at = updated_at.replace(tzinfo=None)
             if self.max_updated_at is None or updated_at > self.max_updated_at:
                 self.max_updated_at = updated_at
 
@@ -242,12 +243,25 @@ def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
     raw = conn.connection.dbapi_connection
     cols = list(rows[0])
     buf = io.StringIO()
-    for row in rows:
-        buf.write("\t".join(_copy_text(row[c]) for c in cols))
-        buf.write("\n")
+    buf.writelines(_copy_line([row[c] for c in cols]) for row in rows)
     buf.seek(0)
     with raw.cursor() as cursor:
         cursor.copy_expert(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN", buf)
+
+
+def _copy_line(values: list[Any]) -> str:
+    """One row in COPY's text format: the values joined as they are when none needs escaping
+    (the common case, checked once on the line: its only backslashes are its NULLs' and its only
+    tabs the separators), else value by value (:func:`_copy_text`)."""
+    line = "\t".join(["\\N" if v is None else v if type(v) is str else str(v) for v in values])
+    if (
+        line.count("\\") != values.count(None)
+        or line.count("\t") != len(values) - 1
+        or "\n" in line
+        or "\r" in line
+    ):
+        line = "\t".join([_copy_text(v) for v in values])
+    return line + "\n"
 
 
 def _copy_text(value: Any) -> str:

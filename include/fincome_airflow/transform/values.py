@@ -43,8 +43,20 @@ def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _ruled(
+    rule: Callable[[Any], Any], value: Any, field: str, shown: object, issues: list[Problem]
+) -> Any:
+    """``rule(value)``, or None with the refusal recorded (:func:`refused`)."""
+    try:
+        return rule(value)
+    except PydanticCustomError as refusal:
+        return refused(issues, field, shown, refusal)
+
+
 def identifier(value: Any, field: str, issues: list[Problem], *, required: bool = True) -> Any:
     """A record id or reference: non-empty text, at most 255 characters, no control chars."""
+    if type(value) is str and value.strip():  # the common case, without the checks below
+        return _ruled(rules.identifier, value, field, value, issues)
     if blank(value):
         if required:
             issues.append(problem("missing_value", field))
@@ -62,6 +74,8 @@ def identifier(value: Any, field: str, issues: list[Problem], *, required: bool 
 
 def text(value: Any, field: str, issues: list[Problem], *, required: bool = False) -> Any:
     """Free text; blank becomes null (or ``missing_value`` when required)."""
+    if type(value) is str and value.strip():  # the common case, without the checks below
+        return _ruled(rules.text, value, field, value, issues)
     if blank(value):
         if required:
             issues.append(problem("missing_value", field))
@@ -75,6 +89,11 @@ def text(value: Any, field: str, issues: list[Problem], *, required: bool = Fals
 
 def date(value: Any, field: str, issues: list[Problem], *, required: bool = False) -> Any:
     """A calendar date between the contract's years, or None (with a problem if required)."""
+    if type(value) is dt.date:  # the common case (PostgreSQL, MySQL), without the checks below
+        try:
+            return rules.date_in_range(value)
+        except PydanticCustomError as refusal:
+            return refused(issues, field, value.isoformat(), refusal)
     if blank(value):
         if required:
             issues.append(problem("missing_value", field))
