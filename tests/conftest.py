@@ -12,6 +12,7 @@ MySQL server, root without password).
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +43,10 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(REPO / "plugins"))
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+# Every `airflow` subprocess imports thousands of modules: with their bytecode cached, the first
+# compiles them and the next ones read it (PYTHONDONTWRITEBYTECODE would recompile in each).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 #: The marker of the tests in each folder of ``tests/``.
 FOLDER_MARKERS = {

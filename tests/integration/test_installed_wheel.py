@@ -16,12 +16,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from support.dist import fresh_venv
 
 from fincome_dev import connections
 from fincome_erp.cli import main as erp_main
@@ -47,22 +47,8 @@ DEV_ONLY = (
 def production_venv(fincome_wheel, tmp_path_factory) -> Path:
     """A fresh venv holding Airflow and the wheel with its declared dependencies, nothing else."""
     venv = tmp_path_factory.mktemp("production") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    done = subprocess.run(
-        [
-            str(venv / "bin" / "pip"),
-            "install",
-            "--quiet",
-            "--no-compile",  # Python compiles what it imports; compiling all of Airflow is minutes
-            "-c",
-            str(REPO / "constraints.txt"),
-            f"apache-airflow=={AIRFLOW_VERSION}",
-            str(fincome_wheel),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        env=scrubbed_environ(),
+    done = fresh_venv(
+        venv, f"apache-airflow=={AIRFLOW_VERSION}", str(fincome_wheel), env=scrubbed_environ()
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return venv
