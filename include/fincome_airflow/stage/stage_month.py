@@ -11,6 +11,7 @@ from fincome_airflow.contract import RESOURCES
 from fincome_airflow.extract.queries import DEFAULT_CHUNK, stream_rows
 from fincome_airflow.extract.scope import MAX_PENDING_PER_RESOURCE, LoadScope
 from fincome_airflow.extract.watermark import WatermarkSettings, read_horizon
+from fincome_airflow.kinds import KIND_INTRADAY, KIND_MONTHLY, RUN_KINDS
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.stage.report import ReportBuilder, StageReport
 from fincome_airflow.stage.staging import StagingWriter, confirmed_ids, pending_ids
@@ -30,6 +31,7 @@ def extract_and_stage(
     dry_run: bool = False,
     chunk: int = DEFAULT_CHUNK,
     watermark: WatermarkSettings | None = None,
+    kind: str = KIND_MONTHLY,
 ) -> StageReport:
     """Extract the billing ``month`` from the ERP, validate it and stage it under ``run_key``.
 
@@ -38,18 +40,28 @@ def extract_and_stage(
 
     :param now: the current time; invoices dated after ``now``'s date are refused.
     :param watermark: the overlap and horizon settings (default: from the environment).
+    :param kind: ``monthly`` (the month's records and the changes since the last monthly
+        load) or ``intraday`` (only the changes since the last load of either kind, of any
+        month; ``month`` is the open month, which the run locks).
     :return: small counts for the XCom; the records stay in the state database.
     """
     billing = month if isinstance(month, BillingMonth) else BillingMonth.parse(month)
-    store.start_run(run_key, str(billing), dry_run=dry_run)
+    store.start_run(run_key, str(billing), dry_run=dry_run, kind=kind)
     settings = watermark or WatermarkSettings.from_env()
     pending = pending_ids(store, MAX_PENDING_PER_RESOURCE)
+    intraday = kind == KIND_INTRADAY
     scope = LoadScope.for_month(
-        billing.start, billing.end, store.last_watermark(), pending, settings.overlap
+        billing.start,
+        billing.end,
+        store.last_watermark(RUN_KINDS if intraday else (KIND_MONTHLY,)),
+        pending,
+        settings.overlap,
+        changes_only=intraday,
     )
     log.info(
-        "Run %s: month %s, watermark %s, reading changes since %s, pending %s",
+        "Run %s (%s): month %s, watermark %s, reading changes since %s, pending %s",
         run_key,
+        kind,
         billing,
         scope.watermark,
         scope.changed_since,

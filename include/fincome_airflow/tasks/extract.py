@@ -9,6 +9,7 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from fincome_airflow.engines import erp_engine_for_connection
+from fincome_airflow.kinds import KIND_MONTHLY
 from fincome_airflow.reports.location import report_path
 from fincome_airflow.stage.stage_month import extract_and_stage
 from fincome_airflow.stage.staging import write_rejects_csv
@@ -49,7 +50,8 @@ def extract_month(
     state_conn_id: str,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Extract, validate and stage the run's month; return the stage report (a small XCom)."""
+    """Extract, validate and stage the run's month (intraday: the changes only); return the
+    stage report (a small XCom)."""
     store = StateStore.from_connection(state_conn_id)
     require_resumable(store, plan["run_key"], restage=True, now=now)
     engine = erp_engine_for_connection(erp_conn_id)
@@ -61,6 +63,7 @@ def extract_month(
             plan["month"],
             now=now or dt.datetime.now(dt.UTC),
             dry_run=not plan["send"],
+            kind=plan.get("kind", KIND_MONTHLY),
         ).to_dict()
     finally:
         engine.dispose()
