@@ -14,8 +14,14 @@ from fincome_airflow.extract.watermark import WatermarkSettings, read_horizon
 from fincome_airflow.kinds import KIND_INTRADAY, KIND_MONTHLY, RUN_KINDS
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.stage.report import ReportBuilder, StageReport
-from fincome_airflow.stage.staging import StagingWriter, confirmed_ids, pending_ids
+from fincome_airflow.stage.staging import (
+    StagingWriter,
+    confirmed_ids,
+    naive_timestamp,
+    pending_ids,
+)
 from fincome_airflow.state.store import StateStore
+from fincome_airflow.validation.decisions import Decision
 from fincome_airflow.validation.pipeline import LoadValidator
 
 log = logging.getLogger(__name__)
@@ -105,6 +111,7 @@ def extract_and_stage(
                 builder.add(decision)
                 if decision.record_id in wanted:
                     seen.add(decision.record_id)
+                    builder.report.known_refused += known_refusal(decision, scope.watermark)
             writer.drop_pending(resource, sorted(wanted - seen))
             builder.report.pending_reextracted += len(seen)
             log.info("Run %s: %s %s", run_key, resource, builder.report.counts.get(resource))
@@ -115,3 +122,10 @@ def extract_and_stage(
     report.horizon = horizon.at.isoformat() if horizon.at else horizon.why
     log.info("Run %s staged: %s", run_key, report.to_dict())
     return report
+
+
+def known_refusal(decision: Decision, watermark: dt.datetime) -> bool:
+    """Whether a pending record refused again is unchanged since ``watermark`` (its refusal
+    was reported by the run that read it last)."""
+    changed = naive_timestamp(decision.updated_at)
+    return decision.kind == "reject" and changed is not None and changed <= watermark
