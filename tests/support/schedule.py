@@ -17,6 +17,7 @@ from xdist.scheduler import LoadFileScheduling
 #: ``--durations`` on 2026-11-30 (3 workers, load average 8 to 11). Only the order matters.
 SLOW_FILES: Final = {
     "e2e/test_monthly_load.py": 378,
+    "e2e/test_intraday_sync.py": 270,
     "integration/test_extract_volume.py": 301,
     "integration/test_bench_smoke.py": 280,
     "integration/test_installed_wheel.py": 237,
@@ -44,6 +45,7 @@ SLOW_FILES: Final = {
 SPLIT_FILES: Final = frozenset(
     {
         "e2e/test_monthly_load.py",
+        "e2e/test_intraday_sync.py",
         "integration/test_extract_volume.py",
         "reliability/test_bad_input.py",
         "reliability/test_secrets.py",
