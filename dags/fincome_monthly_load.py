@@ -37,40 +37,28 @@ unpauses the DAG: the scheduler starts no run of a paused DAG, backfill runs inc
 
 from __future__ import annotations
 
-import os
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from airflow.sdk import DAG, TaskGroup, chain, task
+from airflow.sdk import DAG, chain, task
 
 from fincome_airflow.assets import BILLING_MONTH
-from fincome_airflow.contract import DELETIONS, RESOURCES
+from fincome_airflow.dag_parts import (
+    API_POOL,
+    DEFAULT_ARGS,
+    FINCOME_CONN_ID,
+    STATE_CONN_ID,
+    audit_task,
+    extract_task,
+    load_group,
+    prepare_task,
+)
 from fincome_airflow.deadline import deadline_alerts
-from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
+from fincome_airflow.kinds import KIND_MONTHLY
 from fincome_airflow.params import dag_params
 from fincome_airflow.timetable import MonthlyLoadTimetable
 
 DAG_ID = "fincome_monthly_load"
-ERP_CONN_ID = "erp_db"
-STATE_CONN_ID = "fincome_state"
-FINCOME_CONN_ID = "fincome_api"
-#: Pool shared by every task that calls the Fincome API (all runs, backfills included).
-API_POOL = os.environ.get("FINCOME_API_POOL", "default_pool")
-PLAN = "ti.xcom_pull(task_ids='prepare')"
-#: Seconds before a failed task's first retry (then doubling); tests and drills set it low.
-RETRY_DELAY = timedelta(seconds=float(os.environ.get("FINCOME_RETRY_DELAY_SECONDS", "60")))
-#: ``execution_timeout`` of one load chunk; chunks are sized to send within half of it.
-LOAD_TIMEOUT = timedelta(seconds=float(os.environ.get("FINCOME_LOAD_TIMEOUT_SECONDS", "7200")))
-#: Chunks of one step sending at once (they share the API budget; chunks are sized for it).
-PARALLEL_CHUNKS = int(os.environ.get("FINCOME_LOAD_PARALLEL_CHUNKS", "2"))
-
-default_args = {
-    "owner": "data-platform",
-    "retries": 3,
-    "retry_delay": RETRY_DELAY,
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=30),
-    "execution_timeout": timedelta(hours=2),
-}
+default_args = DEFAULT_ARGS
 
 with DAG(
     dag_id=DAG_ID,
@@ -87,84 +75,8 @@ with DAG(
     render_template_as_native_obj=True,
     tags=["fincome", "billing", "erp"],
 ) as dag:
-
-    @task(doc_md="Resolve the billing month and validate the trigger input.", retries=0)
-    def prepare(**context):
-        from fincome_airflow.tasks.prepare import prepare_run
-
-        return prepare_run(context)
-
-    @task(
-        doc_md="Extract the month from the ERP, validate it and stage it in the state "
-        "database; writes the rejects file. Fails without retry above `max_reject_ratio`.",
-    )
-    def extract(plan: dict, **context):
-        from fincome_airflow.lineage import attach_extract_lineage
-        from fincome_airflow.tasks.extract import extract_month
-
-        report = extract_month(plan, erp_conn_id=ERP_CONN_ID, state_conn_id=STATE_CONN_ID)
-        attach_extract_lineage(context["task"], ERP_CONN_ID, report)
-        return report
-
-    plan = prepare()
-
-    with TaskGroup("load", tooltip="Send to Fincome in chunks, parents before children") as load:
-
-        @task(
-            doc_md="Cut a load step of the staged month into chunks that send within half "
-            "their execution_timeout at the connection's rate (XCom: bounds and counts).",
-        )
-        def plan_chunks(plan: dict, step: str):
-            from fincome_airflow.tasks.chunks import plan_run_chunks
-
-            return plan_run_chunks(
-                plan,
-                step,
-                fincome_conn_id=FINCOME_CONN_ID,
-                state_conn_id=STATE_CONN_ID,
-                timeout_s=LOAD_TIMEOUT.total_seconds(),
-                parallel=PARALLEL_CHUNKS,
-            )
-
-        chunks = {
-            step: plan_chunks.override(task_id=f"plan_{step}")(plan, step)
-            for step in (*RESOURCES, DELETIONS)
-        }
-        common = {
-            "run_key": f"{{{{ {PLAN}['run_key'] }}}}",
-            "month": f"{{{{ {PLAN}['month'] }}}}",
-            "dry_run": f"{{{{ not {PLAN}['send'] }}}}",
-            "fincome_conn_id": FINCOME_CONN_ID,
-            "state_conn_id": STATE_CONN_ID,
-            "erp_conn_id": ERP_CONN_ID,
-            "pool": API_POOL,
-            "execution_timeout": LOAD_TIMEOUT,
-            "max_active_tis_per_dagrun": PARALLEL_CHUNKS,
-            "map_index_template": FincomeLoadOperator.CHUNK_LABEL,
-        }
-        loads = [
-            FincomeLoadOperator.partial(
-                task_id=resource,
-                resource=resource,
-                full_resync=f"{{{{ {PLAN}['full_resync'] }}}}",
-                enabled=f"{{{{ '{resource}' in {PLAN}['resources'] and "
-                f"not {PLAN}['reconcile_only'] }}}}",
-                doc_md=f"Send the staged {resource} of one chunk that changed since Fincome last "
-                "confirmed them; each confirmation is recorded as it arrives, so a retry "
-                "resends nothing confirmed.",
-                **common,
-            ).expand(chunk=chunks[resource])
-            for resource in RESOURCES
-        ]
-        delete_cancelled = FincomeDeleteOperator.partial(
-            task_id="delete_cancelled_invoices",
-            resource="invoices",
-            enabled=f"{{{{ 'invoices' in {PLAN}['resources'] and not {PLAN}['reconcile_only'] }}}}",
-            doc_md="Delete from Fincome the invoices of one chunk cancelled in the ERP since "
-            "they were sent.",
-            **common,
-        ).expand(chunk=chunks[DELETIONS])
-        chain(*loads, delete_cancelled)
+    plan = prepare_task(KIND_MONTHLY)
+    load = load_group(plan)
 
     @task(
         doc_md="Read the month back from Fincome and compare it with the ERP; differences "
@@ -177,24 +89,6 @@ with DAG(
         return reconcile_run(plan, fincome_conn_id=FINCOME_CONN_ID, state_conn_id=STATE_CONN_ID)
 
     @task(
-        doc_md="Write the run summary (state database and XCom `audit`), whatever happened.",
-        trigger_rule="all_done",
-        retries=1,
-    )
-    def audit(**context):
-        from fincome_airflow.tasks.audit import audit_run
-
-        audit_run(
-            context,
-            state_conn_id=STATE_CONN_ID,
-            load_task_ids={
-                resource: op.task_id for resource, op in zip(RESOURCES, loads, strict=True)
-            },
-            delete_task_id=delete_cancelled.task_id,
-            chunk_task_ids={step: arg.operator.task_id for step, arg in chunks.items()},
-        )
-
-    @task(
         doc_md="Emit the month's Asset event (partition key the month, extra the audit's "
         "figures) when it is loaded and reconciled; skips otherwise.",
         outlets=[BILLING_MONTH],
@@ -204,4 +98,11 @@ with DAG(
 
         publish_month(context)
 
-    chain(plan, extract(plan), load, reconcile(plan), audit(), publish())
+    chain(
+        plan,
+        extract_task(plan),
+        load.group,
+        reconcile(plan),
+        audit_task(load, reconciles=True),
+        publish(),
+    )

@@ -70,6 +70,13 @@ def resolve_month(
     return BillingMonth.containing(now.date()).previous()
 
 
+def open_month(context: Any, now: dt.datetime | None = None) -> BillingMonth:
+    """The month an intraday run belongs to (and locks): the one holding its logical date, or
+    for a manual run without one, the current month."""
+    when = context.get("logical_date") or now or dt.datetime.now(dt.UTC)
+    return BillingMonth.containing(when.date())
+
+
 def month_from_context(context: Any, now: dt.datetime | None = None) -> BillingMonth:
     """Resolve the run's month from an Airflow task context."""
     params = context.get("params") or {}

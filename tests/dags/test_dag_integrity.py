@@ -16,6 +16,7 @@ from support.paths import DAGS
 
 DAG_FILES = sorted(path.name for path in DAGS.glob("*.py") if not path.name.startswith("_"))
 MONTHLY_LOAD = "fincome_monthly_load.py"
+INTRADAY_SYNC = "fincome_intraday_sync.py"
 
 
 @functools.cache
@@ -36,8 +37,8 @@ def monthly_load_bag():
     return dag_bag_of(MONTHLY_LOAD)
 
 
-def test_the_dags_folder_holds_the_monthly_load_and_the_maintenance_dag():
-    assert {MONTHLY_LOAD, "fincome_state_maintenance.py"} <= set(DAG_FILES)
+def test_the_dags_folder_holds_the_monthly_load_the_intraday_sync_and_the_maintenance_dag():
+    assert {MONTHLY_LOAD, INTRADAY_SYNC, "fincome_state_maintenance.py"} <= set(DAG_FILES)
 
 
 def test_the_dag_file_imports_without_errors_and_defines_a_dag(dag_bag):
@@ -63,22 +64,36 @@ def test_every_task_has_retries_and_a_timeout(dag_bag):
             assert t.doc_md, f"{dag_id}.{t.task_id} has no doc_md"
 
 
-def test_monthly_load_sends_parents_before_children(monthly_load_bag):
-    dag = monthly_load_bag.dags["fincome_monthly_load"]
-    order = [
-        "prepare",
-        "extract",
-        "load.plan_customers",
-        "load.customers",
-        "load.subscriptions",
-        "load.invoices",
-        "load.delete_cancelled_invoices",
-        "reconcile",
-        "audit",
-    ]
+#: The chain both DAGs run; the monthly load reconciles before its audit.
+LOAD_ORDER = [
+    "prepare",
+    "extract",
+    "load.plan_customers",
+    "load.customers",
+    "load.subscriptions",
+    "load.invoices",
+    "load.delete_cancelled_invoices",
+    "audit",
+]
+
+
+def assert_runs_in_order(dag, order: list[str]) -> None:
     for upstream, downstream in itertools.pairwise(order):
         assert upstream in dag.get_task(downstream).upstream_task_ids, (upstream, downstream)
     assert dag.get_task("audit").trigger_rule == "all_done"
+
+
+def test_monthly_load_sends_parents_before_children(monthly_load_bag):
+    dag = monthly_load_bag.dags["fincome_monthly_load"]
+    assert_runs_in_order(dag, [*LOAD_ORDER[:-1], "reconcile", "audit"])
+
+
+def test_intraday_sync_sends_parents_before_children_and_leaves_reconciling_to_the_monthly():
+    dag = dag_bag_of(INTRADAY_SYNC).dags["fincome_intraday_sync"]
+    assert_runs_in_order(dag, LOAD_ORDER)
+    assert "reconcile" not in dag.task_ids
+    assert dag.max_active_runs == 1
+    assert set(dag.params) == {"dry_run", "max_reject_ratio"}
 
 
 def test_monthly_load_declares_its_deadline(monthly_load_bag):

@@ -28,3 +28,12 @@ def monthly_load(airflow, tmp_path) -> Callable[..., MonthlyLoad]:
         return MonthlyLoad(airflow, erp_url, state_url, sandbox, tmp_path / "reports")
 
     return _bind
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def databases(request, tmp_path) -> tuple[str, str]:
+    """(ERP URL, state URL): SQLite files, or two throwaway PostgreSQL databases."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'erp.sqlite'}", f"sqlite:///{tmp_path / 'state.sqlite'}"
+    create = request.getfixturevalue("create_pg_database")
+    return create("fincome_e2e_erp"), create("fincome_e2e_state")

@@ -17,14 +17,13 @@ from typing import Any
 
 import pytest
 from airflow.sdk import ObjectStoragePath
-from support.dag_runs import MonthlyLoad, RunResult, sends
+from support.dag_runs import LENIENT, MONTH, MonthlyLoad, RunResult, ok, writes
 from support.erp import fill_demo_erp
 from support.erp_truth import (
     NEVER_SENT,
     RESOURCES,
-    Records,
     Scope,
-    differences,
+    assert_holds,
     erp_timestamp,
     expected_fincome,
     month_scope,
@@ -34,34 +33,6 @@ from support.erp_truth import (
 )
 
 pytestmark = pytest.mark.timeout(600)
-
-MONTH = "2026-10"
-#: The demo set is 10% dirty; once the watermark has moved a rerun's refused share is ~6%.
-LENIENT = {"max_reject_ratio": 0.1}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def databases(request, tmp_path) -> tuple[str, str]:
-    """(ERP URL, state URL): SQLite files, or two throwaway PostgreSQL databases."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'erp.sqlite'}", f"sqlite:///{tmp_path / 'state.sqlite'}"
-    create = request.getfixturevalue("create_pg_database")
-    return create("fincome_e2e_erp"), create("fincome_e2e_state")
-
-
-def ok(result: RunResult) -> RunResult:
-    assert result.returncode == 0, result.tail()
-    assert result.summary is not None, result.tail()
-    return result
-
-
-def nothing_sent(sandbox: Any) -> dict[str, int]:
-    return sends(sandbox.stats())
-
-
-def assert_holds(sandbox: Any, expected: Records) -> None:
-    found = differences(expected, sandbox.dump())
-    assert not found, f"{len(found)} differences:\n" + "\n".join(found[:30])
 
 
 def assert_balanced(result: RunResult) -> None:
@@ -123,7 +94,7 @@ def test_first_run_rerun_changed_row_and_cancellation(
     for resource in RESOURCES:
         assert not refused_here[resource] & set(dump[resource])
     assert not {no for no in dump["invoices"] if erp.invoices[no]["doc_status"] in NEVER_SENT}
-    assert nothing_sent(sandbox) == {f"POST /{r}": len(expected[r]) for r in RESOURCES}
+    assert writes(sandbox) == {f"POST /{r}": len(expected[r]) for r in RESOURCES}
     assert first.status == "done"
     assert first.counts("created") == {r: len(expected[r]) for r in RESOURCES}
     assert first.counts("updated") == dict.fromkeys(RESOURCES, 0)
@@ -138,7 +109,7 @@ def test_first_run_rerun_changed_row_and_cancellation(
     # 2. Rerun: nothing changed, nothing sent.
     sandbox.reset_stats()
     rerun = ok(load.run(MONTH, **LENIENT))
-    assert nothing_sent(sandbox) == {}
+    assert writes(sandbox) == {}
     for key in ("created", "updated", "deleted", "failed"):
         assert rerun.counts(key) == dict.fromkeys(RESOURCES, 0), key
     assert rerun.counts("unchanged")["invoices"] > 0
@@ -164,7 +135,7 @@ def test_first_run_rerun_changed_row_and_cancellation(
         assert changed == 1
     sandbox.reset_stats()
     change = ok(load.run(MONTH, **LENIENT))
-    routes = nothing_sent(sandbox)
+    routes = writes(sandbox)
     assert routes.pop("POST /invoices") == 1, routes
     assert [(route.split()[0], n) for route, n in routes.items()] == [("DELETE", 1)], routes
     assert sandbox.dump()["invoices"][paid]["status"] == "paid"
@@ -190,7 +161,7 @@ def test_dry_run_reject_gate_and_resource_subset(
 
     # A dry run sends nothing and reports what a load would create.
     dry = ok(load.run(MONTH, dry_run=True, **LENIENT))
-    assert nothing_sent(sandbox) == {}
+    assert writes(sandbox) == {}
     assert dry.summary["dry_run"] is True
     assert dry.status == "dry_run"
     assert dry.counts("created") == {r: len(expected[r]) for r in RESOURCES}
@@ -199,7 +170,7 @@ def test_dry_run_reject_gate_and_resource_subset(
     # Above max_reject_ratio: fails before any send, naming the most frequent reasons.
     gated = load.run(MONTH, max_reject_ratio=0.01)
     assert gated.returncode != 0
-    assert nothing_sent(sandbox) == {}
+    assert writes(sandbox) == {}
     assert "nothing was sent" in gated.log, gated.tail()
     named = re.search(r"Most frequent reasons: (.+?)\. Details in (\S+?);", gated.log)
     assert named, gated.tail()
@@ -214,7 +185,7 @@ def test_dry_run_reject_gate_and_resource_subset(
 
     # resources=["customers"]: only customers go out.
     customers = ok(load.run(MONTH, resources=["customers"], **LENIENT))
-    assert nothing_sent(sandbox) == {"POST /customers": len(expected["customers"])}
+    assert writes(sandbox) == {"POST /customers": len(expected["customers"])}
     assert_holds(sandbox, {"customers": expected["customers"]})
     assert customers.counts("created") == {
         "customers": len(expected["customers"]),
@@ -227,7 +198,7 @@ def test_dry_run_reject_gate_and_resource_subset(
     # The full load that follows sends the rest, and the customers no second time.
     sandbox.reset_stats()
     ok(load.run(MONTH, **LENIENT))
-    routes = nothing_sent(sandbox)
+    routes = writes(sandbox)
     assert "POST /customers" not in routes, routes
     assert routes == {f"POST /{r}": len(expected[r]) for r in ("subscriptions", "invoices")}
     assert_holds(sandbox, expected)

@@ -23,6 +23,7 @@ FIGURES = {
     "budget_cost",
     "rerun",
     "watermark_overlap",
+    "intraday_extract",
     "state_growth",
     "rate_limit",
     "memory",
@@ -56,6 +57,9 @@ def test_smoke_pass_writes_every_figure(tmp_path):
     overlap = report["figures"]["watermark_overlap"]["data"]
     assert overlap["guarded"]["counts"] and overlap["bare"]["counts"]
     assert overlap["extra_records"] >= 0
+    intraday = report["figures"]["intraday_extract"]["data"]
+    extracted = {k: intraday[k]["counts"]["invoices"]["extracted"] for k in intraday}
+    assert extracted["intraday"] <= extracted["monthly"], extracted
     growth = report["figures"]["state_growth"]["data"]
     assert growth["runs"] == 36 and growth["ledger_rows"] > 0
     assert growth["ledger_added_by_reruns_and_dry_runs"] == 0

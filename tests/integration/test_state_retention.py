@@ -12,6 +12,7 @@ from support.connections import sqlite_conn_json
 from support.staging import record_run
 
 from fincome_airflow.exceptions import FincomeRunExpired
+from fincome_airflow.kinds import RUN_KINDS
 from fincome_airflow.operators import FincomeLoadOperator
 from fincome_airflow.state import schema
 from fincome_airflow.state.retention import (
@@ -156,6 +157,30 @@ def test_history_past_the_retention_goes_and_history_within_it_stays(store):
     assert row_count(store, schema.ledger) == 1  # the ledger is never removed
     if store.engine.dialect.name == "postgresql":
         assert "fincome_outcomes" in report.vacuumed
+
+
+def test_each_kind_reads_its_own_watermark_and_both_outlive_the_retention(store):
+    monthly, intraday = dt.datetime(2025, 5, 31, 23, 0), dt.datetime(2025, 6, 2, 9, 0)
+    add_run(store, "2025-05-close", "2025-05", "done", days_ago=540, watermark=monthly)
+    add_run(
+        store, "2025-06-sync", "2025-06", "done", days_ago=538, watermark=intraday, kind="intraday"
+    )
+    add_run(
+        store,
+        "2025-06-sync-old",
+        "2025-06",
+        "done",
+        days_ago=539,
+        watermark=monthly,
+        kind="intraday",
+    )
+
+    maintain(store, SETTINGS, now=NOW)
+
+    assert set(runs(store)) == {"2025-05-close", "2025-06-sync"}
+    # A sync never moves the monthly load's watermark; a sync reads from the later of both.
+    assert store.last_watermark() == monthly
+    assert store.last_watermark(RUN_KINDS) == intraday
 
 
 def test_settings_come_from_the_environment_and_refuse_a_retention_shorter_than_the_window():

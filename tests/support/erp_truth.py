@@ -284,3 +284,9 @@ def differences(expected: Records, actual: Mapping[str, Mapping[str, Row]]) -> l
                 )
                 found.append(f"{resource}/{key}: {details}")
     return found
+
+
+def assert_holds(sandbox: Any, expected: Records) -> None:
+    """Fincome (the sandbox) holds exactly ``expected``, field by field."""
+    found = differences(expected, sandbox.dump())
+    assert not found, f"{len(found)} differences:\n" + "\n".join(found[:30])

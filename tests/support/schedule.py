@@ -19,6 +19,8 @@ SLOW_FILES: Final = {
     "integration/test_bench_smoke.py": 440,
     "e2e/test_readme_recipes.py": 340,
     "e2e/test_monthly_load.py": 304,
+    "e2e/test_intraday_sync.py": 270,
+    "e2e/test_month_asset.py": 211,
     "e2e/test_celery_cluster.py": 292,
     "integration/test_installed_wheel.py": 204,
     "reliability/test_crash_mid_load.py": 192,
@@ -44,6 +46,7 @@ SLOW_FILES: Final = {
 SPLIT_FILES: Final = frozenset(
     {
         "e2e/test_monthly_load.py",
+        "e2e/test_intraday_sync.py",
         "integration/test_extract_volume.py",
         "reliability/test_bad_input.py",
         "reliability/test_secrets.py",

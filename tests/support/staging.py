@@ -85,6 +85,7 @@ def record_run(
     days_ago: float,
     records: int = 5,
     watermark: Any = None,
+    kind: str = "monthly",
 ) -> None:
     """A run as a load leaves it: its row, staged records, a reject, outcomes, a verdict."""
     created = now - dt.timedelta(days=days_ago)
@@ -95,6 +96,7 @@ def record_run(
                 "run_key": run_key,
                 "month": month,
                 "status": status,
+                "kind": kind,
                 "dry_run": status == "dry_run",
                 "created_at": created,
                 "max_updated_at": watermark,

@@ -17,6 +17,8 @@ OWN_DATABASE_DIALECTS = frozenset({"mysql", "mariadb"})
 #: schema.sql's tables on MySQL/MariaDB: a binary collation compares and orders identifiers as
 #: PostgreSQL does (case and accents matter), utf8mb4 holds all of Unicode.
 _MYSQL_TABLE_OPTIONS = " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+#: ``CREATE INDEX IF NOT EXISTS <name> ON erp.<table>`` (PostgreSQL's form, as schema.sql has it).
+_INDEX = re.compile(rf"^(CREATE INDEX IF NOT EXISTS) (\w+) ON {SCHEMA}\.(\w+)")
 # table names are constants of this package, never input
 _COUNT = "SELECT count(*) FROM {table}"
 
@@ -35,6 +37,8 @@ def schema_statements(engine: Engine) -> list[str]:
     statements = [stmt.strip() for stmt in body.split(";") if stmt.strip()]
     if engine.dialect.name in OWN_DATABASE_DIALECTS:
         return [_for_mysql(stmt) for stmt in statements]
+    if engine.dialect.name == "sqlite":  # the attached file's index: erp.<name> ON <table>
+        return [_INDEX.sub(rf"\1 {SCHEMA}.\2 ON \3", stmt) for stmt in statements]
     return statements
 
 
@@ -42,6 +46,8 @@ def _for_mysql(statement: str) -> str:
     """A ``schema.sql`` statement for MySQL/MariaDB: the table in the connection's database,
     ``DATETIME(6)`` for ``timestamp`` (MySQL's TIMESTAMP updates itself and ends in 2038)."""
     statement = statement.replace(f" {SCHEMA}.", " ")
+    if statement.startswith("CREATE INDEX"):
+        return statement
     return re.sub(r"\btimestamp\b", "datetime(6)", statement) + _MYSQL_TABLE_OPTIONS
 
 

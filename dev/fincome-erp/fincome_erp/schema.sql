@@ -82,3 +82,9 @@ CREATE TABLE IF NOT EXISTS erp.credit_note_lines (
   net_amount      numeric(14,2) not null,
   primary key (credit_note_no, line_no)
 );
+-- The loads' scopes: the month's invoices by date, and the rows changed since the watermark
+-- (updated_at > :watermark; the intraday sync reads these alone, the month's range empty).
+CREATE INDEX IF NOT EXISTS invoices_invoice_date ON erp.invoices (invoice_date);
+CREATE INDEX IF NOT EXISTS invoices_updated_at ON erp.invoices (updated_at);
+CREATE INDEX IF NOT EXISTS contracts_updated_at ON erp.contracts (updated_at);
+CREATE INDEX IF NOT EXISTS customers_updated_at ON erp.customers (updated_at);

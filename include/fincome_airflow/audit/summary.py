@@ -17,6 +17,7 @@ from fincome_airflow.audit.run_counts import (
     staged_counts,
 )
 from fincome_airflow.contract import RESOURCES
+from fincome_airflow.kinds import KIND_MONTHLY
 from fincome_airflow.money import format_amounts
 from fincome_airflow.state.store import StateStore
 
@@ -114,6 +115,7 @@ def build_summary(
     return {
         "month": plan["month"],
         "run_key": run_key,
+        "kind": plan.get("kind", KIND_MONTHLY),
         "dry_run": plan["dry_run"],
         "reconcile_only": plan.get("reconcile_only", False),
         "full_resync": plan.get("full_resync", False),

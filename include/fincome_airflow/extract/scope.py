@@ -26,6 +26,8 @@ class LoadScope:
     pending: Mapping[Resource, frozenset[str]] = field(default_factory=dict)
     #: How far behind ``watermark`` the queries re-read (see ``extract/watermark.py``).
     overlap: dt.timedelta = dt.timedelta(0)
+    #: Read only what changed (the intraday sync): no record is taken for its date in the month.
+    changes_only: bool = False
 
     @classmethod
     def for_month(
@@ -35,6 +37,8 @@ class LoadScope:
         watermark: dt.datetime | None,
         pending: Mapping[Resource, frozenset[str]] | None = None,
         overlap: dt.timedelta = dt.timedelta(0),
+        *,
+        changes_only: bool = False,
     ) -> LoadScope:
         """Before the first successful load the watermark is the start of the month, with no
         overlap: no earlier load can have passed a change that had not committed yet."""
@@ -43,7 +47,7 @@ class LoadScope:
             overlap = dt.timedelta(0)
         if watermark.tzinfo is not None:  # ERP timestamps are naive
             watermark = watermark.replace(tzinfo=None)
-        return cls(month_start, month_end, watermark, dict(pending or {}), overlap)
+        return cls(month_start, month_end, watermark, dict(pending or {}), overlap, changes_only)
 
     @property
     def changed_since(self) -> dt.datetime:
@@ -54,10 +58,14 @@ class LoadScope:
         return sorted(self.pending.get(resource, frozenset()))
 
     def params(self) -> dict[str, Any]:
-        """Every parameter of the three queries (each query binds the ones it names)."""
+        """Every parameter of the three queries (each query binds the ones it names).
+
+        Changes only: the month's date range is bound empty (``month_end = month_start``), so
+        the queries read the changed and pending rows alone, through the ``updated_at`` indexes.
+        """
         return {
             "month_start": self.month_start,
-            "month_end": self.month_end,
+            "month_end": self.month_start if self.changes_only else self.month_end,
             "watermark": self.changed_since,
             "pending_ids": [],
             "pending_invoice_ids": self.pending_ids("invoices"),

@@ -45,6 +45,9 @@ class StageReport:
     staged_net_by_currency: dict[str, str] = field(default_factory=dict)
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
     pending_reextracted: int = 0
+    #: Pending records refused again and unchanged since the watermark: refusals an earlier run
+    #: already reported (the intraday sync's reject gate leaves them out).
+    known_refused: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -11,10 +11,17 @@ from fincome_airflow.contract import RESOURCES
 from fincome_airflow.extract.queries import DEFAULT_CHUNK, stream_rows
 from fincome_airflow.extract.scope import MAX_PENDING_PER_RESOURCE, LoadScope
 from fincome_airflow.extract.watermark import WatermarkSettings, read_horizon
+from fincome_airflow.kinds import KIND_INTRADAY, KIND_MONTHLY, RUN_KINDS
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.stage.report import ReportBuilder, StageReport
-from fincome_airflow.stage.staging import StagingWriter, confirmed_ids, pending_ids
+from fincome_airflow.stage.staging import (
+    StagingWriter,
+    confirmed_ids,
+    naive_timestamp,
+    pending_ids,
+)
 from fincome_airflow.state.store import StateStore
+from fincome_airflow.validation.decisions import Decision
 from fincome_airflow.validation.pipeline import LoadValidator
 
 log = logging.getLogger(__name__)
@@ -30,6 +37,7 @@ def extract_and_stage(
     dry_run: bool = False,
     chunk: int = DEFAULT_CHUNK,
     watermark: WatermarkSettings | None = None,
+    kind: str = KIND_MONTHLY,
 ) -> StageReport:
     """Extract the billing ``month`` from the ERP, validate it and stage it under ``run_key``.
 
@@ -38,18 +46,28 @@ def extract_and_stage(
 
     :param now: the current time; invoices dated after ``now``'s date are refused.
     :param watermark: the overlap and horizon settings (default: from the environment).
+    :param kind: ``monthly`` (the month's records and the changes since the last monthly
+        load) or ``intraday`` (only the changes since the last load of either kind, of any
+        month; ``month`` is the open month, which the run locks).
     :return: small counts for the XCom; the records stay in the state database.
     """
     billing = month if isinstance(month, BillingMonth) else BillingMonth.parse(month)
-    store.start_run(run_key, str(billing), dry_run=dry_run)
+    store.start_run(run_key, str(billing), dry_run=dry_run, kind=kind)
     settings = watermark or WatermarkSettings.from_env()
     pending = pending_ids(store, MAX_PENDING_PER_RESOURCE)
+    intraday = kind == KIND_INTRADAY
     scope = LoadScope.for_month(
-        billing.start, billing.end, store.last_watermark(), pending, settings.overlap
+        billing.start,
+        billing.end,
+        store.last_watermark(RUN_KINDS if intraday else (KIND_MONTHLY,)),
+        pending,
+        settings.overlap,
+        changes_only=intraday,
     )
     log.info(
-        "Run %s: month %s, watermark %s, reading changes since %s, pending %s",
+        "Run %s (%s): month %s, watermark %s, reading changes since %s, pending %s",
         run_key,
+        kind,
         billing,
         scope.watermark,
         scope.changed_since,
@@ -93,6 +111,7 @@ def extract_and_stage(
                 builder.add(decision)
                 if decision.record_id in wanted:
                     seen.add(decision.record_id)
+                    builder.report.known_refused += known_refusal(decision, scope.watermark)
             writer.drop_pending(resource, sorted(wanted - seen))
             builder.report.pending_reextracted += len(seen)
             log.info("Run %s: %s %s", run_key, resource, builder.report.counts.get(resource))
@@ -103,3 +122,10 @@ def extract_and_stage(
     report.horizon = horizon.at.isoformat() if horizon.at else horizon.why
     log.info("Run %s staged: %s", run_key, report.to_dict())
     return report
+
+
+def known_refusal(decision: Decision, watermark: dt.datetime) -> bool:
+    """Whether a pending record refused again is unchanged since ``watermark`` (its refusal
+    was reported by the run that read it last)."""
+    changed = naive_timestamp(decision.updated_at)
+    return decision.kind == "reject" and changed is not None and changed <= watermark

@@ -197,18 +197,11 @@ class StagingWriter:
         return min(self.max_updated_at, self.ceiling)
 
     def _see(self, updated_at: Any) -> None:
-        if updated_at is None:
-            return
-        if isinstance(updated_at, str):
-            try:
-                updated_at = dt.datetime.fromisoformat(updated_at)
-            except ValueError:
-                return
-        if isinstance(updated_at, dt.datetime):
-            if updated_at.tzinfo is not None:
-                updated_at = updated_at.replace(tzinfo=None)
-            if self.max_updated_at is None or updated_at > self.max_updated_at:
-                self.max_updated_at = updated_at
+        updated_at = naive_timestamp(updated_at)
+        if updated_at is not None and (
+            self.max_updated_at is None or updated_at > self.max_updated_at
+        ):
+            self.max_updated_at = updated_at
 
     def flush(self) -> None:
         """Write the buffered rows in one transaction."""
@@ -309,3 +302,15 @@ def write_rejects_csv(store: StateStore, run_key: str, path: ObjectStoragePath |
             count += 1
     log.info("Wrote %d rejects of run %s to %s", count, run_key, path)
     return count
+
+
+def naive_timestamp(value: Any) -> dt.datetime | None:
+    """An ERP ``updated_at`` as a naive datetime (``None`` when missing or unreadable)."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, dt.datetime):
+        return None
+    return value.replace(tzinfo=None) if value.tzinfo is not None else value

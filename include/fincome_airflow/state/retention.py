@@ -31,9 +31,10 @@ from sqlalchemy.engine import Connection
 
 from fincome_airflow.deadline import parse_interval
 from fincome_airflow.exceptions import FincomeRunExpired
+from fincome_airflow.kinds import KIND_MONTHLY, RUN_KINDS
 from fincome_airflow.state import schema
 from fincome_airflow.state.rejects import remove_unreferenced
-from fincome_airflow.state.store import StateStore, utcnow
+from fincome_airflow.state.store import StateStore, utcnow, watermark_runs
 
 log = logging.getLogger(__name__)
 
@@ -236,16 +237,22 @@ def release_finished(store: StateStore, run_key: str, status: str) -> int:
     return removed
 
 
-def _watermark_run(store: StateStore) -> str | None:
-    """The run holding the change watermark (never removed: the next load starts from it)."""
+def _watermark_runs(store: StateStore) -> list[str]:
+    """The runs holding the change watermarks, monthly and intraday (never removed: the next
+    load of each kind starts from its own)."""
     runs = schema.runs
+    keep: list[str] = []
     with store.begin() as conn:
-        return conn.execute(
-            select(runs.c.run_key)
-            .where(runs.c.status == "done", runs.c.dry_run.is_(False))
-            .order_by(runs.c.max_updated_at.desc(), runs.c.created_at.desc())
-            .limit(1)
-        ).scalar()
+        for kinds in ((KIND_MONTHLY,), RUN_KINDS):
+            key = conn.execute(
+                select(runs.c.run_key)
+                .where(*watermark_runs(kinds))
+                .order_by(runs.c.max_updated_at.desc(), runs.c.created_at.desc())
+                .limit(1)
+            ).scalar()
+            if key is not None:
+                keep.append(key)
+    return keep
 
 
 def remove_history(
@@ -253,10 +260,10 @@ def remove_history(
 ) -> tuple[int, dict[str, int]]:
     """Remove runs created before ``before`` (except the watermark's) with all their rows."""
     runs = schema.runs
-    keep = _watermark_run(store)
+    keep = _watermark_runs(store)
     old = runs.c.created_at < before
-    if keep is not None:
-        old = and_(old, runs.c.run_key != keep)
+    if keep:
+        old = and_(old, runs.c.run_key.not_in(keep))
     with store.begin() as conn:
         keys = list(conn.execute(select(runs.c.run_key).where(old)).scalars())
     counts: dict[str, int] = {}

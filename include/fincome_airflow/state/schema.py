@@ -40,6 +40,8 @@ runs = Table(
     Column("run_key", _RUN, primary_key=True),
     Column("month", String(7), nullable=False, index=True),
     Column("status", String(16), nullable=False),
+    # ``monthly`` or ``intraday`` (fincome_airflow/kinds.py): each kind has its own watermark.
+    Column("kind", String(16), nullable=False, server_default="monthly"),
     Column("dry_run", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),

@@ -14,6 +14,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from fincome_airflow.engines import engine_for_connection, make_engine
+from fincome_airflow.kinds import KIND_MONTHLY
 from fincome_airflow.provider_info import DEFAULT_STATE_CONN_ID
 from fincome_airflow.state import schema
 from fincome_airflow.state.rejects import record_rejects
@@ -69,12 +70,17 @@ class StateStore:
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def start_run(self, run_key: str, month: str, *, dry_run: bool) -> None:
+    def start_run(
+        self, run_key: str, month: str, *, dry_run: bool, kind: str = KIND_MONTHLY
+    ) -> None:
         """Register (or restart) a run; a restarted run forgets what it had staged."""
+        row = self.new_run_row(run_key, month, dry_run)
+        if kind != KIND_MONTHLY:  # the column's default (a store of the first release lacks it)
+            row["kind"] = kind
         with self.begin() as conn:
             for table in self.restaged_tables:
                 conn.execute(table.delete().where(table.c.run_key == run_key))
-            upsert(conn, schema.runs, [self.new_run_row(run_key, month, dry_run)], ["run_key"])
+            upsert(conn, schema.runs, [row], ["run_key"])
 
     def record_rejects(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
         """Store runs' refusals (see :mod:`.rejects`); return the rows."""
@@ -131,13 +137,15 @@ class StateStore:
         row = self.run(run_key)
         return json.loads(row["stage_report"]) if row and row.get("stage_report") else None
 
-    def last_watermark(self) -> dt.datetime | None:
-        """The ERP ``updated_at`` high-water mark of the last successful, non-dry load."""
+    def last_watermark(self, kinds: Iterable[str] = (KIND_MONTHLY,)) -> dt.datetime | None:
+        """The ERP ``updated_at`` high-water mark of the last successful, non-dry load of one
+        of ``kinds``: a monthly run reads monthly runs only (an intraday sync never moves its
+        watermark), an intraday sync reads both (it sends what changed since either)."""
         runs = schema.runs
         with self.begin() as conn:
             return conn.execute(
                 select(runs.c.max_updated_at)
-                .where(runs.c.status == "done", runs.c.dry_run.is_(False))
+                .where(*watermark_runs(kinds))
                 .order_by(runs.c.max_updated_at.desc())
                 .limit(1)
             ).scalar()
@@ -159,3 +167,9 @@ class StateStore:
                 conn.execute(insert(table), batch)
                 total += len(batch)
         return total
+
+
+def watermark_runs(kinds: Iterable[str]) -> tuple[Any, ...]:
+    """The conditions of the runs a watermark of ``kinds`` is read from."""
+    runs = schema.runs
+    return (runs.c.status == "done", runs.c.dry_run.is_(False), runs.c.kind.in_(list(kinds)))

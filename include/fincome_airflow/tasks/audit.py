@@ -38,13 +38,15 @@ def audit_run(
     load_task_ids: Mapping[str, str],
     delete_task_id: str,
     chunk_task_ids: Mapping[str, str] | None = None,
+    reconcile_task_id: str | None = "reconcile",
 ) -> None:
     """Write the run summary to the state database and the ``audit`` XCom, then fail the run
     if a task before it did not finish (the summary is written first, whatever happened).
 
     With ``chunk_task_ids`` (step: its planning task) the load steps are mapped over chunks;
     their month lock, left held by the chunks, is released here (nothing of the run sends any
-    more).
+    more). ``reconcile_task_id`` is ``None`` in a DAG that does not reconcile (the intraday
+    sync: the monthly run reconciles the month).
     """
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -82,10 +84,14 @@ def audit_run(
         ]
         if value is None
     ]
-    if (reconciliation is None or reconciliation.get("differences")) and pull("reconcile") is None:
-        unfinished.append("reconcile")
+    if (
+        reconcile_task_id
+        and (reconciliation is None or reconciliation.get("differences"))
+        and pull(reconcile_task_id) is None
+    ):
+        unfinished.append(reconcile_task_id)
     summary["unfinished_tasks"] = unfinished
-    loads_done = not any(t != "reconcile" for t in unfinished)
+    loads_done = not any(t != reconcile_task_id for t in unfinished)
     # Only a run that loaded every resource moves the watermark (runs with status "done"): a
     # run limited to some resources is "partial", so the next full run still takes the records
     # of the other resources updated since the last full load.

@@ -9,6 +9,7 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from fincome_airflow.engines import erp_engine_for_connection
+from fincome_airflow.kinds import KIND_INTRADAY, KIND_MONTHLY
 from fincome_airflow.reports.location import report_path
 from fincome_airflow.stage.stage_month import extract_and_stage
 from fincome_airflow.stage.staging import write_rejects_csv
@@ -22,22 +23,31 @@ class RejectRatioExceeded(AirflowFailException):
     """Too many records were refused: the run stops before sending anything (no retry)."""
 
 
-def refused_ratio(counts: dict[str, dict[str, int]]) -> tuple[int, int, float]:
-    """Refused (rejected + blocked) over the records that could be sent (DRAFTs excluded)."""
-    refused = sum(c["rejected"] + c["blocked"] for c in counts.values())
-    considered = sum(c["extracted"] - c["skipped"] for c in counts.values())
+def refused_ratio(counts: dict[str, dict[str, int]], known: int = 0) -> tuple[int, int, float]:
+    """Refused (rejected + blocked) over the records that could be sent (DRAFTs excluded);
+    ``known`` refusals (reported by an earlier run) are left out of both."""
+    refused = sum(c["rejected"] + c["blocked"] for c in counts.values()) - known
+    considered = sum(c["extracted"] - c["skipped"] for c in counts.values()) - known
     return refused, considered, (refused / considered if considered else 0.0)
 
 
-def check_reject_ratio(report: dict[str, Any], max_ratio: float, rejects_file: str) -> None:
-    """Fail the run before any send when the refused share is above ``max_ratio``."""
-    refused, considered, ratio = refused_ratio(report["counts"])
+def check_reject_ratio(
+    report: dict[str, Any], max_ratio: float, rejects_file: str, *, known: int = 0
+) -> None:
+    """Fail the run before any send when the refused share is above ``max_ratio``.
+
+    :param known: refusals left out of the share (the intraday sync: pending records refused
+        again, unchanged since an earlier run reported them; a sync of a few changes would
+        otherwise be stopped by every defect the ERP still holds).
+    """
+    refused, considered, ratio = refused_ratio(report["counts"], known)
     if ratio <= max_ratio:
         return
     reasons = ", ".join(f"{code} ({n})" for code, n in report["top_reasons"]) or "none"
+    already = f"; {known} refusals reported by earlier runs not counted" if known else ""
     raise RejectRatioExceeded(
         f"{refused} of {considered} records refused ({ratio:.1%}, above the "
-        f"{max_ratio:.1%} allowed): nothing was sent. Most frequent reasons: {reasons}. "
+        f"{max_ratio:.1%} allowed{already}): nothing was sent. Most frequent reasons: {reasons}. "
         f"Details in {rejects_file}; fix the ERP or raise max_reject_ratio and rerun."
     )
 
@@ -49,7 +59,8 @@ def extract_month(
     state_conn_id: str,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Extract, validate and stage the run's month; return the stage report (a small XCom)."""
+    """Extract, validate and stage the run's month (intraday: the changes only); return the
+    stage report (a small XCom)."""
     store = StateStore.from_connection(state_conn_id)
     require_resumable(store, plan["run_key"], restage=True, now=now)
     engine = erp_engine_for_connection(erp_conn_id)
@@ -61,6 +72,7 @@ def extract_month(
             plan["month"],
             now=now or dt.datetime.now(dt.UTC),
             dry_run=not plan["send"],
+            kind=plan.get("kind", KIND_MONTHLY),
         ).to_dict()
     finally:
         engine.dispose()
@@ -69,7 +81,8 @@ def extract_month(
     log.info("%d rejected or blocked records written to %s", written, rejects_file)
     report["rejects_file"] = str(rejects_file)
     store.save_stage_report(plan["run_key"], report)
-    check_reject_ratio(report, plan["max_reject_ratio"], str(rejects_file))
+    known = report["known_refused"] if plan.get("kind") == KIND_INTRADAY else 0
+    check_reject_ratio(report, plan["max_reject_ratio"], str(rejects_file), known=known)
     # Only now is the month staged whole: the loads refuse a run still 'extracting' (a crash or
     # a dropped ERP connection half-way leaves committed batches of part of the month).
     store.set_run_status(plan["run_key"], STATUS_STAGED)

@@ -8,7 +8,8 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from fincome_airflow.month import month_from_context
+from fincome_airflow.kinds import KIND_MONTHLY
+from fincome_airflow.month import month_from_context, open_month
 from fincome_airflow.params import RunOptions
 from fincome_airflow.reports.location import (
     ReportsLocationError,
@@ -24,14 +25,21 @@ def run_key_for(dag_id: str, run_id: str) -> str:
     return f"{dag_id}/{run_id}"
 
 
-def prepare_run(context: Any, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Return the run's plan (a small XCom): run key, month and the validated options.
+def prepare_run(
+    context: Any, now: dt.datetime | None = None, *, kind: str = KIND_MONTHLY
+) -> dict[str, Any]:
+    """Return the run's plan (a small XCom): run key, kind, month and the validated options.
+
+    A monthly run loads the month of its Param or data interval; an intraday run (``kind``
+    ``intraday``) sends the changes of any month and belongs to the open month (its lock).
 
     Bad trigger input and a misconfigured reports location fail the task without retries
     (retrying cannot fix them); a reports location that cannot be written now is retried.
     """
     try:
-        month = month_from_context(context, now)
+        month = (
+            month_from_context(context, now) if kind == KIND_MONTHLY else open_month(context, now)
+        )
         options = RunOptions.from_params(context.get("params") or {}, month)
     except ValueError as err:
         raise AirflowFailException(f"Invalid trigger input: {err}") from err
@@ -39,6 +47,7 @@ def prepare_run(context: Any, now: dt.datetime | None = None) -> dict[str, Any]:
     dag_id = context["dag"].dag_id
     return {
         "run_key": run_key_for(dag_id, context["run_id"]),
+        "kind": kind,
         "month": str(options.month),
         "dry_run": options.dry_run,
         "full_resync": options.full_resync,

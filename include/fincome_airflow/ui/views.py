@@ -9,6 +9,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from fincome_airflow.contract import RESOURCES
+from fincome_airflow.kinds import KIND_MONTHLY
 from fincome_airflow.load.progress import format_duration
 from fincome_airflow.money import add_amounts
 
@@ -38,6 +39,8 @@ class RunView:
     late_months: list[str] = field(default_factory=list)
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
     invoices: int = 0
+    #: ``monthly`` or ``intraday`` (the sync between closes).
+    kind: str = KIND_MONTHLY
 
     @property
     def duration_s(self) -> float | None:
@@ -56,6 +59,7 @@ class RunView:
             "dag_id": self.dag_id,
             "run_id": self.run_id,
             "month": self.month,
+            "kind": self.kind,
             "status": self.status,
             "started": self.started.isoformat() if self.started else None,
             "finished": self.finished.isoformat() if self.finished else None,
@@ -112,17 +116,20 @@ def run_view(run: Mapping[str, Any]) -> RunView:
         late_months=sorted(m for m in (by_month or {}) if m != run["month"]),
         top_reasons=[tuple(x) for x in summary.get("top_reject_reasons") or []],
         invoices=int((resources.get("invoices") or {}).get("extracted", 0)),
+        kind=run.get("kind") or KIND_MONTHLY,
     )
 
 
 def with_supersession(runs: Sequence[RunView]) -> list[RunView]:
-    """Mark ``superseded`` a failed run of a month that a later run loaded (oldest first in)."""
+    """Mark ``superseded`` a failed run of a month that a later run of its kind, or a later
+    monthly run, loaded (oldest first in): an intraday sync does not replace a monthly close."""
     out = list(runs)
-    loaded_after = False
+    loaded_after: set[str] = set()
     for view in reversed(out):
-        if view.status == "failed" and loaded_after:
+        if view.status == "failed" and loaded_after & {view.kind, KIND_MONTHLY}:
             view.status = "superseded"
-        loaded_after = loaded_after or view.loaded
+        if view.loaded:
+            loaded_after.add(view.kind)
     return out
 
 

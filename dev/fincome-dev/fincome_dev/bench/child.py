@@ -32,7 +32,8 @@ def _extract(args: dict[str, Any]) -> dict[str, Any]:
     store.ensure_schema()
     now = dt.datetime.fromisoformat(args["now"])
     cpu, started = _cpu_seconds(), time.perf_counter()
-    report = extract_and_stage(erp, store, args["run_key"], args["month"], now=now)
+    kind = args.get("kind", "monthly")
+    report = extract_and_stage(erp, store, args["run_key"], args["month"], now=now, kind=kind)
     seconds = time.perf_counter() - started
     cpu = _cpu_seconds() - cpu
     # the run ends ``done`` as the DAG's audit would, so that a rerun sees its watermark

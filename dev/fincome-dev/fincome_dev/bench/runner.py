@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fincome_airflow.engines import make_engine
+from fincome_airflow.kinds import KIND_INTRADAY
 from fincome_dev.bench import (
     chunking,
     cluster_budget,
@@ -144,6 +145,11 @@ def run(cfg: BenchConfig) -> Report:
             load_stage.rerun(
                 report, sandbox, state, state_url, "bench-rerun", ours, cfg.month, cfg.concurrency
             )
+            _step(report, "intraday sync: extract the unchanged ERP's changed rows")
+            intraday = extract_stage.extract(
+                cfg, erp_url, state_url, "bench-intraday", kind=KIND_INTRADAY
+            )
+            extract_stage.intraday_figure(report, intraday, again)
             _step(report, "load against a rate limit")
             rl = load_stage.rate_limited(cfg, report, sandbox, state, state_url, "bench-first")
             peaks["rate-limited load"] = rl["max_rss_mb"]
