@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import requests
+from support.sample_records import INVOICE
 
 from fincome_airflow import contract
 
@@ -30,25 +31,6 @@ SUBSCRIPTION = {
     "status": "active",
     "start_date": "2024-01-01",
     "currency": "EUR",
-}
-INVOICE = {
-    "id": "inv_1",
-    "customer_id": "cus_1",
-    "subscription_id": "sub_1",
-    "issue_date": "2024-01-31",
-    "status": "paid",
-    "currency": "EUR",
-    "net_amount": "150.00",
-    "lines": [
-        {
-            "id": "l1",
-            "type": "subscription",
-            "net_amount": "100.00",
-            "period_start": "2024-01-01",
-            "period_end": "2024-02-01",
-        },
-        {"id": "l2", "type": "one_off", "net_amount": "50.00"},
-    ],
 }
 CREDIT_NOTE = {
     "id": "cn_1",
