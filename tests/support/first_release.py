@@ -75,6 +75,10 @@ class FirstReleaseStore(StateStore):
             create_first_release_schema(self.engine)
         self._schema_ready = True
 
+    def watermark_conditions(self, kinds: Iterable[str]) -> tuple[Any, ...]:
+        """The first release's runs had no kind: every finished, non-dry run counted."""
+        return super().watermark_conditions(kinds)[:2]
+
     def new_run_row(self, run_key: str, month: str, dry_run: bool) -> dict[str, Any]:
         """The first release wrote only the columns its table had."""
         row = super().new_run_row(run_key, month, dry_run)

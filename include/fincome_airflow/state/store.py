@@ -145,10 +145,14 @@ class StateStore:
         with self.begin() as conn:
             return conn.execute(
                 select(runs.c.max_updated_at)
-                .where(*watermark_runs(kinds))
+                .where(*self.watermark_conditions(kinds))
                 .order_by(runs.c.max_updated_at.desc())
                 .limit(1)
             ).scalar()
+
+    def watermark_conditions(self, kinds: Iterable[str]) -> tuple[Any, ...]:
+        """The conditions of the runs this store reads a watermark of ``kinds`` from."""
+        return watermark_runs(kinds)
 
     def insert_rows(
         self, table: Table, rows: Iterable[Mapping[str, Any]], chunk: int = 5000
