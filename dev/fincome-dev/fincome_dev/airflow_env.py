@@ -18,6 +18,7 @@ the context stops them all, children included, then deletes the home unless ``ke
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -88,6 +89,10 @@ def airflow_environ(
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
             "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            # One Fernet key for every process of the runtime: components starting together in
+            # a new home would otherwise each write their own airflow.cfg, and a triggerer that
+            # cannot read what the scheduler encrypted dies on the first deadline callback.
+            "AIRFLOW__CORE__FERNET_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "2",
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
