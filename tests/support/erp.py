@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from fincome_erp.cli import main as erp_main
+from fincome_erp.config import GeneratorConfig
+from fincome_erp.generator import generate
 
 #: The month the generated ERPs hold by default.
 MONTH = "2026-10"
@@ -44,3 +48,15 @@ def generated_erp(
 
 def sqlite_erp(folder: Path, **options: object) -> str:
     return generated_erp(f"sqlite:///{folder / 'erp.sqlite'}", **options)  # type: ignore[arg-type]
+
+
+def collect(config: GeneratorConfig) -> tuple[dict[str, list[tuple]], Any]:
+    """Every row the generator writes for ``config``, by table, and its manifest."""
+    rows: dict[str, list[tuple]] = defaultdict(list)
+    manifest = generate(config, lambda table, row: rows[table].append(row))
+    return rows, manifest
+
+
+def by_id(rows: Iterable[tuple]) -> dict[Any, tuple]:
+    """Rows keyed by their first column."""
+    return {row[0]: row for row in rows}

@@ -14,12 +14,12 @@ from decimal import Decimal
 
 import pycountry
 import pytest
+from support.erp import by_id, collect
 
 from fincome_airflow.models.billing_rules import BILLING_REASON_CODES
 from fincome_airflow.reasons import REASON_CODES
 from fincome_erp.config import GeneratorConfig
 from fincome_erp.dirty import BILLING_DIRTY_KINDS, CREDIT_NOTE_KINDS, DIRTY_KINDS
-from fincome_erp.generator import generate
 from fincome_erp.months import Month
 from fincome_erp.presets import DEMO
 
@@ -57,20 +57,10 @@ CONFIGS = {
 }
 
 
-def collect(config: GeneratorConfig):
-    rows: dict[str, list[tuple]] = defaultdict(list)
-    manifest = generate(config, lambda table, row: rows[table].append(row))
-    return rows, manifest
-
-
 @pytest.fixture(scope="module")
 def medium():
     """20,000 invoices over 2026-08..2026-10 with the default 5 % dirty share."""
     return collect(GeneratorConfig.build(invoices=20_000, seed=7))
-
-
-def by_id(rows):
-    return {row[0]: row for row in rows}
 
 
 def cents(amount) -> int:

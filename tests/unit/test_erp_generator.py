@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import pycountry
 import pytest
+from support.erp import by_id, collect
 
 from fincome_airflow.reasons import REASON_CODES
 from fincome_erp.config import GeneratorConfig
 from fincome_erp.dirty import DIRTY_KINDS, KINDS_BY_RESOURCE, DirtySchedule
-from fincome_erp.generator import generate
 from fincome_erp.months import Month
 from fincome_erp.presets import DEMO
 from fincome_erp.writers.postgres import csv_field
@@ -22,20 +22,10 @@ ISO_COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries)
 RESOURCE_TABLE = {"customers": "customers", "subscriptions": "contracts", "invoices": "invoices"}
 
 
-def collect(config: GeneratorConfig):
-    rows: dict[str, list[tuple]] = defaultdict(list)
-    manifest = generate(config, lambda table, row: rows[table].append(row))
-    return rows, manifest
-
-
 @pytest.fixture(scope="module")
 def medium():
     """20,000 invoices over 2026-08..2026-10 with the default 5 % dirty share."""
     return collect(GeneratorConfig.build(invoices=20_000, seed=7))
-
-
-def by_id(rows):
-    return {row[0]: row for row in rows}
 
 
 def test_generate_writes_the_same_rows_and_manifest_when_the_seed_is_the_same():
