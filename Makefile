@@ -17,6 +17,7 @@ venv: $(STAMP)
 DISTS := include dev/fincome-erp dev/fincome-sandbox dev/fincome-dev
 
 $(STAMP): requirements.txt constraints.txt $(addsuffix /pyproject.toml,$(DISTS))
+	.ci/system-packages
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
