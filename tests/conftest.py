@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from support import schedule
+from support import cpu_report, schedule
 from support.airflow import migrate_template
 from support.dist import build_wheel
 from support.network import refuse_network
@@ -56,6 +56,11 @@ FOLDER_MARKERS = {
     "e2e": "e2e",
     "reliability": "e2e",  # faults injected into real Airflow runs
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Where the CPU goes, on demand (:mod:`support.cpu_report`)."""
+    cpu_report.register(config)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
