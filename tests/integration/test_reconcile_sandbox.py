@@ -168,8 +168,8 @@ def test_invoices_of_earlier_months_changed_since_are_checked_and_a_rerun_checks
 
 def _billing_model(invoices: dict[str, dict], subscriptions: dict[str, dict]) -> dict[str, list]:
     """Products, plans (those the subscriptions name, and one more) and credit notes of four
-    October invoices of their most frequent currency and one of another currency, as the
-    extract would stage them."""
+    October invoices of their most frequent currency, one of another currency and one of an
+    earlier invoice issued before October (``CN-LATE``), as the extract would stage them."""
     october = [r for _, r in sorted(invoices.items()) if r["issue_date"].startswith("2026-10")]
     october = [r for r in october if Decimal(r["net_amount"]) >= 20]
     currencies = [r["currency"] for r in october]
@@ -190,6 +190,15 @@ def _billing_model(invoices: dict[str, dict], subscriptions: dict[str, dict]) ->
         }
         for n, (invoice, amount) in enumerate(zip(chosen, amounts, strict=False), start=1)
     ]
+    earlier = min(i for i, r in invoices.items() if r["issue_date"] < "2026-10")
+    late_note = {**credit_notes[0], "id": "CN-LATE", "net_amount": "0.50"}
+    late_note.update(
+        customer_id=invoices[earlier]["customer_id"],
+        invoice_id=earlier,
+        issue_date=invoices[earlier]["issue_date"],
+        currency=invoices[earlier]["currency"],
+    )
+    credit_notes.append(late_note)
     plan_ids = sorted({s["plan_id"] for s in subscriptions.values() if s.get("plan_id")})
     plans = [
         {
@@ -212,8 +221,9 @@ def test_credit_notes_changed_deleted_or_added_in_fincome_are_found_per_record_a
 ):
     """October is loaded with its credit notes, plans and products (staged as the extract
     stages them, sent by the load over HTTP); then in Fincome a credit note's amount is changed,
-    one deleted, one added and a plan's price changed by hand. The reconciliation names each
-    record, and the credit notes' totals per currency differ by exactly those amounts."""
+    one deleted, one added, a plan's price and an earlier month's credit note changed by hand.
+    The reconciliation names each record, and October's credit note totals per currency differ
+    by exactly those amounts."""
     monkeypatch.setenv("AIRFLOW_CONN_FINCOME_API", _conn(sandbox))
     store = StateStore.from_url(f"sqlite:///{tmp_path / 'state.sqlite'}")
     load_month(erp_engine(erp_url), store, "october", OCTOBER, now=NOW)
@@ -228,7 +238,9 @@ def test_credit_notes_changed_deleted_or_added_in_fincome_are_found_per_record_a
 
     clean = reconcile_month(hook, store, "october", OCTOBER, tmp_path / "clean.csv", everything)
     assert clean["verdict"] == "reconciled", clean
-    notes = model["credit_notes"]
+    assert "2026-10" not in clean["other_months"]
+    notes, late_note = model["credit_notes"][:-1], model["credit_notes"][-1]
+    assert late_note["issue_date"][:7] in clean["other_months"]  # sent there: checked too
     main = notes[0]["currency"]
     expected_main = sum(Decimal(n["net_amount"]) for n in notes if n["currency"] == main)
     assert clean["totals"]["credit_notes"][main] == {
@@ -245,10 +257,11 @@ def test_credit_notes_changed_deleted_or_added_in_fincome_are_found_per_record_a
     assert _api(sandbox, "POST", "/credit_notes", unexpected).status_code == 201
     plan = model["plans"][0]
     assert _api(sandbox, "POST", "/plans", {**plan, "amount": "59.00"}).ok
+    assert _api(sandbox, "POST", "/credit_notes", {**late_note, "status": "refunded"}).ok
 
     result = reconcile_month(hook, store, "october", OCTOBER, tmp_path / "edited.csv", everything)
     named = {(d["resource"], d["record_id"]): d for d in result["largest"]}
-    assert result["differences"] == 4, result
+    assert result["differences"] == 5, result
     assert named[("credit_notes", changed["id"])]["kind"] == "differs"
     assert named[("credit_notes", changed["id"])]["fields"] == "net_amount"
     assert named[("credit_notes", changed["id"])]["amount_at_stake"] == "2.34"
@@ -258,6 +271,7 @@ def test_credit_notes_changed_deleted_or_added_in_fincome_are_found_per_record_a
     assert named[("credit_notes", "CN-BY-HAND")]["amount_at_stake"] == "1.01"
     assert named[("plans", plan["id"])]["kind"] == "differs"
     assert named[("plans", plan["id"])]["fields"] == "amount"
+    assert named[("credit_notes", "CN-LATE")]["fields"] == "status"
     held_main = expected_main - Decimal("2.34") - Decimal("5.67") + Decimal("1.01")
     assert result["totals"]["credit_notes"][main] == {
         "expected": f"{expected_main:.2f}",
