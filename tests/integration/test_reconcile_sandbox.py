@@ -24,6 +24,7 @@ from fincome_airflow.month import BillingMonth
 from fincome_airflow.reconcile import late
 from fincome_airflow.reconcile.reconcile_month import reconcile_month, stored_verdict
 from fincome_airflow.state.ledger import Ledger
+from fincome_airflow.state.rejects import record_rejects
 from fincome_airflow.state.store import StateStore
 from fincome_erp.cli import main as erp_main
 
@@ -222,8 +223,8 @@ def test_credit_notes_changed_deleted_or_added_in_fincome_are_found_per_record_a
     """October is loaded with its credit notes, plans and products (staged as the extract
     stages them, sent by the load over HTTP); then in Fincome a credit note's amount is changed,
     one deleted, one added, a plan's price and an earlier month's credit note changed by hand.
-    The reconciliation names each record, and October's credit note totals per currency differ
-    by exactly those amounts."""
+    The reconciliation names each record (a credit note the run refused: as refused), and
+    October's credit note totals per currency differ by exactly those amounts."""
     monkeypatch.setenv("AIRFLOW_CONN_FINCOME_API", _conn(sandbox))
     store = StateStore.from_url(f"sqlite:///{tmp_path / 'state.sqlite'}")
     load_month(erp_engine(erp_url), store, "october", OCTOBER, now=NOW)
@@ -234,10 +235,17 @@ def test_credit_notes_changed_deleted_or_added_in_fincome_are_found_per_record_a
         stage_records(store, resource, ((r["id"], r) for r in model[resource]), run_key="october")
         audit = load_resource(hook, Ledger(store, "october", resource), log=log)
         assert audit.get("created") == len(model[resource]), audit
+    blocked = {"run_key": "october", "resource": "credit_notes", "record_id": "CN-BLOCKED",
+               "seq": 0, "outcome": "blocked", "reason_code": "parent_refused",
+               "message": "its invoice was refused", "blocked_by": "invoices/INV-X"}  # fmt: skip
+    with store.begin() as conn:
+        record_rejects(conn, [blocked])
     everything = (*RESOURCES, *BILLING_RESOURCES)
 
     clean = reconcile_month(hook, store, "october", OCTOBER, tmp_path / "clean.csv", everything)
     assert clean["verdict"] == "reconciled", clean
+    with open(clean["file"], encoding="utf-8") as fh:
+        assert "credit_notes,CN-BLOCKED,refused,,0,,blocked: parent_refused" in fh.read()
     assert "2026-10" not in clean["other_months"]
     notes, late_note = model["credit_notes"][:-1], model["credit_notes"][-1]
     assert late_note["issue_date"][:7] in clean["other_months"]  # sent there: checked too
