@@ -7,7 +7,7 @@ Each passes its differences to ``add`` and notes the ids its records reference i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fincome_airflow import contract
@@ -108,5 +108,6 @@ def _staged(
     return {rid: p for rid, p in staged_payloads(store, run_key, resource) if rid in ids}
 
 
-def _named(payloads: Any, fields: tuple[str, ...]) -> set[str]:
+def _named(payloads: Iterable[Mapping[str, Any]], fields: tuple[str, ...]) -> set[str]:
+    """The ids that ``payloads`` name in ``fields``."""
     return {p[f] for p in payloads for f in fields if p.get(f)}
