@@ -45,12 +45,24 @@ STATUS_RATE_LIMITED: Final = 429
 RETRY_AFTER_HEADER: Final = "Retry-After"
 
 #: Chosen: list endpoints paginate with ``limit`` and ``starting_after`` (ordered by id) and
-#: answer ``{"data": [...], "has_more": bool}``; invoices filter on the issue date.
+#: answer ``{"data": [...], "has_more": bool}``; invoices and credit notes filter on the issue
+#: date, ``[issue_date_gte, issue_date_lt)``.
 LIST_LIMIT_PARAM: Final = "limit"
 LIST_CURSOR_PARAM: Final = "starting_after"
 LIST_MAX_LIMIT: Final = 100
-INVOICE_DATE_FROM_PARAM: Final = "issue_date_gte"
-INVOICE_DATE_TO_PARAM: Final = "issue_date_lt"
+ISSUE_DATE_FROM_PARAM: Final = "issue_date_gte"
+ISSUE_DATE_TO_PARAM: Final = "issue_date_lt"
+#: The resources whose list takes the issue-date filter: a billing month holds them whole.
+DATED_RESOURCES: Final[tuple[ApiResource, ...]] = ("invoices", "credit_notes")
+#: Chosen: the fields by which a record names a record of another resource (or of its own),
+#: which must exist in Fincome: ``{resource: ((field, resource referenced), ...)}``.
+REFERENCES: Final[dict[ApiResource, tuple[tuple[str, ApiResource], ...]]] = {
+    "customers": (("root_parent_id", "customers"),),
+    "plans": (("product_id", "products"),),
+    "subscriptions": (("customer_id", "customers"), ("plan_id", "plans")),
+    "invoices": (("customer_id", "customers"), ("subscription_id", "subscriptions")),
+    "credit_notes": (("customer_id", "customers"), ("invoice_id", "invoices")),
+}
 
 #: Chosen: identifiers are non-empty strings of at most this length, without control characters.
 MAX_ID_LENGTH: Final = 255

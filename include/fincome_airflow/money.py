@@ -32,3 +32,11 @@ def add_amounts(*parts: Mapping[str, str | Decimal] | None) -> dict[str, str]:
         for currency, amount in (part or {}).items():
             total[currency] = total.get(currency, Decimal(0)) + Decimal(str(amount))
     return {cur: format(total[cur].quantize(Decimal("0.01")), "f") for cur in sorted(total)}
+
+
+def subtract_amounts(
+    minuend: Mapping[str, str | Decimal] | None, subtrahend: Mapping[str, str | Decimal] | None
+) -> dict[str, str]:
+    """``minuend - subtrahend`` per currency (a currency of either side appears)."""
+    negated = {cur: -Decimal(str(amount)) for cur, amount in (subtrahend or {}).items()}
+    return add_amounts(minuend, negated)

@@ -11,6 +11,7 @@ import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -127,10 +128,24 @@ def test_data_team_opens_october_filters_rejects_downloads_csv_and_reruns(site, 
         assert "done" in october.inner_text()
         assert frame.locator("svg.chart").count() == 4
         assert frame.locator("#months tbody tr").count() == 25
+        # A seeded month: 1,000 invoices of CHF 100,000.50, 50 credit notes of CHF 50.25.
+        september = frame.locator('tr[data-month="2026-09"]')
+        assert september.locator("td.credit-notes").inner_text().split() == [
+            "50",
+            "CHF",
+            "2,512.50",
+        ]
+        assert september.locator("td.net-revenue").inner_text() == "CHF 97,488.00"
         screenshot(page, "01-months")
 
         october.get_by_role("link", name="2026-10").click()
         frame.locator("#rejects").wait_for()
+        revenue = frame.locator("#revenue tbody tr").all()
+        assert revenue, "October's revenue table is empty"
+        for row in revenue:  # per currency: invoices - credit notes = net revenue, to the cent
+            currency, gross, credited, net = row.locator("td").all_inner_texts()
+            assert all(cell.startswith(f"{currency} ") for cell in (gross, credited, net))
+            assert _amount(gross) - _amount(credited) == _amount(net), (gross, credited, net)
         screenshot(page, "02-month")
         reason = frame.locator("select[name=reason] option").nth(1).inner_text()
         frame.locator("select[name=reason]").select_option(reason)
@@ -165,6 +180,11 @@ def test_data_team_opens_october_filters_rejects_downloads_csv_and_reruns(site, 
     run = site.get(f"/api/v2/dags/fincome_monthly_load/dagRuns/{run_id}", "admin").json()
     assert run["conf"]["month"] == "2026-10" and run["conf"]["dry_run"] is True
     assert "2026-10" in run["note"]
+
+
+def _amount(cell: str) -> Decimal:
+    """``CHF 1,234.50`` -> ``Decimal("1234.50")``."""
+    return Decimal(cell.split()[1].replace(",", ""))
 
 
 def test_screenshots_are_saved_for_review():

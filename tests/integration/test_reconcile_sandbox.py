@@ -1,10 +1,12 @@
 """Reconciliation against the sandbox over real HTTP: a clean month reconciles; records deleted,
 edited or added by hand in Fincome are found with the right kind and amount; a record the run
-refused is reported as refused, not missing; a full resync repairs hand edits."""
+refused is reported as refused, not missing; a full resync repairs hand edits; credit notes are
+compared per record and per currency, plans and products per record."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 from decimal import Decimal
 
@@ -12,13 +14,17 @@ import pytest
 import requests
 from sqlalchemy import text
 from support.connections import fincome_conn_json
-from support.staging import load_month
+from support.staging import load_month, stage_records
 
+from fincome_airflow.contract import BILLING_RESOURCES, RESOURCES
 from fincome_airflow.engines import erp_engine
 from fincome_airflow.hooks.fincome import FincomeHook
+from fincome_airflow.load.send_loops import load_resource
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.reconcile import late
 from fincome_airflow.reconcile.reconcile_month import reconcile_month, stored_verdict
+from fincome_airflow.state.ledger import Ledger
+from fincome_airflow.state.rejects import record_rejects
 from fincome_airflow.state.store import StateStore
 from fincome_erp.cli import main as erp_main
 
@@ -159,3 +165,127 @@ def test_invoices_of_earlier_months_changed_since_are_checked_and_a_rerun_checks
     _run_key, rerun = run()  # sends nothing
     assert rerun["other_months"] == []
     assert rerun["verdict"] == "reconciled", rerun
+
+
+def _billing_model(invoices: dict[str, dict], subscriptions: dict[str, dict]) -> dict[str, list]:
+    """Products, plans (those the subscriptions name, and one more) and credit notes of four
+    October invoices of their most frequent currency, one of another currency and one of an
+    earlier invoice issued before October (``CN-LATE``), as the extract would stage them."""
+    october = [r for _, r in sorted(invoices.items()) if r["issue_date"].startswith("2026-10")]
+    october = [r for r in october if Decimal(r["net_amount"]) >= 20]
+    currencies = [r["currency"] for r in october]
+    main = max(set(currencies), key=currencies.count)
+    chosen = [r for r in october if r["currency"] == main][:4]
+    chosen += [r for r in october if r["currency"] != main][:1]
+    amounts = ["12.34", "5.67", "3.30", "1.99", "7.77"]
+    credit_notes = [
+        {
+            "id": f"CN-{n}",
+            "customer_id": invoice["customer_id"],
+            "invoice_id": invoice["id"],
+            "issue_date": invoice["issue_date"],
+            "status": "open",
+            "currency": invoice["currency"],
+            "net_amount": amount,
+            "custom_properties": {},
+        }
+        for n, (invoice, amount) in enumerate(zip(chosen, amounts, strict=False), start=1)
+    ]
+    earlier = min(i for i, r in invoices.items() if r["issue_date"] < "2026-10")
+    late_note = {**credit_notes[0], "id": "CN-LATE", "net_amount": "0.50"}
+    late_note.update(
+        customer_id=invoices[earlier]["customer_id"],
+        invoice_id=earlier,
+        issue_date=invoices[earlier]["issue_date"],
+        currency=invoices[earlier]["currency"],
+    )
+    credit_notes.append(late_note)
+    plan_ids = sorted({s["plan_id"] for s in subscriptions.values() if s.get("plan_id")})
+    plans = [
+        {
+            "id": plan_id,
+            "name": f"Plan {plan_id}",
+            "product_id": "PROD-1",
+            "interval": "month",
+            "amount": "49.00",
+            "currency": main,
+            "custom_properties": {},
+        }
+        for plan_id in [*plan_ids, "PLAN-SENT"]
+    ]
+    products = [{"id": "PROD-1", "name": "The product", "custom_properties": {}}]
+    return {"products": products, "plans": plans, "credit_notes": credit_notes}
+
+
+def test_credit_notes_changed_deleted_or_added_in_fincome_are_found_per_record_and_currency(
+    erp_url, sandbox, tmp_path, monkeypatch
+):
+    """October is loaded with its credit notes, plans and products (staged as the extract
+    stages them, sent by the load over HTTP); then in Fincome a credit note's amount is changed,
+    one deleted, one added, a plan's price and an earlier month's credit note changed by hand.
+    The reconciliation names each record (a credit note the run refused: as refused), and
+    October's credit note totals per currency differ by exactly those amounts."""
+    monkeypatch.setenv("AIRFLOW_CONN_FINCOME_API", _conn(sandbox))
+    store = StateStore.from_url(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    load_month(erp_engine(erp_url), store, "october", OCTOBER, now=NOW)
+    held = sandbox.dump()
+    model = _billing_model(held["invoices"], held["subscriptions"])
+    hook, log = FincomeHook(), logging.getLogger(__name__)
+    for resource in BILLING_RESOURCES:
+        stage_records(store, resource, ((r["id"], r) for r in model[resource]), run_key="october")
+        audit = load_resource(hook, Ledger(store, "october", resource), log=log)
+        assert audit.get("created") == len(model[resource]), audit
+    blocked = {"run_key": "october", "resource": "credit_notes", "record_id": "CN-BLOCKED",
+               "seq": 0, "outcome": "blocked", "reason_code": "parent_refused",
+               "message": "its invoice was refused", "blocked_by": "invoices/INV-X"}  # fmt: skip
+    with store.begin() as conn:
+        record_rejects(conn, [blocked])
+    everything = (*RESOURCES, *BILLING_RESOURCES)
+
+    clean = reconcile_month(hook, store, "october", OCTOBER, tmp_path / "clean.csv", everything)
+    assert clean["verdict"] == "reconciled", clean
+    with open(clean["file"], encoding="utf-8") as fh:
+        assert "credit_notes,CN-BLOCKED,refused,,0,,blocked: parent_refused" in fh.read()
+    assert "2026-10" not in clean["other_months"]
+    notes, late_note = model["credit_notes"][:-1], model["credit_notes"][-1]
+    assert late_note["issue_date"][:7] in clean["other_months"]  # sent there: checked too
+    main = notes[0]["currency"]
+    expected_main = sum(Decimal(n["net_amount"]) for n in notes if n["currency"] == main)
+    assert clean["totals"]["credit_notes"][main] == {
+        "expected": f"{expected_main:.2f}",
+        "held": f"{expected_main:.2f}",
+        "difference": "0.00",
+    }
+    assert len(clean["totals"]["credit_notes"]) == 2  # the other currency totalled apart
+
+    changed, deleted = notes[0], notes[1]
+    assert _api(sandbox, "POST", "/credit_notes", {**changed, "net_amount": "10.00"}).ok
+    assert _api(sandbox, "DELETE", f"/credit_notes/{deleted['id']}").status_code == 204
+    unexpected = {**notes[2], "id": "CN-BY-HAND", "net_amount": "1.01"}
+    assert _api(sandbox, "POST", "/credit_notes", unexpected).status_code == 201
+    plan = model["plans"][0]
+    assert _api(sandbox, "POST", "/plans", {**plan, "amount": "59.00"}).ok
+    assert _api(sandbox, "POST", "/credit_notes", {**late_note, "status": "refunded"}).ok
+
+    result = reconcile_month(hook, store, "october", OCTOBER, tmp_path / "edited.csv", everything)
+    named = {(d["resource"], d["record_id"]): d for d in result["largest"]}
+    assert result["differences"] == 5, result
+    assert named[("credit_notes", changed["id"])]["kind"] == "differs"
+    assert named[("credit_notes", changed["id"])]["fields"] == "net_amount"
+    assert named[("credit_notes", changed["id"])]["amount_at_stake"] == "2.34"
+    assert named[("credit_notes", deleted["id"])]["kind"] == "missing"
+    assert named[("credit_notes", deleted["id"])]["amount_at_stake"] == "5.67"
+    assert named[("credit_notes", "CN-BY-HAND")]["kind"] == "extra"
+    assert named[("credit_notes", "CN-BY-HAND")]["amount_at_stake"] == "1.01"
+    assert named[("plans", plan["id"])]["kind"] == "differs"
+    assert named[("plans", plan["id"])]["fields"] == "amount"
+    assert named[("credit_notes", "CN-LATE")]["fields"] == "status"
+    held_main = expected_main - Decimal("2.34") - Decimal("5.67") + Decimal("1.01")
+    assert result["totals"]["credit_notes"][main] == {
+        "expected": f"{expected_main:.2f}",
+        "held": f"{held_main:.2f}",
+        "difference": "-7.00",
+    }
+    other = next(c for c in result["totals"]["credit_notes"] if c != main)
+    assert result["totals"]["credit_notes"][other]["difference"] == "0.00"
+    assert stored_verdict(store, "october")["totals"] == result["totals"]

@@ -161,7 +161,7 @@ def test_credit_notes_list_by_issue_date_like_invoices(api):
         api,
         "GET",
         "/credit_notes",
-        params={contract.INVOICE_DATE_FROM_PARAM: "2024-02-01", "issue_date_lt": "2024-03-01"},
+        params={contract.ISSUE_DATE_FROM_PARAM: "2024-02-01", "issue_date_lt": "2024-03-01"},
     ).json()
 
     assert [c["id"] for c in february["data"]] == ["cn_feb"]

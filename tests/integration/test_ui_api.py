@@ -73,6 +73,26 @@ def test_months_api_lists_one_row_per_month_latest_first(client):
     assert october["latest_run"]["duration_s"] == 200
 
 
+def test_months_api_gives_each_runs_credit_notes_and_net_revenue_per_currency(client):
+    october = client.get("/api/months").json()["months"][0]["latest_run"]
+    # Seeded: 1,000 invoices, 260 refused, CHF 100,000.50; 50 credit notes of CHF 50.25.
+    assert october["credit_notes_fincome"] == {"count": 50, "net_amount": {"CHF": "2512.50"}}
+    assert october["net_revenue_fincome"] == {"CHF": "97488.00"}
+    totals = october["reconciliation_totals"]["credit_notes"]["CHF"]
+    assert totals == {"expected": "2512.50", "held": "2512.50", "difference": "0.00"}
+
+
+def test_month_page_shows_the_runs_revenue_gross_credited_and_net_per_currency(client):
+    page = client.get("/months/2026-10").text
+    revenue = page[
+        page.index('<table id="revenue">') : page.index("</table>", page.index('id="revenue"'))
+    ]
+    assert "credit notes (50)" in revenue
+    row = revenue[revenue.index('data-currency="CHF"') :]
+    assert row.index("CHF 100,000.50") < row.index("CHF 2,512.50") < row.index("CHF 97,488.00")
+    assert '<table id="totals">' in page and "credit_notes" in page
+
+
 def test_month_api_marks_the_failed_run_superseded_by_the_later_load(client):
     runs = client.get("/api/months/2026-10").json()["runs"]
     assert [r["status"] for r in runs] == ["superseded", "dry run", "done"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from fincome_airflow.audit.revenue import month_revenue
 from fincome_airflow.audit.summary import COUNT_KEYS, _resource_counts, balanced, readable
 from fincome_airflow.tasks.audit import pull_step
 
@@ -108,6 +109,41 @@ def test_readable_summary_of_a_dry_run_says_it_loaded_nothing():
     text = readable(_summary(dry_run=True))
     assert text.startswith("Fincome dry run of 2026-10")
     assert "loaded this run:      nothing (dry run)" in text
+
+
+def test_net_revenue_is_the_months_invoices_minus_its_credit_notes_per_currency():
+    invoices = _summary()["invoices_by_month"]
+    credit_notes = {
+        "2026-09": {"loaded": 1, "loaded_net": {"EUR": "12.50"}, "in_fincome": 0,
+                    "in_fincome_net": {}},
+        "2026-10": {"loaded": 1, "loaded_net": {"CHF": "200.10"}, "in_fincome": 1,
+                    "in_fincome_net": {"EUR": "0.01"}},
+    }  # fmt: skip
+    assert month_revenue(invoices, credit_notes, "2026-10") == {
+        "gross": {"CHF": "6707.00"},
+        "credited": {"CHF": "200.10", "EUR": "0.01"},
+        "net": {"CHF": "6506.90", "EUR": "-0.01"},
+    }
+    assert month_revenue(invoices, None, "2026-10")["net"] == {"CHF": "6707.00"}
+
+
+def test_readable_summary_shows_credit_notes_and_net_revenue_beside_the_gross():
+    credit_notes = {"2026-10": {"loaded": 2, "loaded_net": {"CHF": "200.10"}, "in_fincome": 0,
+                                "in_fincome_net": {}}}  # fmt: skip
+    revenue = month_revenue(_summary()["invoices_by_month"], credit_notes, "2026-10")
+    text = readable(_summary(credit_notes_by_month=credit_notes, revenue=revenue))
+    lines = text.splitlines()
+    notes = lines.index("  credit notes of 2026-10:")
+    assert lines[notes + 1] == "    loaded this run:      2 credit notes, CHF 200.10"
+    assert lines[notes + 2] == "    already in Fincome:   nothing"
+    assert (
+        "  revenue of 2026-10 in Fincome: gross CHF 6,707.00; credited CHF 200.10; net CHF 6,506.90"
+    ) in lines
+
+
+def test_readable_summary_without_credit_notes_says_nothing_of_them():
+    text = readable(_summary(credit_notes_by_month={}))
+    assert "credit note" not in text
 
 
 class _XComs:

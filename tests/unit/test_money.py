@@ -1,6 +1,6 @@
 import pytest
 
-from fincome_airflow.money import add_amounts, format_amount, format_amounts
+from fincome_airflow.money import add_amounts, format_amount, format_amounts, subtract_amounts
 
 
 @pytest.mark.parametrize(
@@ -26,3 +26,10 @@ def test_add_amounts_sums_per_currency():
         "CHF": "3.10",
         "EUR": "3.00",
     }
+
+
+def test_subtract_amounts_keeps_every_currency_of_either_side_to_the_cent():
+    gross = {"CHF": "100.10", "EUR": "5"}
+    credited = {"CHF": "0.15", "USD": "1.00"}
+    assert subtract_amounts(gross, credited) == {"CHF": "99.95", "EUR": "5.00", "USD": "-1.00"}
+    assert subtract_amounts(gross, None) == {"CHF": "100.10", "EUR": "5.00"}

@@ -75,7 +75,7 @@ def loaded_net_by_currency(store: StateStore, run_key: str) -> dict[str, str]:
 
 
 def _issue_month(dialect: str) -> Any:
-    """SQL for the ``YYYY-MM`` of a staged invoice's ``issue_date`` (read from its payload)."""
+    """SQL for the ``YYYY-MM`` of a staged record's ``issue_date`` (read from its payload)."""
     payload = schema.staged.c.payload
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import JSONB
@@ -84,10 +84,10 @@ def _issue_month(dialect: str) -> Any:
     return func.substr(func.json_extract(payload, "$.issue_date"), 1, 7)
 
 
-def invoices_by_month(store: StateStore, run_key: str) -> dict[str, dict[str, Any]]:
-    """The invoices a run staged to send, per issue month: how many, and their net amount per
-    currency, that this run loaded (``loaded``) or that Fincome already held as staged
-    (``in_fincome``: unchanged since Fincome confirmed them).
+def by_issue_month(store: StateStore, run_key: str, resource: str) -> dict[str, dict[str, Any]]:
+    """The records of a dated resource (invoices, credit notes) a run staged to send, per issue
+    month: how many, and their net amount per currency, that this run loaded (``loaded``) or
+    that Fincome already held as staged (``in_fincome``: unchanged since Fincome confirmed them).
 
     ``{"2026-10": {"loaded": 3, "loaded_net": {"CHF": "10.00"}, "in_fincome": 5, ...}}``
     """
@@ -114,7 +114,7 @@ def invoices_by_month(store: StateStore, run_key: str) -> dict[str, dict[str, An
                 led, and_(led.c.resource == st.c.resource, led.c.record_id == st.c.record_id)
             )
         )
-        .where(st.c.run_key == run_key, st.c.resource == "invoices", st.c.action == "upsert")
+        .where(st.c.run_key == run_key, st.c.resource == resource, st.c.action == "upsert")
         .group_by(month, kind, st.c.currency)
     )
     months: dict[str, dict[str, Any]] = {}

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fincome_airflow.audit.revenue import month_revenue
 from fincome_airflow.audit.run_counts import (
-    invoices_by_month,
+    by_issue_month,
     loaded_net_by_currency,
     outcome_counts,
     staged_counts,
@@ -112,6 +113,8 @@ def build_summary(
             "selected": resource in plan["resources"],
             **http,
         }
+    invoices = by_issue_month(store, run_key, "invoices")
+    credit_notes = by_issue_month(store, run_key, "credit_notes")
     return {
         "month": plan["month"],
         "run_key": run_key,
@@ -123,7 +126,10 @@ def build_summary(
         "net_amount_extracted": (stage or {}).get("net_by_currency", {}),
         "net_amount_loaded": loaded_net_by_currency(store, run_key) if plan["send"] else {},
         # Per issue month: loaded this run / already in Fincome (other months: late changes).
-        "invoices_by_month": invoices_by_month(store, run_key),
+        "invoices_by_month": invoices,
+        "credit_notes_by_month": credit_notes,
+        # The month's invoices (gross) minus its credit notes, per currency, held in Fincome.
+        "revenue": month_revenue(invoices, credit_notes, plan["month"]),
         "top_reject_reasons": (stage or {}).get("top_reasons", []),
         "rejects_file": (stage or {}).get("rejects_file"),
         "reconciliation": dict(reconciliation) if reconciliation else None,
@@ -131,37 +137,57 @@ def build_summary(
     }
 
 
-def _invoice_line(label: str, count: int, net: Mapping[str, str]) -> str:
+#: The dated resources of the summary: key of their split by month, noun.
+_DATED = (("invoices_by_month", "invoice"), ("credit_notes_by_month", "credit note"))
+
+
+def _count_line(label: str, count: int, net: Mapping[str, str], noun: str) -> str:
     if not count:
         return f"{label:<22}nothing"
-    return f"{label:<22}{count} invoice{'s' * (count != 1)}, {format_amounts(net)}"
+    return f"{label:<22}{count} {noun}{'s' * (count != 1)}, {format_amounts(net)}"
 
 
-def _month_lines(summary: Mapping[str, Any]) -> list[str]:
-    """The month's own invoices, then those of other months (late changes), counted apart."""
+def _month_lines(summary: Mapping[str, Any], key: str, noun: str) -> list[str]:
+    """The month's own records of a dated resource, then those of other months (late changes),
+    counted apart."""
     month = summary["month"]
-    by_month = summary.get("invoices_by_month")
+    by_month = summary.get(key)
     if by_month is None:  # a summary written before the split existed
+        if key != "invoices_by_month":
+            return []
         return [f"  net amount loaded this run: {format_amounts(summary['net_amount_loaded'])}"]
+    if not by_month and key != "invoices_by_month":
+        return []  # no credit notes: no lines about them
     empty = {"loaded": 0, "loaded_net": {}, "in_fincome": 0, "in_fincome_net": {}}
     own = by_month.get(month, empty)
     loaded_label = "would be loaded:" if summary["dry_run"] else "loaded this run:"
-    lines = [f"  invoices of {month}:"]
+    lines = [f"  {noun}s of {month}:"]
     if summary["dry_run"]:
         lines.append(f"    {'loaded this run:':<22}nothing (dry run)")
     else:
-        lines.append("    " + _invoice_line(loaded_label, own["loaded"], own["loaded_net"]))
-    lines.append(
-        "    " + _invoice_line("already in Fincome:", own["in_fincome"], own["in_fincome_net"])
-    )
+        lines.append("    " + _count_line(loaded_label, own["loaded"], own["loaded_net"], noun))
+    held = _count_line("already in Fincome:", own["in_fincome"], own["in_fincome_net"], noun)
+    lines.append("    " + held)
     others = {m: v for m, v in by_month.items() if m != month}
     if others:
-        lines.append("  late changes, invoices of other months (not counted above):")
+        lines.append(f"  late changes, {noun}s of other months (not counted above):")
         for other, entry in others.items():
-            loaded = _invoice_line("loaded this run", entry["loaded"], entry["loaded_net"])
-            held = _invoice_line("already in Fincome", entry["in_fincome"], entry["in_fincome_net"])
+            loaded = _count_line("loaded this run", entry["loaded"], entry["loaded_net"], noun)
+            held = _count_line(
+                "already in Fincome", entry["in_fincome"], entry["in_fincome_net"], noun
+            )
             lines.append(f"    {other}: {' '.join(loaded.split())}; {' '.join(held.split())}")
     return lines
+
+
+def _revenue_line(summary: Mapping[str, Any]) -> list[str]:
+    revenue = summary.get("revenue")
+    if not revenue:
+        return []
+    return [
+        f"  revenue of {summary['month']} in Fincome: gross {format_amounts(revenue['gross'])}; "
+        f"credited {format_amounts(revenue['credited'])}; net {format_amounts(revenue['net'])}"
+    ]
 
 
 def readable(summary: Mapping[str, Any]) -> str:
@@ -177,7 +203,9 @@ def readable(summary: Mapping[str, Any]) -> str:
         "  net amount of the invoices read from the ERP (all months): "
         + format_amounts(summary["net_amount_extracted"])
     )
-    lines.extend(_month_lines(summary))
+    for key, noun in _DATED:
+        lines.extend(_month_lines(summary, key, noun))
+    lines.extend(_revenue_line(summary))
     if summary.get("reconciliation"):
         verdict = summary["reconciliation"]
         others = verdict.get("other_months")

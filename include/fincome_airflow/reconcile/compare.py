@@ -140,6 +140,52 @@ def compare(
     return out
 
 
+_CENT = Decimal("0.01")
+
+
+class CurrencyTotals:
+    """Net amounts per currency of one resource for a month: what the ERP month calls for
+    (``expected``) and what Fincome holds (``held``), to the cent.
+
+    A record refused by this run that Fincome holds from an earlier load counts as held only:
+    the difference it makes is explained by its ``refused`` row.
+    """
+
+    def __init__(self) -> None:
+        self.expected: dict[str, Decimal] = defaultdict(Decimal)
+        self.held: dict[str, Decimal] = defaultdict(Decimal)
+
+    def add(self, want: Mapping[str, Any] | None, have: Mapping[str, Any] | None) -> None:
+        if want is not None and want.get("currency"):
+            self.expected[want["currency"]] += _amount(want)
+        if have is not None and have.get("currency"):
+            self.held[have["currency"]] += _amount(have)
+
+    def result(self) -> dict[str, dict[str, str]]:
+        """``{currency: {"expected", "held", "difference" (held - expected)}}``, amounts as text."""
+        out = {}
+        for currency in sorted(self.expected.keys() | self.held.keys()):
+            expected, held = self.expected[currency], self.held[currency]
+            out[currency] = {
+                "expected": format(expected.quantize(_CENT), "f"),
+                "held": format(held.quantize(_CENT), "f"),
+                "difference": format((held - expected).quantize(_CENT), "f"),
+            }
+        return out
+
+
+def totals_differ(
+    totals: Mapping[str, Mapping[str, Mapping[str, str]]],
+) -> list[tuple[str, str, str]]:
+    """``(resource, currency, difference)`` of every total that Fincome holds differently."""
+    return [
+        (resource, currency, figures["difference"])
+        for resource, by_currency in totals.items()
+        for currency, figures in by_currency.items()
+        if Decimal(figures["difference"]) != 0
+    ]
+
+
 class VerdictBuilder:
     """Accumulates counts per kind and money at stake per currency, one difference at a time."""
 

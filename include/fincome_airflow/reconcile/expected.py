@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
+from fincome_airflow import contract
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.stage.staging import id_chunks
 from fincome_airflow.state import schema
@@ -54,12 +55,21 @@ def _staged_upserts(store: StateStore, run_key: str, resource: str) -> Select[An
     )
 
 
-def month_invoices(
-    store: StateStore, run_key: str, month: BillingMonth
+def month_filter(month: BillingMonth) -> dict[str, str]:
+    """The list filter of a dated resource (``contract.DATED_RESOURCES``) for ``month``."""
+    return {
+        contract.ISSUE_DATE_FROM_PARAM: month.start.isoformat(),
+        contract.ISSUE_DATE_TO_PARAM: month.end.isoformat(),
+    }
+
+
+def month_records(
+    store: StateStore, run_key: str, resource: str, month: BillingMonth
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The run's staged invoices issued in ``month`` (others were staged as updates only)."""
+    """The run's staged records of a dated resource issued in ``month`` (those of other months
+    were staged as late changes)."""
     start, end = month.start.isoformat(), month.end.isoformat()
-    for record_id, payload in staged_payloads(store, run_key, "invoices"):
+    for record_id, payload in staged_payloads(store, run_key, resource):
         if start <= payload.get("issue_date", "") < end:
             yield record_id, payload
 

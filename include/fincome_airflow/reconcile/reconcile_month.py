@@ -1,9 +1,10 @@
 """Reconcile one month: stream Fincome's records against the ERP's, record every difference.
 
-Invoices are compared by a merge of two id-ordered streams (the run's staged records and
-Fincome's list), so memory does not grow with the month; the invoices the run sent to other
-months (late changes, ``late.py``) are compared too; customers and subscriptions are those the
-compared invoices reference and those the run sent (with parent customers).
+The dated resources (invoices, credit notes) are compared by a merge of two id-ordered streams
+(the run's staged records and Fincome's list of the month), so memory does not grow with the
+month, and totalled per currency; the records the run sent to other months (late changes,
+``late.py``) are compared too. The other resources (customers, subscriptions, plans, products)
+are compared for the records those name and the run sent (``steps.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import csv
 import heapq
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +20,10 @@ from sqlalchemy import delete, select
 
 from fincome_airflow import contract
 from fincome_airflow.month import BillingMonth
-from fincome_airflow.reconcile.compare import Difference, VerdictBuilder, compare_pair, largest
-from fincome_airflow.reconcile.expected import month_invoices, refused, staged_payloads
-from fincome_airflow.reconcile.late import Reader, compare_late, sent_ids, sent_outside
-from fincome_airflow.reconcile.merge import merge_by_id
+from fincome_airflow.reconcile.compare import Difference, VerdictBuilder, largest
+from fincome_airflow.reconcile.late import Reader
+from fincome_airflow.reconcile.references import References, referrers_first
+from fincome_airflow.reconcile.steps import compare_dated, compare_referenced
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore, utcnow
 from fincome_airflow.state.upsert import upsert
@@ -44,7 +45,6 @@ class DifferenceSink:
 
     def __init__(self, store: StateStore, run_key: str, path: ObjectStoragePath | Path) -> None:
         self.store, self.run_key, self.path = store, run_key, path
-        self.refused_seen: set[str] = set()
         self._verdict = VerdictBuilder()
         self._batch: list[dict[str, Any]] = []
         self._largest: list[tuple[Any, ...]] = []
@@ -63,9 +63,7 @@ class DifferenceSink:
         self._csv.writerow(row)
         self._batch.append({"run_key": self.run_key, **row})
         self._verdict.add(diff)
-        if diff.kind == "refused":
-            self.refused_seen.add(diff.record_id)
-        else:
+        if diff.kind != "refused":
             self._seq += 1
             item = (diff.amount_at_stake, -self._seq, diff)
             if len(self._largest) < TOP:
@@ -93,81 +91,39 @@ class DifferenceSink:
         return result
 
 
-def _ids_referenced(payloads: Iterable[Mapping[str, Any]], field: str) -> set[str]:
-    return {p[field] for p in payloads if p.get(field)}
-
-
 def reconcile_month(
     hook: Reader,
     store: StateStore,
     run_key: str,
     month: BillingMonth,
     path: ObjectStoragePath | Path,
+    resources: Sequence[contract.ApiResource] = contract.RESOURCES,
 ) -> dict[str, Any]:
-    """Compare Fincome with the ERP month staged by ``run_key``, and the invoices of other
-    months the run sent; return the verdict (``other_months``: those months).
+    """Compare Fincome with the ERP month staged by ``run_key`` for ``resources`` (default: the
+    resources the DAG loads), and the records of other months the run sent; return the verdict
+    (``totals``: per dated resource and currency, what the month calls for and what Fincome
+    holds; ``other_months``: the months of the late changes).
 
     The verdict and every difference are written to the state database and to ``path`` (a
     local path or any ObjectStoragePath).
     """
     sink = DifferenceSink(store, run_key, path)
-    subscription_ids: set[str] = set()
-    customer_ids: set[str] = set()
-    refused_invoices = refused(store, run_key, "invoices")
-    other_months: list[str] = []
-    actual = hook.list(
-        "invoices",
-        **{
-            contract.INVOICE_DATE_FROM_PARAM: month.start.isoformat(),
-            contract.INVOICE_DATE_TO_PARAM: month.end.isoformat(),
-        },
-    )
+    wanted: References = {}
+    totals: dict[str, dict[str, dict[str, str]]] = {}
+    other_months: set[str] = set()
     try:
-        for record_id, want, have in merge_by_id(month_invoices(store, run_key, month), actual):
-            if want is not None:
-                subscription_ids.add(want["subscription_id"])
-                customer_ids.add(want["customer_id"])
-            sink.add(
-                compare_pair("invoices", record_id, want, have, refused_invoices.get(record_id))
-            )
-        for record_id, reason in refused_invoices.items():
-            if record_id not in sink.refused_seen:
-                sink.add(compare_pair("invoices", record_id, None, None, reason))
-        late = sent_outside(store, run_key, month)
-        other_months = compare_late(hook, store, run_key, late, month, sink.add)
-        subscription_ids |= late.subscription_ids | sent_ids(store, run_key, "subscriptions")
-        customer_ids |= late.customer_ids | sent_ids(store, run_key, "customers")
-
-        subscriptions = _wanted(store, run_key, "subscriptions", subscription_ids)
-        customer_ids |= _ids_referenced(subscriptions.values(), "customer_id")
-        customers = _wanted(store, run_key, "customers", customer_ids)
-        # Parent customers, level by level: one read of the staged customers per level.
-        found = customers
-        while parents := _ids_referenced(found.values(), "root_parent_id") - customers.keys():
-            found = _wanted(store, run_key, "customers", parents)
-            if not found:
-                break
-            customers.update(found)
-        for resource, expected, ids in (
-            ("subscriptions", subscriptions, subscription_ids),
-            ("customers", customers, customer_ids | customers.keys()),
-        ):
-            refused_here = refused(store, run_key, resource)
-            actual_here = {r["id"]: r for r in hook.list(resource) if r["id"] in ids}
-            for record_id in sorted(ids | expected.keys()):
-                sink.add(
-                    compare_pair(
-                        resource,
-                        record_id,
-                        expected.get(record_id),
-                        actual_here.get(record_id),
-                        refused_here.get(record_id),
-                        report_extra=False,
-                    )
+        for resource in referrers_first(resources):
+            if resource in contract.DATED_RESOURCES:
+                totals[resource], others = compare_dated(
+                    hook, store, run_key, month, resource, sink.add, wanted
                 )
+                other_months.update(others)
+            else:
+                compare_referenced(hook, store, run_key, resource, sink.add, wanted)
     finally:
         result = sink.close()
-    result["other_months"] = other_months
+    result["totals"] = totals
+    result["other_months"] = sorted(other_months)
     with store.begin() as conn:
         upsert(
             conn,
@@ -184,12 +140,6 @@ def reconcile_month(
             ["run_key"],
         )
     return result
-
-
-def _wanted(
-    store: StateStore, run_key: str, resource: str, ids: set[str]
-) -> dict[str, dict[str, Any]]:
-    return {rid: p for rid, p in staged_payloads(store, run_key, resource) if rid in ids}
 
 
 def stored_verdict(store: StateStore, run_key: str) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.hooks.fincome import FincomeHook
 from fincome_airflow.month import BillingMonth
+from fincome_airflow.reconcile.compare import totals_differ
 from fincome_airflow.reconcile.reconcile_month import reconcile_month
 from fincome_airflow.state.retention import require_resumable
 from fincome_airflow.state.store import StateStore
@@ -42,8 +43,10 @@ def describe(result: dict[str, Any]) -> str:
         for d in result.get("largest", [])
     )
     others = ", ".join(result.get("other_months") or []) or "none"
+    differ = ", ".join(" ".join(item) for item in totals_differ(result.get("totals") or {}))
     return (
         f"{result['verdict']}; amounts at stake {result['amount_at_stake'] or 'none'}; "
+        f"month totals Fincome holds differently: {differ or 'none'}; "
         f"by kind {result['by_kind']}; largest: {largest or 'none'}; "
         f"other months whose invoices this run sent, checked too: {others}; "
         f"list in {result['file']}"

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote
 
+from fincome_airflow.audit.revenue import month_revenue
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.kinds import KIND_MONTHLY
 from fincome_airflow.load.progress import format_duration
-from fincome_airflow.money import add_amounts
 
 #: The counts a month row shows, each summed over the three resources.
 COUNTS: Final = ("extracted", "sent", "unchanged", "rejected", "blocked", "deleted")
@@ -41,6 +41,22 @@ class RunView:
     invoices: int = 0
     #: ``monthly`` or ``intraday`` (the sync between closes).
     kind: str = KIND_MONTHLY
+    #: The month's credit notes in Fincome after the run: how many, net amount per currency.
+    credit_notes: int = 0
+    credited: dict[str, str] = field(default_factory=dict)
+    #: The month's invoices minus its credit notes in Fincome, per currency.
+    net_revenue: dict[str, str] = field(default_factory=dict)
+    #: The reconciliation's month totals: ``{resource: {currency: {expected, held, difference}}}``.
+    totals: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+
+    @property
+    def revenue_rows(self) -> list[tuple[str, str, str, str]]:
+        """``(currency, invoices, credit notes, net revenue)`` per currency, in Fincome."""
+        currencies = sorted(self.fincome_net.keys() | self.credited.keys())
+        return [
+            (c, self.fincome_net.get(c, "0.00"), self.credited.get(c, "0.00"), self.net_revenue[c])
+            for c in currencies
+        ]
 
     @property
     def duration_s(self) -> float | None:
@@ -70,6 +86,9 @@ class RunView:
             "reconciliation": self.verdict,
             "amount_at_stake": self.amount_at_stake,
             "late_change_months": self.late_months,
+            "credit_notes_fincome": {"count": self.credit_notes, "net_amount": self.credited},
+            "net_revenue_fincome": self.net_revenue,
+            "reconciliation_totals": self.totals,
         }
 
 
@@ -93,11 +112,13 @@ def run_view(run: Mapping[str, Any]) -> RunView:
     status = _LABELS.get(run["status"]) or _IN_PROGRESS.get(run["status"], run["status"])
     resources = summary.get("resources") or stage.get("counts") or {}
     by_month = summary.get("invoices_by_month")
+    credit_notes = summary.get("credit_notes_by_month") or {}
     if by_month is not None:
-        own = by_month.get(run["month"], {})
-        fincome_net = add_amounts(own.get("loaded_net"), own.get("in_fincome_net"))
-    else:
-        fincome_net = dict(summary.get("net_amount_loaded") or {})
+        revenue = month_revenue(by_month, credit_notes, run["month"])
+    else:  # a summary written before the split by month: what the run loaded
+        loaded = dict(summary.get("net_amount_loaded") or {})
+        revenue = {"gross": loaded, "credited": {}, "net": loaded}
+    own_notes = credit_notes.get(run["month"]) or {}
     verdict = summary.get("reconciliation") or {}
     dag_id, _, run_id = run["run_key"].partition("/")
     return RunView(
@@ -110,13 +131,17 @@ def run_view(run: Mapping[str, Any]) -> RunView:
         finished=run.get("finished_at"),
         counts=_counts(resources),
         erp_net=dict(summary.get("net_amount_extracted") or stage.get("net_by_currency") or {}),
-        fincome_net=fincome_net,
+        fincome_net=revenue["gross"],
         verdict=verdict.get("verdict") or ("not run" if summary else ""),
         amount_at_stake=dict(verdict.get("amount_at_stake") or {}),
         late_months=sorted(m for m in (by_month or {}) if m != run["month"]),
         top_reasons=[tuple(x) for x in summary.get("top_reject_reasons") or []],
         invoices=int((resources.get("invoices") or {}).get("extracted", 0)),
         kind=run.get("kind") or KIND_MONTHLY,
+        credit_notes=int(own_notes.get("loaded", 0)) + int(own_notes.get("in_fincome", 0)),
+        credited=revenue["credited"],
+        net_revenue=revenue["net"],
+        totals=dict(verdict.get("totals") or {}),
     )
 
 

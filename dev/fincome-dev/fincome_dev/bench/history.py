@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from fincome_airflow.audit.revenue import month_revenue
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.month import BillingMonth
 from fincome_airflow.state import schema
@@ -57,6 +58,25 @@ def _summary(month: str, run_key: str, *, invoices: int, rejected: int, dry_run:
     inv.update(extracted=invoices, valid=invoices - rejected, rejected=rejected)
     inv["unchanged" if dry_run else "created"] = invoices - rejected
     net = f"{invoices * 100 + 0.5:.2f}"
+    # A credit note for one invoice in twenty, of CHF 50.25 each.
+    notes, credited = invoices // 20, f"{invoices // 20 * 50.25:.2f}"
+    invoices_by_month = {
+        month: {
+            "loaded": 0 if dry_run else invoices - rejected,
+            "loaded_net": {} if dry_run else {"CHF": net},
+            "in_fincome": 0,
+            "in_fincome_net": {},
+        }
+    }
+    credit_notes_by_month = {
+        month: {
+            "loaded": 0 if dry_run else notes,
+            "loaded_net": {} if dry_run else {"CHF": credited},
+            "in_fincome": 0,
+            "in_fincome_net": {},
+        }
+    }
+    totals = {"expected": credited, "held": credited, "difference": "0.00"}
     return {
         "month": month,
         "run_key": run_key,
@@ -64,16 +84,16 @@ def _summary(month: str, run_key: str, *, invoices: int, rejected: int, dry_run:
         "resources": counts,
         "net_amount_extracted": {"CHF": net, "EUR": f"{invoices * 12:.2f}"},
         "net_amount_loaded": {} if dry_run else {"CHF": net},
-        "invoices_by_month": {
-            month: {
-                "loaded": 0 if dry_run else invoices - rejected,
-                "loaded_net": {} if dry_run else {"CHF": net},
-                "in_fincome": 0,
-                "in_fincome_net": {},
-            }
-        },
+        "invoices_by_month": invoices_by_month,
+        "credit_notes_by_month": credit_notes_by_month,
+        "revenue": month_revenue(invoices_by_month, credit_notes_by_month, month),
         "top_reject_reasons": [[REASONS[i % len(REASONS)], rejected // 5] for i in range(5)],
-        "reconciliation": {"verdict": "reconciled", "differences": 0, "amount_at_stake": {}},
+        "reconciliation": {
+            "verdict": "reconciled",
+            "differences": 0,
+            "amount_at_stake": {},
+            "totals": {"credit_notes": {"CHF": totals}},
+        },
     }
 
 

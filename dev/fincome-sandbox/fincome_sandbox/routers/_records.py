@@ -132,11 +132,11 @@ CursorQuery = Annotated[
 ]
 DateFromQuery = Annotated[
     dt.date | None,
-    Query(alias=contract.INVOICE_DATE_FROM_PARAM, description="issue_date on or after"),
+    Query(alias=contract.ISSUE_DATE_FROM_PARAM, description="issue_date on or after"),
 ]
 DateToQuery = Annotated[
     dt.date | None,
-    Query(alias=contract.INVOICE_DATE_TO_PARAM, description="issue_date strictly before"),
+    Query(alias=contract.ISSUE_DATE_TO_PARAM, description="issue_date strictly before"),
 ]
 #: ``check_references(store, body, options)`` answers 422 before a body is upserted.
 CheckReferences = Callable[[RecordStore, Any, FaultOptions], None]
