@@ -175,7 +175,9 @@ def test_data_team_opens_october_filters_rejects_downloads_csv_and_reruns(site, 
         created.click()
         page.wait_for_url(f"**/dags/fincome_monthly_load/runs/{run_id}")
         page.get_by_text(run_id).first.wait_for()
-        page.wait_for_load_state("networkidle")
+        # Not "networkidle": the run page polls the API while the run is active (under load the
+        # dry run stays active long enough that the network is never idle for 500 ms).
+        page.wait_for_load_state("load")
         screenshot(page, "05-airflow-run")
     run = site.get(f"/api/v2/dags/fincome_monthly_load/dagRuns/{run_id}", "admin").json()
     assert run["conf"]["month"] == "2026-10" and run["conf"]["dry_run"] is True

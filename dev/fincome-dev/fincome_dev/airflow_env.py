@@ -24,7 +24,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from typing import Final, TypeVar
 import psutil
 
 from fincome_airflow.airflow_cli import airflow_argv
+from fincome_sandbox.launcher import free_port
 
 T = TypeVar("T")
 
@@ -102,13 +102,6 @@ def airflow_environ(
     )
     env.update(overrides or {})
     return env
-
-
-def free_port() -> int:
-    """Return a TCP port free right now on 127.0.0.1."""
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -32,11 +33,32 @@ _LIVE: weakref.WeakSet[SandboxProcess] = weakref.WeakSet()
 _POLL_SECONDS = 0.05
 
 
+#: Ports handed out by :func:`free_port`: below Linux's ephemeral range (32768-60999), which
+#: the kernel hands to every outgoing connection, so a port picked now and bound seconds later
+#: is not taken meanwhile by a connection of a test running beside it.
+_PORTS = range(20_000, 32_768)
+_GIVEN: set[int] = set()
+_RANDOM = random.Random()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port that is free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """Return a TCP port free on ``host`` right now, outside the ephemeral range, never the
+    same twice in a process.
+
+    :raise OSError: no free port after many tries.
+    """
+    for _ in range(200):
+        port = _RANDOM.choice(_PORTS)
+        if port in _GIVEN:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
+    raise OSError(f"no free TCP port on {host} in {_PORTS.start}-{_PORTS.stop - 1}")
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
