@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,9 @@ from typing import Any
 
 from fincome_dev.airflow_env import AirflowRuntime, airflow_runtime
 from support.paths import DAGS, PLUGINS
+
+#: ``0`` runs every ``airflow`` command of the tests as its own process (to compare).
+FORK_COMMANDS_ENV = "FINCOME_TEST_FORK_COMMANDS"
 
 
 def migrate_template(folder: Path) -> Path:
@@ -24,9 +28,11 @@ def migrated_airflow(
     template: Path, home: Path, dags_folder: Path = DAGS, **options: Any
 ) -> Iterator[AirflowRuntime]:
     """:func:`airflow_runtime` in ``home`` on a copy of the migrated ``template`` (the project's
-    plugins unless ``plugins_folder`` is given)."""
+    plugins unless ``plugins_folder`` is given), its commands run by a fork server (Airflow
+    imported once, :mod:`fincome_dev.airflow_forkserver`) unless ``fork_commands=False``."""
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(template, home / "airflow.db")
     options.setdefault("plugins_folder", PLUGINS)
+    options.setdefault("fork_commands", os.environ.get(FORK_COMMANDS_ENV, "1") != "0")
     with airflow_runtime(dags_folder, home=home, migrate=False, **options) as af:
         yield af

@@ -13,4 +13,3 @@ def test_free_ports_are_below_the_ephemeral_range_distinct_and_bindable():
     assert all(20_000 <= port < 32_768 for port in ports)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", ports[-1]))
-

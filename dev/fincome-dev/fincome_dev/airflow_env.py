@@ -39,6 +39,7 @@ from typing import Final, TypeVar
 import psutil
 
 from fincome_airflow.airflow_cli import airflow_argv
+from fincome_dev.airflow_forkserver import ForkServer, settings_of
 from fincome_sandbox.launcher import free_port
 
 T = TypeVar("T")
@@ -94,7 +95,10 @@ def airflow_environ(
             # cannot read what the scheduler encrypted dies on the first deadline callback.
             "AIRFLOW__CORE__FERNET_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "2",
-            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+            # A new file is parsed at once (the listing every 2 s finds it); parsing each file
+            # again every 10 s cost a dag-processor a tenth of a core for files that never change
+            # while a runtime lives (minutes).
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
@@ -174,6 +178,10 @@ class AirflowRuntime:
     env: dict[str, str]
     api_port: int
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    #: Run :meth:`cli` commands in children of one :mod:`~fincome_dev.airflow_forkserver`
+    #: (Airflow imported once): commands that change no Airflow setting.
+    fork_commands: bool = False
+    _fork_server: ForkServer | None = field(default=None, repr=False)
 
     @property
     def db_path(self) -> Path:
@@ -202,9 +210,27 @@ class AirflowRuntime:
         :raise subprocess.CalledProcessError: non-zero exit and ``check`` (output in the message).
         :raise subprocess.TimeoutExpired: still running after ``timeout`` (its tree is stopped).
         """
+        command_env = {**self.env, **(env or {})}
+        server = self._server_for(command_env)
+        if server is not None:
+            result = server.run(args, command_env, self.home, timeout)
+        else:
+            result = self._run_process(args, command_env, timeout)
+        if check and result.returncode != 0:
+            raise subprocess.CalledProcessError(
+                result.returncode,
+                result.args,
+                output=result.stdout,
+                stderr=f"{result.stderr[-4000:]}\n(airflow {' '.join(args)} failed)",
+            )
+        return result
+
+    def _run_process(
+        self, args: tuple[str, ...], env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[str]:
         process = subprocess.Popen(
             self.command(*args),
-            env={**self.env, **(env or {})},
+            env=env,
             cwd=self.home,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -218,15 +244,20 @@ class AirflowRuntime:
             stop_process_tree(process, timeout=5)  # its task processes too
             process.communicate()
             raise
-        result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-        if check and result.returncode != 0:
-            raise subprocess.CalledProcessError(
-                result.returncode,
-                result.args,
-                output=result.stdout,
-                stderr=f"{result.stderr[-4000:]}\n(airflow {' '.join(args)} failed)",
-            )
-        return result
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+    def _server_for(self, env: Mapping[str, str]) -> ForkServer | None:
+        """The fork server when it can run a command with ``env`` (started on first use)."""
+        if not self.fork_commands or settings_of(env) != settings_of(self.env):
+            return None
+        server = self._fork_server
+        if server is not None and (not server.alive() or server.settings != settings_of(self.env)):
+            server.stop()
+            server = None
+        if server is None:
+            server = ForkServer.start(self.env, self.home, self.log_path("forkserver"))
+            self._fork_server = server
+        return server
 
     def start(self, *components: str, env: Mapping[str, str] | None = None) -> None:
         """Start components (default: all of :data:`COMPONENTS`), each in its own process group.
@@ -252,7 +283,11 @@ class AirflowRuntime:
                 )
 
     def stop(self, *components: str, timeout: float = 15.0) -> None:
-        """Stop components (default: all started, the last started first), children included."""
+        """Stop components (default: all started, the last started first, and the fork server),
+        children included."""
+        if not components and self._fork_server is not None:
+            self._fork_server.stop()
+            self._fork_server = None
         for component in components or list(reversed(self.processes)):
             process = self.processes.pop(component, None)
             if process is not None:
@@ -369,6 +404,7 @@ def airflow_runtime(
     migrate: bool = True,
     api_port: int | None = None,
     keep_home: bool = False,
+    fork_commands: bool = False,
 ) -> Iterator[AirflowRuntime]:
     """Prepare an AIRFLOW_HOME, migrate its SQLite DB, yield the runtime, then stop everything.
 
@@ -379,6 +415,7 @@ def airflow_runtime(
     :param migrate: run ``airflow db migrate`` before yielding.
     :param api_port: api-server port (default: a free one).
     :param keep_home: keep a temporary home (its logs) after exit.
+    :param fork_commands: run :meth:`AirflowRuntime.cli` commands through a fork server.
     """
     owned = home is None
     home_path = Path(home or tempfile.mkdtemp(prefix="airflow-home-")).resolve()
@@ -394,6 +431,7 @@ def airflow_runtime(
             overrides=env,
         ),
         api_port=port,
+        fork_commands=fork_commands,
     )
     try:
         if migrate:
