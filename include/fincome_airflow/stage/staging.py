@@ -23,7 +23,7 @@ from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from fincome_airflow.contract import RESOURCES, Resource
-from fincome_airflow.stage.hashing import canonical_with_hash
+from fincome_airflow.stage.hashing import canonical_with_hash, canonical_with_hash_of_plain
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
 from fincome_airflow.state.upsert import upsert
@@ -129,7 +129,8 @@ class StagingWriter:
         self._see(d.updated_at)
         if d.kind == "stage":
             assert d.payload is not None
-            canonical, digest = canonical_with_hash(d.payload)
+            hashed = canonical_with_hash_of_plain if d.plain else canonical_with_hash
+            canonical, digest = hashed(d.payload)
             self._staged.append(
                 {
                     "run_key": self.run_key,

@@ -35,6 +35,10 @@ _DATE: Final = dt.date
 _DECIMAL: Final = Decimal
 #: One line quantity left blank in the ERP: one unit (``values.quantity``).
 _ONE: Final = money(Decimal(1))
+#: Entries per memo below: a month's dates and amounts repeat (plans, prices, service periods).
+_MEMO_SIZE: Final = 20_000
+_ISO: dict[dt.date, str] = {}
+_MONEY: dict[Decimal, tuple[Decimal, str]] = {}
 
 
 class _Unusual(Exception):
@@ -76,6 +80,30 @@ def _amount(value: Any) -> Decimal:
     raise _Unusual
 
 
+def _money(value: Any) -> tuple[Decimal, str]:
+    """:func:`_amount` and its JSON text, remembered per value. Equal amounts other than zero
+    (``-0.00`` is not ``0.00``) give the same cents and text whatever their exponent."""
+    known = _MONEY.get(value) if type(value) is _DECIMAL and value else None
+    if known is None:
+        amount = _amount(value)
+        known = (amount, money(amount))
+        if value:
+            if len(_MONEY) >= _MEMO_SIZE:
+                _MONEY.clear()
+            _MONEY[value] = known
+    return known
+
+
+def _iso(value: dt.date) -> str:
+    """``value.isoformat()``, remembered."""
+    text = _ISO.get(value)
+    if text is None:
+        if len(_ISO) >= _MEMO_SIZE:
+            _ISO.clear()
+        text = _ISO[value] = value.isoformat()
+    return text
+
+
 def _currency(value: Any) -> str:
     if type(value) is str:
         return rules.currency(value)
@@ -110,7 +138,7 @@ def fast_customer(row: Any) -> Mapped | None:
             payload["root_parent_id"] = parent
     except Exception:  # a refusal or anything unusual: the reference names it
         return None
-    return Mapped(str(row.cust_no), payload=payload)
+    return Mapped(str(row.cust_no), payload=payload, plain=True)
 
 
 def fast_subscription(row: Any) -> Mapped | None:
@@ -127,23 +155,23 @@ def fast_subscription(row: Any) -> Mapped | None:
         start = _date(row.start_date)
         end = _optional_date(row.end_date)
         terminated = _optional_date(row.terminated_on)
-        payload["start_date"] = start.isoformat()
+        payload["start_date"] = _iso(start)
         if end is not None:
             rules.end_not_before_start(start, end)
-            payload["end_date"] = end.isoformat()
+            payload["end_date"] = _iso(end)
         if status == "canceled":
             if terminated is None:
                 return None
             rules.canceled_not_before_start(start, terminated)
-            payload["canceled_at"] = terminated.isoformat()
+            payload["canceled_at"] = _iso(terminated)
         currency = payload["currency"] = _currency(row.currency)
         fee = row.monthly_fee
         if fee is not None:
-            payload["monthly_value"] = money(_amount(fee))
+            payload["monthly_value"] = _money(fee)[1]
         payload["custom_properties"] = {}
     except Exception:  # a refusal or anything unusual: the reference names it
         return None
-    return Mapped(str(row.contract_no), payload=payload, currency=currency)
+    return Mapped(str(row.contract_no), payload=payload, currency=currency, plain=True)
 
 
 def fast_invoice(head: Any, lines: Sequence[Any], today: dt.date) -> Mapped | None:
@@ -161,24 +189,25 @@ def fast_invoice(head: Any, lines: Sequence[Any], today: dt.date) -> Mapped | No
         issued = _date(head.invoice_date)
         if issued > today:
             return None
-        payload["issue_date"] = issued.isoformat()
+        payload["issue_date"] = _iso(issued)
         due = _optional_date(head.due_date)
         if due is not None:
             rules.due_not_before_issue(issued, due)
-            payload["due_date"] = due.isoformat()
+            payload["due_date"] = _iso(due)
         currency = payload["currency"] = _currency(head.currency)
-        net = _amount(head.total_net)
-        payload["net_amount"] = money(net)
+        net, payload["net_amount"] = _money(head.total_net)
         tax = head.total_tax
         if tax is not None:
-            payload["tax_amount"] = money(_amount(tax))
+            payload["tax_amount"] = _money(tax)[1]
         if lines:
             payload["lines"], total = _lines(lines)
             rules.lines_add_up(total, net)
         payload["custom_properties"] = {}
     except Exception:  # a refusal or anything unusual: the reference names it
         return None
-    return Mapped(str(head.invoice_no), payload=payload, currency=currency, net_amount=net)
+    return Mapped(
+        str(head.invoice_no), payload=payload, currency=currency, net_amount=net, plain=True
+    )
 
 
 def _lines(lines: Sequence[Any]) -> tuple[list[dict[str, Any]], Decimal]:
@@ -198,16 +227,15 @@ def _lines(lines: Sequence[Any]) -> tuple[list[dict[str, Any]], Decimal]:
         if description is not None:
             line["description"] = description
         line["quantity"] = _quantity(row.quantity)
-        amount = _amount(row.net_amount)
-        line["net_amount"] = money(amount)
+        amount, line["net_amount"] = _money(row.net_amount)
         total += amount
         if kind == "subscription":
             start = _date(row.service_from)
             end = _date(row.service_to) + ONE_DAY
             rules.period_in_order(start, end)
             rules.date_in_range(end)
-            line["period_start"] = start.isoformat()
-            line["period_end"] = end.isoformat()
+            line["period_start"] = _iso(start)
+            line["period_end"] = _iso(end)
         line["custom_properties"] = {}
         mapped.append(line)
     return mapped, total

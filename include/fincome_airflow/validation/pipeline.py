@@ -117,6 +117,7 @@ class LoadValidator:
             m.currency,
             m.net_amount,
             getattr(row, "updated_at", None),
+            m.plain,
         )
 
     def _refuse(self, d: Decision, p: Problem) -> Decision:
