@@ -24,6 +24,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import groupby
+from operator import attrgetter
 from typing import Any, Final
 
 from fincome_airflow.contract import Resource
@@ -66,7 +67,7 @@ def _parent_is_root(row: Any) -> bool:
 
 def _by_id(rows: Iterable[Any], key: str) -> Iterator[tuple[Any, list[Any]]]:
     """Group consecutive rows (the queries order by id) by their id column."""
-    for record_id, group in groupby(rows, key=lambda r: getattr(r, key)):
+    for record_id, group in groupby(rows, key=attrgetter(key)):
         yield record_id, list(group)
 
 
