@@ -25,10 +25,10 @@ pytestmark = pytest.mark.integration
 fincome_erp = pytest.importorskip("fincome_erp")
 
 
-def _decisions(engine: Any, month: str, today: dt.date, *, gate: bool) -> list[tuple]:
+def decisions(engine: Any, month: str, today: dt.date, validator: LoadValidator) -> list[tuple]:
+    """Every decision of ``validator`` over the month read through the real SQL."""
     billing = BillingMonth.parse(month)
     scope = LoadScope.for_month(billing.start, billing.end, None)
-    validator = LoadValidator(today=today, ledger_lookup=lambda r, ids: set(), model_gate=gate)
     out: list[tuple] = []
     with engine.connect() as conn:
         for resource in RESOURCES:
@@ -38,9 +38,17 @@ def _decisions(engine: Any, month: str, today: dt.date, *, gate: bool) -> list[t
     return out
 
 
+def no_ledger(resource: str, ids: object) -> set[str]:
+    return set()
+
+
 def _same_with_and_without_gate(engine: Any, month: str, today: dt.date) -> int:
-    gated = _decisions(engine, month, today, gate=True)
-    assert _decisions(engine, month, today, gate=False) == gated
+    gated = decisions(
+        engine, month, today, LoadValidator(today=today, ledger_lookup=no_ledger, model_gate=True)
+    )
+    assert decisions(engine, month, today, LoadValidator(today=today, ledger_lookup=no_ledger)) == (
+        gated
+    )
     return sum(1 for d in gated if d[2] == "stage")
 
 

@@ -13,6 +13,7 @@ from fincome_airflow.stage.hashing import (
     _normalized,
     canonical_json,
     canonical_with_hash,
+    canonical_with_hash_of_plain,
     dumps_sorted,
     text_hash,
 )
@@ -107,3 +108,20 @@ def test_a_mapped_invoice_takes_the_orjson_path() -> None:
 def test_objects_json_cannot_write_are_not_written_by_orjson_either() -> None:
     assert _fast_canonical({"a": Decimal("1.5")}) is None
     assert _fast_canonical({"a": 1.5}) is None  # floats: json's text is json's own
+
+
+plain_leaves = st.text() | st.sampled_from(["0.00", "10.50", "1250.00", "1.5", "0.001", "1E+2"])
+plain_dicts = st.dictionaries(keys, plain_leaves, max_size=6).map(
+    lambda d: d | {"custom_properties": {}}
+)
+plain_payloads = st.builds(
+    lambda top, lines: top | ({"lines": lines} if lines is not None else {}),
+    plain_dicts,
+    st.none() | st.lists(plain_dicts, max_size=3),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(plain_payloads)
+def test_canonical_of_a_plain_payload_is_the_canonical_of_the_walk(payload) -> None:
+    assert canonical_with_hash_of_plain(payload) == canonical_with_hash(payload)

@@ -129,6 +129,27 @@ def _fast_canonical(payload: Mapping[str, Any]) -> bytes | None:
         return None
 
 
+def canonical_with_hash_of_plain(payload: Mapping[str, Any]) -> tuple[str, str]:
+    """:func:`canonical_with_hash` of a payload known to be plain: every leaf an exact ``str``,
+    amounts only at the top and in the dicts of ``lines`` (what the mapping's fast lane
+    builds), so only the amounts are visited."""
+    out = dict(payload)
+    for key in AMOUNT_FIELDS.intersection(out):
+        out[key] = _normalized_text(out[key])
+    lines = out.get("lines")
+    if lines:
+        out["lines"] = [_plain_amounts(line) for line in lines]
+    fast = orjson.dumps(out, option=_SORTED)
+    return fast.decode("utf-8"), hashlib.sha256(fast).hexdigest()
+
+
+def _plain_amounts(line: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(line)
+    for key in AMOUNT_FIELDS.intersection(out):
+        out[key] = _normalized_text(out[key])
+    return out
+
+
 def payload_hash(payload: Mapping[str, Any]) -> str:
     """SHA-256 (hex) of :func:`canonical_json`."""
     return text_hash(canonical_json(payload))

@@ -13,6 +13,7 @@ from fincome_airflow.extract.scope import MAX_PENDING_PER_RESOURCE, LoadScope
 from fincome_airflow.extract.watermark import WatermarkSettings, read_horizon
 from fincome_airflow.kinds import KIND_INTRADAY, KIND_MONTHLY, RUN_KINDS
 from fincome_airflow.month import BillingMonth
+from fincome_airflow.stage.collector import fewer_collections
 from fincome_airflow.stage.report import ReportBuilder, StageReport
 from fincome_airflow.stage.staging import (
     StagingWriter,
@@ -91,6 +92,7 @@ def extract_and_stage(
         "invoices": validator.invoices,
     }
     with (
+        fewer_collections(),
         erp_engine.connect() as conn,
         StagingWriter(store, run_key, pending=pending, track_pending=not dry_run) as writer,
     ):

@@ -23,7 +23,7 @@ from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from fincome_airflow.contract import RESOURCES, Resource
-from fincome_airflow.stage.hashing import canonical_with_hash
+from fincome_airflow.stage.hashing import canonical_with_hash, canonical_with_hash_of_plain
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
 from fincome_airflow.state.upsert import upsert
@@ -50,6 +50,17 @@ REJECT_COLUMNS: Final = (
 )
 #: The header of a rejects CSV (``record_id`` is written ``id``).
 CSV_COLUMNS: Final = ("resource", "id", *REJECT_COLUMNS[2:])
+#: The columns of a ``fincome_staged`` row, in the order of the writer's tuples.
+STAGED_COLUMNS: Final = (
+    "run_key",
+    "resource",
+    "record_id",
+    "action",
+    "payload",
+    "payload_hash",
+    "currency",
+    "net_amount",
+)
 
 
 def id_chunks(ids: Sequence[str], size: int = ID_CHUNK) -> Iterable[Sequence[str]]:
@@ -108,7 +119,8 @@ class StagingWriter:
         self.run_key = run_key
         self.pending = pending or {}
         self.track_pending = track_pending
-        self._staged: list[dict[str, Any]] = []
+        #: ``fincome_staged`` rows as tuples of :data:`STAGED_COLUMNS`.
+        self._staged: list[tuple[Any, ...]] = []
         self._rejects: list[dict[str, Any]] = []
         self._pending_add: list[dict[str, Any]] = []
         self._pending_drop: list[tuple[str, str]] = []
@@ -129,31 +141,23 @@ class StagingWriter:
         self._see(d.updated_at)
         if d.kind == "stage":
             assert d.payload is not None
-            canonical, digest = canonical_with_hash(d.payload)
+            hashed = canonical_with_hash_of_plain if d.plain else canonical_with_hash
+            canonical, digest = hashed(d.payload)
             self._staged.append(
-                {
-                    "run_key": self.run_key,
-                    "resource": d.resource,
-                    "record_id": d.record_id,
-                    "action": "upsert",
-                    "payload": canonical,
-                    "payload_hash": digest,
-                    "currency": d.currency,
-                    "net_amount": d.net_amount,
-                }
+                (
+                    self.run_key,
+                    d.resource,
+                    d.record_id,
+                    "upsert",
+                    canonical,
+                    digest,
+                    d.currency,
+                    d.net_amount,
+                )
             )
         elif d.kind == "delete":
             self._staged.append(
-                {
-                    "run_key": self.run_key,
-                    "resource": d.resource,
-                    "record_id": d.record_id,
-                    "action": "delete",
-                    "payload": None,
-                    "payload_hash": None,
-                    "currency": None,
-                    "net_amount": None,
-                }
+                (self.run_key, d.resource, d.record_id, "delete", None, None, None, None)
             )
         elif d.kind == "reject":
             for seq, p in enumerate(d.problems):
@@ -207,7 +211,7 @@ class StagingWriter:
         """Write the buffered rows in one transaction."""
         with self.store.begin() as conn:
             if self._staged:
-                _bulk_insert(conn, schema.staged, self._staged)
+                _bulk_insert(conn, schema.staged, STAGED_COLUMNS, self._staged)
             self.store.record_rejects(conn, self._rejects)
             # An existing row keeps its oldest ``since_run_key``.
             key = ["resource", "record_id"]
@@ -228,21 +232,23 @@ class StagingWriter:
         self._staged, self._rejects, self._pending_add, self._pending_drop = [], [], [], []
 
 
-def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """``COPY`` on PostgreSQL with psycopg2 (several times faster), else executemany."""
+def _bulk_insert(
+    conn: Connection, table: Any, cols: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Rows (tuples of ``cols``) by ``COPY`` on PostgreSQL with psycopg2 (several times
+    faster), else executemany."""
     if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg2":
-        conn.execute(insert(table), rows)
+        conn.execute(insert(table), [dict(zip(cols, row, strict=True)) for row in rows])
         return
     raw = conn.connection.dbapi_connection
-    cols = list(rows[0])
     buf = io.StringIO()
-    buf.writelines(_copy_line([row[c] for c in cols]) for row in rows)
+    buf.writelines(_copy_line(row) for row in rows)
     buf.seek(0)
     with raw.cursor() as cursor:
         cursor.copy_expert(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN", buf)
 
 
-def _copy_line(values: list[Any]) -> str:
+def _copy_line(values: Sequence[Any]) -> str:
     """One row in COPY's text format: the values joined as they are when none needs escaping
     (the common case, checked once on the line: its only backslashes are its NULLs' and its only
     tabs the separators), else value by value (:func:`_copy_text`)."""

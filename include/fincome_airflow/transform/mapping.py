@@ -45,6 +45,8 @@ class Mapped:
     #: Net amount and currency as read from the ERP (for the report's totals).
     currency: str | None = None
     net_amount: Decimal | None = None
+    #: The payload's leaves are exact ``str`` (built by ``transform.fast``): hashed without a walk.
+    plain: bool = False
 
 
 def _put(payload: dict[str, Any], key: str, value: Any) -> None:

@@ -24,6 +24,8 @@ class Decision:
     currency: str | None = None
     net_amount: Decimal | None = None
     updated_at: Any = None
+    #: The payload's leaves are exact ``str`` (see ``transform.mapping.Mapped.plain``).
+    plain: bool = False
 
     @property
     def outcome(self) -> str:
