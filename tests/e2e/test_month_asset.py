@@ -22,6 +22,7 @@ from support.paths import DAGS, REPO
 from support.reliability import CONF, KNOWN_KEY, MONTH, fincome_conn
 
 from fincome_airflow.assets import BILLING_MONTH
+from fincome_dev.airflow_env import SCHEDULING
 
 pytestmark = pytest.mark.timeout(480)
 
@@ -86,7 +87,7 @@ def _publish(work, dags, erp, record, sandbox, template) -> dict[str, Any]:
         "FINCOME_CONSUMER_RECORD_PATH": str(record),
     }
     with migrated_airflow(template, work / "home", dags, env=env) as af:
-        af.start()
+        af.start(*SCHEDULING)  # no triggerer: no deadline fires in the test
         af.wait_for_api()
         af.wait_for_dag(CONSUMER)
         af.unpause(CONSUMER)

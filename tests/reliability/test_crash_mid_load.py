@@ -29,6 +29,7 @@ from support.reliability import (
 )
 
 from fincome_airflow.month import BillingMonth
+from fincome_dev.airflow_env import SCHEDULING
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -87,7 +88,7 @@ def test_sigkilled_invoice_load_is_finished_by_airflow_retry_without_resending_c
             ),
         }
     )
-    af.start()
+    af.start(*SCHEDULING)  # no triggerer: no deadline fires in the test
     af.wait_for_api()
     af.wait_for_dag(DAG_ID)
     af.unpause(DAG_ID)

@@ -45,6 +45,8 @@ from fincome_sandbox.launcher import free_port
 T = TypeVar("T")
 
 COMPONENTS: Final = ("api-server", "dag-processor", "scheduler", "triggerer")
+#: What runs tasks on schedule when no deadline can fire (the triggerer runs deadline callbacks).
+SCHEDULING: Final = ("api-server", "dag-processor", "scheduler")
 FINISHED_STATES: Final = ("success", "failed")
 SIMPLE_AUTH_MANAGER: Final = (
     "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
