@@ -116,7 +116,8 @@ class LoadValidator:
         done: dict[int, Decision] = {}
         for d, ref_resource, ref_id, field in held:
             if ref_id not in known[ref_resource] and d.kind == "stage":
-                self._refuse(d, problem("reference_not_found", field, ref_id))
+                ref = f"{ref_resource}/{ref_id}"
+                self._refuse(d, problem("reference_not_found", field, ref_id, refers_to=ref))
             done[id(d)] = d
         yield from done.values()
         held.clear()
