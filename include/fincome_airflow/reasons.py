@@ -57,6 +57,8 @@ ReasonCode = Literal[
     "parent_rejected",
 ]
 REASON_CODES: Final[frozenset[str]] = frozenset(get_args(ReasonCode))
+#: ``Problem.refers_to`` of a refusal that may pass on a day: ``clock/<day>``.
+CLOCK: Final = "clock"
 ROW_REASONS: Final[frozenset[str]] = frozenset(get_args(RowReason))
 
 #: How a refused record is counted: refused itself, or blocked by a refused parent.
@@ -113,8 +115,10 @@ class Problem:
     field: str | None
     message: str
     blocked_by: str | None = None
-    #: The other record (``resource/id``) the refusal depends on: the refused or missing
-    #: parent. Not stored with the refusal; it decides when the intraday sync reads it again.
+    #: What else the refusal depends on: the other record (``resource/id``: the refused or
+    #: missing parent, the contract an invoice disagrees with) or the day it may pass on
+    #: (``clock/YYYY-MM-DD``). Not stored with the refusal; it decides when the intraday sync
+    #: reads it again.
     refers_to: str | None = None
 
     @property

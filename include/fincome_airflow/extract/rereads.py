@@ -7,15 +7,16 @@ decided by the record's own row and by the records it refers to, so a sync reads
 refusal again only when one of them can have changed it:
 
 * its row changed since the watermark: the queries read it as a change anyway;
-* a record it refers to (the refused parent that blocks it, the missing record it names)
-  changed in the ERP since the watermark, is read again by this sync (its refusal may change,
-  and its children's with it), or was confirmed by Fincome after the refusal.
+* a record it refers to (the refused parent that blocks it, the missing record it names, the
+  contract an invoice disagrees with) changed in the ERP since the watermark, is read again by
+  this sync (its refusal may change, and its children's with it), or was confirmed by Fincome
+  after the refusal;
+* the day it may pass on has come (an invoice dated in the future).
 
-Refusals that depend on anything else (the clock: an invoice dated in the future; the rest of
-the load: duplicates, cycles, a contract of another customer), failed sends and rows older than
-this rule stay ``always``: every sync reads them, as before. The queries read the parents of
-every pending record they are given, so a record read again is decided against its parents'
-current refusal, as in a monthly run.
+Refusals that depend on anything else (the rest of the load: duplicates, cycles), failed sends
+and rows older than this rule stay ``always``: every sync reads them, as before. The queries
+read the parents of every pending record they are given, so a record read again is decided
+against its parents' current refusal, as in a monthly run.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sqlalchemy.engine import Connection
 
 from fincome_airflow.contract import RESOURCES, Resource
 from fincome_airflow.extract.queries import stream_rows
-from fincome_airflow.reasons import ROW_REASONS, Problem
+from fincome_airflow.reasons import CLOCK, ROW_REASONS, Problem
 from fincome_airflow.state.pending import (
     ALWAYS,
     REREAD_ON_CHANGE,
@@ -48,7 +49,7 @@ def watch_of(problems: Sequence[Problem]) -> Watch:
     """When a record refused for ``problems`` must be read again by an intraday sync."""
     refs: dict[str, None] = {}
     for p in problems:
-        if p.refers_to is not None and p.refers_to.partition("/")[0] in WATCHED:
+        if p.refers_to is not None and p.refers_to.partition("/")[0] in (*WATCHED, CLOCK):
             refs[p.refers_to] = None
         elif p.reason_code not in ROW_REASONS:
             return ALWAYS
@@ -69,6 +70,7 @@ def choose_rereads(
     changed: Iterable[str],
     confirmed_at: Mapping[str, dt.datetime],
     limit: int,
+    today: dt.date,
 ) -> dict[Resource, frozenset[str]]:
     """The pending records to read again, per resource: at most ``limit``, oldest first.
 
@@ -81,7 +83,7 @@ def choose_rereads(
         due: dict[str, PendingRecord] = {}
         waiting = list(pending.get(resource, ()))
         while True:
-            found = [r for r in waiting if _due(r, touched, confirmed_at)]
+            found = [r for r in waiting if _due(r, touched, confirmed_at, today)]
             if not found:
                 break
             for record in found:
@@ -93,11 +95,17 @@ def choose_rereads(
     return out
 
 
-def _due(record: PendingRecord, touched: set[str], confirmed_at: Mapping[str, dt.datetime]) -> bool:
+def _due(
+    record: PendingRecord,
+    touched: set[str],
+    confirmed_at: Mapping[str, dt.datetime],
+    today: dt.date,
+) -> bool:
     if record.reread != REREAD_ON_CHANGE:
         return True
     for ref in record.refs:
-        if ref in touched:
+        kind, _, key = ref.partition("/")
+        if ref in touched or (kind == CLOCK and key <= today.isoformat()):
             return True
         at = confirmed_at.get(ref)
         if at is not None and (record.refused_at is None or at >= record.refused_at):
@@ -106,14 +114,19 @@ def _due(record: PendingRecord, touched: set[str], confirmed_at: Mapping[str, dt
 
 
 def intraday_rereads(
-    conn: Connection, store: StateStore, changed_since: dt.datetime, limit: int
+    conn: Connection, store: StateStore, changed_since: dt.datetime, limit: int, today: dt.date
 ) -> dict[Resource, frozenset[str]]:
     """The pending records an intraday sync reads again (``conn``: the ERP, in the snapshot
     the extraction reads)."""
     pending = pending_candidates(store)
-    refs = {ref for records in pending.values() for r in records for ref in r.refs}
+    refs = {
+        ref
+        for records in pending.values()
+        for r in records
+        for ref in r.refs
+        if not ref.startswith(f"{CLOCK}/")
+    }
     if not refs:
-        return choose_rereads(pending, (), {}, limit)
-    return choose_rereads(
-        pending, changed_refs(conn, changed_since), confirmation_times(store, refs), limit
-    )
+        return choose_rereads(pending, (), {}, limit, today)
+    changed = changed_refs(conn, changed_since)
+    return choose_rereads(pending, changed, confirmation_times(store, refs), limit, today)

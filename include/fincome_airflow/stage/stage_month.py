@@ -87,7 +87,7 @@ def extract_and_stage(
         # a monthly run (and a first sync) every pending record (see extract/rereads.py).
         rereads = intraday and last is not None
         pending = (
-            intraday_rereads(conn, store, scope.changed_since, MAX_PENDING_PER_RESOURCE)
+            intraday_rereads(conn, store, scope.changed_since, MAX_PENDING_PER_RESOURCE, now.date())
             if rereads
             else pending_ids(store, MAX_PENDING_PER_RESOURCE)
         )

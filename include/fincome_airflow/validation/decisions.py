@@ -24,6 +24,8 @@ class Decision:
     currency: str | None = None
     net_amount: Decimal | None = None
     updated_at: Any = None
+    #: An invoice's billing month ``YYYY-MM`` (from its ERP date; ``None`` when unreadable).
+    month: str | None = None
 
     @property
     def outcome(self) -> str:
