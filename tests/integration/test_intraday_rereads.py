@@ -93,6 +93,7 @@ def test_a_sync_reads_again_only_the_refusals_whose_blocking_parent_changed(worl
         )
     fixed = sync(engine, store, "sync-2")
     assert fixed.pending_reextracted == 2
+    assert fixed.invoice_months == ["2024-01"]  # a closed month's invoice: the sync locks it
     assert extracted(fixed) == {"customers": 1, "subscriptions": 1, "invoices": 1}
     held = sandbox.dump()
     assert "C2" in held["customers"] and "K2" in held["subscriptions"]
