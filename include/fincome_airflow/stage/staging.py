@@ -27,7 +27,6 @@ from fincome_airflow.extract.rereads import watch_of
 from fincome_airflow.stage.hashing import canonical_with_hash
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore, utcnow
-from fincome_airflow.state.upsert import upsert
 from fincome_airflow.validation.decisions import Decision
 
 if TYPE_CHECKING:
@@ -220,9 +219,7 @@ class StagingWriter:
             if self._staged:
                 _bulk_insert(conn, schema.staged, self._staged)
             self.store.record_rejects(conn, self._rejects)
-            # An existing row keeps its oldest ``since_run_key``.
-            key = ["resource", "record_id"]
-            upsert(conn, schema.pending, self._pending_add, key, keep=["since_run_key"])
+            self.store.mark_pending(conn, self._pending_add)
             for resource, ids in _group(self._pending_drop).items():
                 for part in id_chunks(ids):
                     conn.execute(

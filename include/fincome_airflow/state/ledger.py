@@ -22,7 +22,7 @@ from sqlalchemy import JSON, and_, case, cast, delete, func, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from fincome_airflow.state import schema
-from fincome_airflow.state.pending import mark_pending
+from fincome_airflow.state.pending import failed_rows
 from fincome_airflow.state.store import StateStore, utcnow
 from fincome_airflow.state.upsert import upsert
 
@@ -228,7 +228,7 @@ class Ledger:
                         pending.c.resource == self.resource, pending.c.record_id.in_(confirmed)
                     )
                 )
-            mark_pending(conn, self.resource, refused, self.run_key)
+            self.store.mark_pending(conn, failed_rows(self.resource, refused, self.run_key))
 
     def writer(self, batch_size: int = 200, max_age: float = 1.0) -> OutcomeWriter:
         return OutcomeWriter(self, batch_size=batch_size, max_age=max_age)

@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import or_, select
-from sqlalchemy.engine import Connection
 
 from fincome_airflow.contract import RESOURCES, Resource
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore, utcnow
-from fincome_airflow.state.upsert import upsert
 
 #: Read again at every run (failed sends; refusals that depend on more than named records).
 REREAD_ALWAYS: Final = "always"
@@ -60,12 +58,11 @@ class PendingRecord:
     refused_at: dt.datetime | None
 
 
-def mark_pending(conn: Connection, resource: Resource, ids: Iterable[str], run_key: str) -> None:
-    """Put records whose send failed or was refused on the pending list, read again by every
-    run (a record already pending keeps its oldest ``since_run_key``)."""
+def failed_rows(resource: Resource, ids: Iterable[str], run_key: str) -> list[dict[str, Any]]:
+    """The pending rows of records whose send failed or Fincome refused: read again by every
+    run (see ``StateStore.mark_pending``)."""
     now = utcnow()
-    rows = [{"resource": resource, "record_id": r, **ALWAYS.columns(run_key, now)} for r in ids]
-    upsert(conn, schema.pending, rows, ["resource", "record_id"], keep=["since_run_key"])
+    return [{"resource": resource, "record_id": r, **ALWAYS.columns(run_key, now)} for r in ids]
 
 
 def pending_candidates(store: StateStore) -> dict[Resource, list[PendingRecord]]:
