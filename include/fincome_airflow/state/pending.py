@@ -31,7 +31,8 @@ class Watch:
     """When a refused record must be read again: always, or on a change of its row or refs."""
 
     reread: str = REREAD_ALWAYS
-    #: The records (``resource/id``) whose change or confirmation can change the refusal.
+    #: The records (``resource/id``) whose change or confirmation can change the refusal, or
+    #: the day it may pass on (``clock/YYYY-MM-DD``).
     refs: tuple[str, ...] = ()
 
     def columns(self, run_key: str, refused_at: dt.datetime) -> dict[str, Any]:
@@ -49,7 +50,7 @@ ALWAYS: Final = Watch()
 
 @dataclass(frozen=True, slots=True)
 class PendingRecord:
-    """A pending record that may be due for reading again (``refs`` empty: always due)."""
+    """A pending record that may be due for reading again (``extract/rereads.py`` decides)."""
 
     record_id: str
     since_run_key: str
