@@ -18,10 +18,15 @@ record confirmed here is unchanged for the monthly run, and the reverse), the AP
 pool, the reject gate (`max_reject_ratio`), the audit (runs of kind `intraday` in the history).
 It keeps its own change watermark: the monthly load's watermark moves only with monthly runs.
 
-**Month lock**: a run belongs to the open month (the month of its logical date) and takes that
-month's lock to send. While the monthly load of that month sends, its loads fail with a clear
+**Month locks**: a run belongs to the open month (the month of its logical date). To send, it
+takes, oldest first, the lock of every month it sends records of: the open month, the month
+before it (its close on the 1st sends the same customers and subscriptions) and the months of
+the invoices it sends. While a monthly load of one of them sends, its loads fail with a clear
 message and retry later; a run that runs out of retries fails, and the next hour's run sends
 what it could not (the watermark did not move).
+
+**Pending refusals**: records refused earlier are read again only when their refusal can have
+changed (their row, or the parent that blocks them, changed or was confirmed since).
 """
 
 from __future__ import annotations

@@ -52,6 +52,24 @@ class BillingMonth:
         return f"{self.year:04d}-{self.month:02d}"
 
 
+def day_of(value: Any) -> dt.date | None:
+    """A date as the ERP gives it (a date, or ISO text on SQLite); ``None`` when not a date."""
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else None
+
+
+def month_of(value: Any) -> str | None:
+    """The month ``YYYY-MM`` of an ERP date (``None`` when it is not a date)."""
+    day = day_of(value)
+    return None if day is None else str(BillingMonth.containing(day))
+
+
 def resolve_month(
     requested: str | None,
     data_interval_start: dt.datetime | None,

@@ -13,7 +13,9 @@ from typing import Final, Literal, get_args
 
 from fincome_airflow.contract import Resource
 
-ReasonCode = Literal[
+#: Reasons decided from the refused record's own ERP row alone (an invoice's lines stamp the
+#: invoice): the unchanged row is refused again, word for word.
+RowReason = Literal[
     # a value of the record
     "missing_value",
     "invalid_identifier",
@@ -34,23 +36,30 @@ ReasonCode = Literal[
     "lines_do_not_add_up",
     "duplicate_line",
     "due_before_issue",
-    "issue_date_in_future",
     "end_before_start",
     "canceled_before_start",
     "missing_termination_date",
     "missing_subscription",
     "own_parent",
-    # rules across records
+    # anything the contract refuses that no rule names
+    "invalid_value",
+]
+ReasonCode = Literal[
+    RowReason,
+    # a rule within the record that depends on the clock
+    "issue_date_in_future",
+    # rules across records (the record named by ``Problem.refers_to`` when known)
     "duplicate_id",
     "reference_not_found",
     "subscription_customer_mismatch",
     "currency_mismatch",
     "parent_cycle",
     "parent_rejected",
-    # anything the contract refuses that no rule above names
-    "invalid_value",
 ]
 REASON_CODES: Final[frozenset[str]] = frozenset(get_args(ReasonCode))
+#: ``Problem.refers_to`` of a refusal that may pass on a day: ``clock/<day>``.
+CLOCK: Final = "clock"
+ROW_REASONS: Final[frozenset[str]] = frozenset(get_args(RowReason))
 
 #: How a refused record is counted: refused itself, or blocked by a refused parent.
 RefusalKind = Literal["rejected", "blocked"]
@@ -106,6 +115,11 @@ class Problem:
     field: str | None
     message: str
     blocked_by: str | None = None
+    #: What else the refusal depends on: the other record (``resource/id``: the refused or
+    #: missing parent, the contract an invoice disagrees with) or the day it may pass on
+    #: (``clock/YYYY-MM-DD``). Not stored with the refusal; it decides when the intraday sync
+    #: reads it again.
+    refers_to: str | None = None
 
     @property
     def outcome(self) -> RefusalKind:
@@ -126,10 +140,11 @@ def problem(
     detail: object = "",
     *,
     blocked_by: str | None = None,
+    refers_to: str | None = None,
 ) -> Problem:
     """Build a :class:`Problem` with the plain message of ``code``."""
     message = MESSAGES[code].format(value=_show(value), detail=detail)
-    return Problem(code, field, message, blocked_by)
+    return Problem(code, field, message, blocked_by, refers_to)
 
 
 def blocked(resource: Resource, parent_id: str, field: str) -> Problem:
@@ -141,4 +156,5 @@ def blocked(resource: Resource, parent_id: str, field: str) -> Problem:
         field,
         MESSAGES["parent_rejected"].format(value=f"{noun} {parent_id!r}"),
         blocked_by=ref,
+        refers_to=ref,
     )

@@ -9,10 +9,13 @@ that follows must find nothing left to send.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 from support.dag_runs import LENIENT, MONTH, MonthlyLoad, ok, writes
 from support.erp import fill_demo_erp
 from support.erp_truth import (
@@ -31,6 +34,9 @@ from fincome_airflow.state.locks import acquire, release
 from fincome_airflow.state.store import StateStore
 
 pytestmark = pytest.mark.timeout(600)
+
+#: A sync on the 1st of November: the open month is November, October has just ended.
+CLOSE_DAY = "2026-11-01T00:30:00+00:00"
 
 
 def set_status(erp_url: str, invoice_no: str, status: str, at: dt.datetime) -> None:
@@ -109,9 +115,9 @@ def test_erp_changes_reach_fincome_through_the_intraday_sync_alone(
 def test_the_reject_gate_stops_an_intraday_sync_before_any_send(
     tmp_path, sandbox, monthly_load: Callable[..., MonthlyLoad]
 ):
-    """The refusals the monthly run already reported (the demo's defects, still pending and
-    re-read by every sync) do not count; new ones do, run after run, until the ERP is fixed or
-    the ratio raised."""
+    """The refusals the monthly run already reported (the demo's defects, still pending) do not
+    count: unchanged, the sync does not read them again. New ones do, run after run, until the
+    ERP is fixed or the ratio raised."""
     erp_url, state_url = f"sqlite:///{tmp_path / 'erp.sqlite'}", f"sqlite:///{tmp_path / 's.db'}"
     load, erp, _refused, expected = loaded_month(erp_url, state_url, sandbox, monthly_load)
     broken = issued(erp, expected, 5)
@@ -126,7 +132,7 @@ def test_the_reject_gate_stops_an_intraday_sync_before_any_send(
         gated = load.sync()  # the default max_reject_ratio, 5%
         assert gated.returncode != 0, gated.tail()
         assert "nothing was sent" in gated.log, gated.tail()
-        assert "refusals reported by earlier runs not counted" in gated.log
+        assert re.search(r"\b5 of \d+ records refused", gated.log), gated.tail()
         assert gated.status == "failed"
         assert writes(sandbox) == {}
     assert gated.summary["top_reject_reasons"][0][0] == "unknown_currency"
@@ -156,3 +162,53 @@ def test_an_intraday_sync_waits_while_a_monthly_run_of_its_month_sends(
     release(store, MONTH, holder)
     assert ok(load.sync()).status == "done"
     assert writes(sandbox) == {"POST /invoices": 1}
+
+
+def send_spans(state_url: str) -> dict[str, tuple[dt.datetime, dt.datetime]]:
+    """Per run key, the first and last time Fincome answered one of its sends."""
+    engine = create_engine(state_url)
+    try:
+        with engine.connect() as conn:
+            if not engine.dialect.has_table(conn, "fincome_outcomes"):
+                return {}
+            rows = conn.execute(
+                text("SELECT run_key, MIN(at), MAX(at) FROM fincome_outcomes GROUP BY run_key")
+            ).all()
+    finally:
+        engine.dispose()
+    return {key: (_utc(first), _utc(last)) for key, first, last in rows}
+
+
+def _utc(value: Any) -> dt.datetime:
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def test_a_sync_and_the_close_of_the_month_that_just_ended_never_interleave_their_sends(
+    tmp_path, sandbox, monthly_load: Callable[..., MonthlyLoad]
+):
+    """On the 1st: the close of October is sending when the sync of November starts, with a
+    payment on an October invoice to send. The sync locks October too (the month before its
+    own, and its invoice's): its loads wait until the close's audit released it, then send."""
+    erp_url, state_url = f"sqlite:///{tmp_path / 'erp.sqlite'}", f"sqlite:///{tmp_path / 's.db'}"
+    refused = refused_ids(fill_demo_erp(erp_url))
+    erp = read_erp(erp_url)
+    expected = expected_fincome(erp, month_scope(erp, MONTH), refused)
+    (paid,) = issued(erp, expected, 1)
+    load = monthly_load(erp_url, state_url, sandbox)
+    # The close sends for a minute or so; a refused load retries after 20 s, 40 s, 80 s.
+    load.api_settings = {"requests_per_second": 8}
+    load.env["FINCOME_RETRY_DELAY_SECONDS"] = "20"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        close = pool.submit(load.run, MONTH, **LENIENT)
+        load.airflow.wait_for(
+            lambda: send_spans(state_url) or close.done(), timeout=180, what="the close sending"
+        )
+        set_status(erp_url, paid, "PAID", dt.datetime.now(dt.UTC))  # after the close read it
+        sync = pool.submit(load.sync, CLOSE_DAY, max_reject_ratio=0.5)
+        close_run, sync_run = ok(close.result()), ok(sync.result())
+    assert "being sent by another run (fincome_monthly_load/" in sync_run.log, sync_run.tail()
+    spans = send_spans(state_url)
+    assert spans[sync_run.run_key][0] > spans[close_run.run_key][1], spans
+    assert sync_run.counts("updated")["invoices"] == 1
+    assert sandbox.dump()["invoices"][paid]["status"] == "paid"

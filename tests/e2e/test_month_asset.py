@@ -1,33 +1,44 @@
 """The month's Asset: a downstream DAG scheduled on it receives the month once it is loaded and
 reconciled, with the audit's figures; a dry run, and a run whose reconciliation found differences
-(policy ``warn``, so the run succeeds), publish nothing.
+(policy ``warn``, so the run succeeds), publish nothing. Then the intraday sync's latency: on a
+one-minute schedule, an ERP change reaches Fincome within one interval plus the load time.
 
-The consumer (``tests/dags_consumer``) runs under a real scheduler (api-server, dag-processor,
-scheduler, triggerer on a migrated SQLite metadata database); the monthly load runs with
-``airflow dags test`` on the same metadata database, against the sandbox over real HTTP.
+The consumer (``tests/dags_consumer``) and the intraday sync run under a real scheduler
+(api-server, dag-processor, scheduler, triggerer on a migrated SQLite metadata database); the
+monthly load runs with ``airflow dags test`` on the same metadata database, against the sandbox
+over real HTTP.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
+import sqlite3
 import subprocess
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import pytest
 from support.airflow import migrated_airflow
 from support.connections import sqlite_conn_json
 from support.erp import sqlite_erp
+from support.erp_truth import erp_timestamp, update_erp
 from support.paths import DAGS, REPO
 from support.reliability import CONF, KNOWN_KEY, MONTH, fincome_conn
 
 from fincome_airflow.assets import BILLING_MONTH
 from fincome_dev.airflow_env import SCHEDULING
 
-pytestmark = pytest.mark.timeout(480)
+pytestmark = pytest.mark.timeout(780)
 
 PRODUCER = "fincome_monthly_load"
 CONSUMER = "fincome_month_consumer"
+INTRADAY = "fincome_intraday_sync"
+#: The intraday sync's schedule here (``FINCOME_INTRADAY_SCHEDULE``), and so its interval.
+EVERY_MINUTE = "* * * * *"
+INTERVAL = dt.timedelta(minutes=1)
 
 
 def asset_events(af: Any) -> list[tuple[str | None, dict[str, Any]]]:
@@ -67,6 +78,7 @@ def published(tmp_path_factory, airflow_db_template) -> dict[str, Any]:
     dags = work / "dags"
     dags.mkdir()
     shutil.copy(DAGS / f"{PRODUCER}.py", dags)
+    shutil.copy(DAGS / f"{INTRADAY}.py", dags)
     shutil.copy(REPO / "tests" / "dags_consumer" / f"{CONSUMER}.py", dags)
     record = work / "consumer.jsonl"
     erp = work / "erp"
@@ -85,6 +97,7 @@ def _publish(work, dags, erp, record, sandbox, template) -> dict[str, Any]:
         "FINCOME_RETRY_DELAY_SECONDS": "1",
         "FINCOME_DEADLINE_INTERVAL": "1h",
         "FINCOME_CONSUMER_RECORD_PATH": str(record),
+        "FINCOME_INTRADAY_SCHEDULE": EVERY_MINUTE,
     }
     with migrated_airflow(template, work / "home", dags, env=env) as af:
         af.start(*SCHEDULING)  # no triggerer: no deadline fires in the test
@@ -111,7 +124,9 @@ def _publish(work, dags, erp, record, sandbox, template) -> dict[str, Any]:
             (PRODUCER,),
         )
         events = asset_events(af)
+        sync = _intraday_latency(af, erp / "erp.sqlite", work / "state.db", sandbox)
     return {
+        "sync": sync,
         "differences": differences,
         "publish_states": [state for (state,) in publish_states],
         "dry": dry,
@@ -120,6 +135,57 @@ def _publish(work, dags, erp, record, sandbox, template) -> dict[str, Any]:
         "events": events,
         "received": [json.loads(line) for line in received.splitlines()],
         "consumer_runs": consumer_runs,
+    }
+
+
+def _utc(value: str) -> dt.datetime:
+    """A timestamp of the metadata or state database (SQLite: UTC, stored naive)."""
+    moment = dt.datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _intraday_latency(af: Any, erp_db: Path, state_db: Path, sandbox: Any) -> dict[str, Any]:
+    """Pay an invoice Fincome holds open, unpause the intraday sync (every minute); once Fincome
+    holds it paid: when the ERP changed, when Fincome confirmed it, and the run that sent it."""
+    held = sandbox.dump()["invoices"]
+    invoice = next(no for no in sorted(held) if held[no]["status"] == "open")
+    changed_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    assert (
+        update_erp(
+            f"sqlite:///{erp_db}",
+            "UPDATE {erp}invoices SET doc_status = 'PAID', updated_at = :at WHERE invoice_no = :no",
+            at=erp_timestamp(changed_at),
+            no=invoice,
+        )
+        == 1
+    )
+    af.wait_for_dag(INTRADAY)
+    af.unpause(INTRADAY)
+    af.wait_for(
+        lambda: sandbox.dump()["invoices"][invoice]["status"] == "paid",
+        timeout=300,
+        what="the payment in Fincome",
+    )
+    with closing(sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=10)) as conn:
+        run_key, confirmed_at = conn.execute(
+            "SELECT run_key, confirmed_at FROM fincome_ledger "
+            "WHERE resource = 'invoices' AND record_id = ?",
+            (invoice,),
+        ).fetchone()
+    dag_id, _, run_id = run_key.partition("/")
+    state = af.wait_for_run(INTRADAY, run_id, timeout=300)
+    ((run_type, run_after, end_date),) = af.query(
+        "SELECT run_type, run_after, end_date FROM dag_run WHERE dag_id = ? AND run_id = ?",
+        (INTRADAY, run_id),
+    )
+    return {
+        "dag_id": dag_id,
+        "state": state,
+        "run_type": run_type,
+        "changed_at": changed_at,
+        "confirmed_at": _utc(confirmed_at),
+        "run_after": _utc(run_after),
+        "end_date": _utc(end_date),
     }
 
 
@@ -152,3 +218,17 @@ def test_consumer_dag_runs_once_for_the_month_with_the_event_extra(published):
     [received] = published["received"]
     assert received["partition_key"] == MONTH
     assert received["events"] == [{"partition_key": MONTH, "extra": published["events"][0][1]}]
+
+
+def test_an_erp_change_reaches_fincome_within_one_sync_interval_plus_the_load_time(published):
+    sync = published["sync"]
+    assert (sync["dag_id"], sync["state"], sync["run_type"]) == (INTRADAY, "success", "scheduled")
+    # The run that sent it was due at most one interval after the change, and confirmed it
+    # before it ended: the change waited for the next run, then for that run's load.
+    assert sync["run_after"] <= sync["changed_at"] + INTERVAL, sync
+    assert sync["changed_at"] <= sync["confirmed_at"] <= sync["end_date"], sync
+    latency, load_time = (
+        sync["confirmed_at"] - sync["changed_at"],
+        sync["end_date"] - sync["run_after"],
+    )
+    assert latency <= INTERVAL + load_time, sync

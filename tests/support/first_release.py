@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
+from fincome_airflow.state.upsert import upsert
 from support.paths import DATA
 
 #: The columns of ``fincome_runs`` in the first release (later ones came by migrations).
@@ -28,6 +29,10 @@ FIRST_RELEASE_RUN_COLUMNS = (
     "stage_report",
     "summary",
 )
+
+
+#: The columns of ``fincome_pending`` in the first release.
+FIRST_RELEASE_PENDING_COLUMNS = ("resource", "record_id", "since_run_key")
 
 
 #: The first release's table of refusals, one row per run and refusal.
@@ -74,6 +79,11 @@ class FirstReleaseStore(StateStore):
         if not inspect(self.engine).has_table("fincome_schema_version"):
             create_first_release_schema(self.engine)
         self._schema_ready = True
+
+    def mark_pending(self, conn: Connection, rows: list[Mapping[str, Any]]) -> None:
+        """The first release's pending rows had no re-read columns; an existing row stayed."""
+        kept = [{k: row[k] for k in FIRST_RELEASE_PENDING_COLUMNS} for row in rows]
+        upsert(conn, schema.pending, kept, ["resource", "record_id"], replace=False)
 
     def watermark_conditions(self, kinds: Iterable[str]) -> tuple[Any, ...]:
         """The first release's runs had no kind: every finished, non-dry run counted."""

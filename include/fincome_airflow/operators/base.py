@@ -157,11 +157,13 @@ class FincomeBaseOperator(BaseOperator):
 
     @contextmanager
     def month_locked(self) -> Iterator[None]:
-        """Hold the month's lock while sending, so two runs of one month never interleave.
+        """Hold the lock of every month the run sends records of (``lock_months`` of its stage
+        report, else its month) while sending, so two runs never interleave their sends of
+        one month.
 
         A second run fails this task with a clear message and retries later (it waits).
-        A chunk keeps the lock at its end (its run's other chunks may be sending; the audit
-        releases it). Dry runs send nothing and take no lock.
+        A chunk keeps the locks at its end (its run's other chunks may be sending; the audit
+        releases them). Dry runs send nothing and take no lock.
         """
         from fincome_airflow.state.locks import month_lock
 
@@ -169,9 +171,10 @@ class FincomeBaseOperator(BaseOperator):
             yield
             return
         lease = self.execution_timeout or DEFAULT_LOCK_LEASE
+        report = self.store.stage_report(self.run_key) or {}
         with month_lock(
             self.store,
-            str(self.month),
+            {str(self.month), *report.get("lock_months", ())},
             self.run_key,
             lease=lease,
             release_at_exit=self.chunk is None,

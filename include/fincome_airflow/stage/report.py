@@ -44,6 +44,8 @@ class StageReport:
     #: Net amount of the invoices staged for sending, per currency.
     staged_net_by_currency: dict[str, str] = field(default_factory=dict)
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
+    #: The billing months of the invoices staged to send or delete (the run locks them).
+    invoice_months: list[str] = field(default_factory=list)
     pending_reextracted: int = 0
     #: Pending records refused again and unchanged since the watermark: refusals an earlier run
     #: already reported (the intraday sync's reject gate leaves them out).
@@ -61,6 +63,7 @@ class ReportBuilder:
         self._reasons: Counter[str] = Counter()
         self._net: dict[str, Decimal] = {}
         self._staged_net: dict[str, Decimal] = {}
+        self._months: set[str] = set()
 
     def add(self, d: Decision) -> None:
         c = self.report.counts.setdefault(d.resource, ResourceCounts())
@@ -76,6 +79,8 @@ class ReportBuilder:
             c.blocked += outcome == "blocked"
             c.rejected += outcome == "rejected"
             self._reasons[d.problems[0].reason_code if d.problems else "invalid_value"] += 1
+        if d.month is not None and d.kind in ("stage", "delete"):
+            self._months.add(d.month)
         counted = d.kind in ("stage", "reject") and d.net_amount is not None
         if d.resource == "invoices" and counted and d.currency:
             self._net[d.currency] = self._net.get(d.currency, Decimal(0)) + d.net_amount
@@ -88,4 +93,5 @@ class ReportBuilder:
         r.net_by_currency = {k: format(v, "f") for k, v in sorted(self._net.items())}
         r.staged_net_by_currency = {k: format(v, "f") for k, v in sorted(self._staged_net.items())}
         r.top_reasons = self._reasons.most_common(TOP_REASONS)
+        r.invoice_months = sorted(self._months)
         return r

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 
 from sqlalchemy.engine import Engine
 
 from fincome_airflow.contract import RESOURCES
 from fincome_airflow.extract.queries import DEFAULT_CHUNK, stream_rows
+from fincome_airflow.extract.rereads import intraday_rereads
 from fincome_airflow.extract.scope import MAX_PENDING_PER_RESOURCE, LoadScope
 from fincome_airflow.extract.watermark import WatermarkSettings, read_horizon
 from fincome_airflow.kinds import KIND_INTRADAY, KIND_MONTHLY, RUN_KINDS
@@ -55,24 +57,10 @@ def extract_and_stage(
     billing = month if isinstance(month, BillingMonth) else BillingMonth.parse(month)
     store.start_run(run_key, str(billing), dry_run=dry_run, kind=kind)
     settings = watermark or WatermarkSettings.from_env()
-    pending = pending_ids(store, MAX_PENDING_PER_RESOURCE)
     intraday = kind == KIND_INTRADAY
+    last = store.last_watermark(RUN_KINDS if intraday else (KIND_MONTHLY,))
     scope = LoadScope.for_month(
-        billing.start,
-        billing.end,
-        store.last_watermark(RUN_KINDS if intraday else (KIND_MONTHLY,)),
-        pending,
-        settings.overlap,
-        changes_only=intraday,
-    )
-    log.info(
-        "Run %s (%s): month %s, watermark %s, reading changes since %s, pending %s",
-        run_key,
-        kind,
-        billing,
-        scope.watermark,
-        scope.changed_since,
-        {r: len(ids) for r, ids in pending.items()},
+        billing.start, billing.end, last, None, settings.overlap, changes_only=intraday
     )
     validator = LoadValidator(
         today=now.date(), ledger_lookup=lambda r, ids: confirmed_ids(store, r, ids)
@@ -91,32 +79,49 @@ def extract_and_stage(
         "subscriptions": validator.subscriptions,
         "invoices": validator.invoices,
     }
-    with (
-        fewer_collections(),
-        erp_engine.connect() as conn,
-        StagingWriter(store, run_key, pending=pending, track_pending=not dry_run) as writer,
-    ):
+    with fewer_collections(), erp_engine.connect() as conn:
         # Read before the snapshot is taken (see extract/watermark.py), in its own transaction.
         horizon = read_horizon(conn, settings)
-        writer.ceiling = horizon.at
-        # The candidate starts at the watermark used: it only moves forward, up to the horizon.
-        writer.max_updated_at = scope.watermark
-        if conn.dialect.name == "postgresql":  # one snapshot for the three queries
+        if conn.dialect.name == "postgresql":  # one snapshot for every query
             conn.execution_options(isolation_level="REPEATABLE READ")
-        for resource in RESOURCES:
-            wanted = pending.get(resource, frozenset())
-            seen: set[str] = set()
-            # each resource's query is named after it: fincome_airflow/extract/sql/<resource>.sql
-            rows = stream_rows(conn, resource, scope.params_for(resource), chunk=chunk)
-            for decision in validate[resource](rows):
-                writer.add(decision)
-                builder.add(decision)
-                if decision.record_id in wanted:
-                    seen.add(decision.record_id)
-                    builder.report.known_refused += known_refusal(decision, scope.watermark)
-            writer.drop_pending(resource, sorted(wanted - seen))
-            builder.report.pending_reextracted += len(seen)
-            log.info("Run %s: %s %s", run_key, resource, builder.report.counts.get(resource))
+        # A sync after an earlier load reads again only the refusals that can have changed;
+        # a monthly run (and a first sync) every pending record (see extract/rereads.py).
+        rereads = intraday and last is not None
+        pending = (
+            intraday_rereads(conn, store, scope.changed_since, MAX_PENDING_PER_RESOURCE, now.date())
+            if rereads
+            else pending_ids(store, MAX_PENDING_PER_RESOURCE)
+        )
+        scope = replace(scope, pending=pending)
+        log.info(
+            "Run %s (%s): month %s, watermark %s, reading changes since %s, pending %s",
+            run_key,
+            kind,
+            billing,
+            scope.watermark,
+            scope.changed_since,
+            {r: len(ids) for r, ids in pending.items()},
+        )
+        with StagingWriter(
+            store, run_key, pending=pending, track_pending=not dry_run, drop_skipped=rereads
+        ) as writer:
+            writer.ceiling = horizon.at
+            # The candidate starts at the watermark used: it only moves forward, up to the horizon.
+            writer.max_updated_at = scope.watermark
+            for resource in RESOURCES:
+                wanted = pending.get(resource, frozenset())
+                seen: set[str] = set()
+                # each resource's query is named after it: extract/sql/<resource>.sql
+                rows = stream_rows(conn, resource, scope.params_for(resource), chunk=chunk)
+                for decision in validate[resource](rows):
+                    writer.add(decision)
+                    builder.add(decision)
+                    if decision.record_id in wanted:
+                        seen.add(decision.record_id)
+                        builder.report.known_refused += known_refusal(decision, scope.watermark)
+                writer.drop_pending(resource, sorted(wanted - seen))
+                builder.report.pending_reextracted += len(seen)
+                log.info("Run %s: %s %s", run_key, resource, builder.report.counts.get(resource))
     report = builder.finish()
     candidate = writer.watermark_candidate
     report.max_updated_at = candidate.isoformat() if candidate else None

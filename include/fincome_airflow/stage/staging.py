@@ -23,10 +23,10 @@ from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from fincome_airflow.contract import RESOURCES, Resource
+from fincome_airflow.extract.rereads import watch_of
 from fincome_airflow.stage.hashing import canonical_with_hash, canonical_with_hash_of_plain
 from fincome_airflow.state import schema
-from fincome_airflow.state.store import StateStore
-from fincome_airflow.state.upsert import upsert
+from fincome_airflow.state.store import StateStore, utcnow
 from fincome_airflow.validation.decisions import Decision
 
 if TYPE_CHECKING:
@@ -114,11 +114,19 @@ class StagingWriter:
         *,
         pending: Mapping[Resource, frozenset[str]] | None = None,
         track_pending: bool = True,
+        drop_skipped: bool = False,
     ) -> None:
+        """:param pending: the pending records the run reads again.
+        :param drop_skipped: a skipped record leaves the pending list even if not in
+            ``pending`` (the intraday sync reads a changed record without knowing it pending).
+        """
         self.store = store
         self.run_key = run_key
         self.pending = pending or {}
         self.track_pending = track_pending
+        self.drop_skipped = drop_skipped
+        #: The refusals' time: a watched record confirmed after it makes them due again.
+        self.started = utcnow()
         #: ``fincome_staged`` rows as tuples of :data:`STAGED_COLUMNS`.
         self._staged: list[tuple[Any, ...]] = []
         self._rejects: list[dict[str, Any]] = []
@@ -179,10 +187,12 @@ class StagingWriter:
                     {
                         "resource": d.resource,
                         "record_id": d.record_id,
-                        "since_run_key": self.run_key,
+                        **watch_of(d.problems).columns(self.run_key, self.started),
                     }
                 )
-        elif self.track_pending and d.record_id in self.pending.get(d.resource, ()):
+        elif self.track_pending and (
+            self.drop_skipped or d.record_id in self.pending.get(d.resource, ())
+        ):
             # skipped (DRAFT, or CANCELLED and never sent): never to be sent, so not pending
             self._pending_drop.append((d.resource, d.record_id))
         if len(self._staged) + len(self._rejects) >= BATCH:
@@ -213,9 +223,7 @@ class StagingWriter:
             if self._staged:
                 _bulk_insert(conn, schema.staged, STAGED_COLUMNS, self._staged)
             self.store.record_rejects(conn, self._rejects)
-            # An existing row keeps its oldest ``since_run_key``.
-            key = ["resource", "record_id"]
-            upsert(conn, schema.pending, self._pending_add, key, replace=False)
+            self.store.mark_pending(conn, self._pending_add)
             for resource, ids in _group(self._pending_drop).items():
                 for part in id_chunks(ids):
                     conn.execute(

@@ -22,6 +22,7 @@ from sqlalchemy import JSON, and_, case, cast, delete, func, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from fincome_airflow.state import schema
+from fincome_airflow.state.pending import failed_rows
 from fincome_airflow.state.store import StateStore, utcnow
 from fincome_airflow.state.upsert import upsert
 
@@ -227,12 +228,7 @@ class Ledger:
                         pending.c.resource == self.resource, pending.c.record_id.in_(confirmed)
                     )
                 )
-            rows = [
-                {"resource": self.resource, "record_id": r, "since_run_key": self.run_key}
-                for r in refused
-            ]
-            # A record already pending keeps its oldest ``since_run_key``.
-            upsert(conn, pending, rows, ["resource", "record_id"], replace=False)
+            self.store.mark_pending(conn, failed_rows(self.resource, refused, self.run_key))
 
     def writer(self, batch_size: int = 200, max_age: float = 1.0) -> OutcomeWriter:
         return OutcomeWriter(self, batch_size=batch_size, max_age=max_age)

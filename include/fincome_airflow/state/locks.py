@@ -1,4 +1,4 @@
-"""Month locks: two runs of the same month never send at once.
+"""Month locks: two runs never send records of the same month at once.
 
 A lock is held by a run key. Each sending task takes it when it starts (the same run key takes
 it back at once: a retry, or another chunk of the run), which also renews its lease. A lone task
@@ -8,17 +8,22 @@ done. The lease (at least a sending task's ``execution_timeout``) ends a lock wh
 without releasing it (a SIGKILL, a lost worker, a run stopped before its audit): older than
 ``lease`` since the last of its tasks started, no task of that run can still be sending, and
 another run may take it over.
+
+An intraday sync locks every month it sends records of (:func:`months_to_lock`), oldest first:
+two runs that each hold some of their months always wait on a later month than any they hold,
+so they never wait on each other (ordered locking; a refused task retries later).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from fincome_airflow.month import BillingMonth
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore, utcnow
 
@@ -27,11 +32,27 @@ class MonthLockedError(RuntimeError):
     """Another run is sending the same month."""
 
 
-def acquire(store: StateStore, month: str, run_key: str, *, lease: dt.timedelta) -> None:
-    """Take the month's lock for ``run_key`` or raise :class:`MonthLockedError`."""
+def months_to_lock(month: str, sent_months: Iterable[str], *, intraday: bool) -> list[str]:
+    """The months a run locks, oldest first.
+
+    A monthly run locks its month (the runs of a backfill send their months in parallel). An
+    intraday sync sends changes of any month: it locks the open month, the months of the
+    invoices it sends (late changes to closed months) and the month before the open one:
+    customers and subscriptions belong to no single month, and on the 1st the close of the
+    month that just ended sends them too.
+    """
+    if not intraday:
+        return [month]
+    return sorted({month, str(BillingMonth.parse(month).previous()), *sent_months})
+
+
+def acquire(store: StateStore, month: str, run_key: str, *, lease: dt.timedelta) -> bool:
+    """Take the month's lock for ``run_key`` or raise :class:`MonthLockedError`; return whether
+    it was taken now (``False``: ``run_key`` held it already and renewed it)."""
     locks = schema.month_locks
     now = utcnow()
     with store.begin() as conn:
+        held = conn.execute(select(locks.c.run_key).where(locks.c.month == month)).scalar()
         taken = conn.execute(
             update(locks)
             .where(
@@ -41,11 +62,11 @@ def acquire(store: StateStore, month: str, run_key: str, *, lease: dt.timedelta)
             .values(run_key=run_key, acquired_at=now)
         ).rowcount
     if taken:
-        return
+        return held != run_key
     try:
         with store.begin() as conn:
             conn.execute(insert(locks).values(month=month, run_key=run_key, acquired_at=now))
-        return
+        return True
     except IntegrityError:
         pass
     with store.begin() as conn:
@@ -66,20 +87,40 @@ def release(store: StateStore, month: str, run_key: str) -> None:
         conn.execute(delete(locks).where(locks.c.month == month, locks.c.run_key == run_key))
 
 
+def release_all(store: StateStore, run_key: str) -> None:
+    """Release every month lock ``run_key`` holds (its audit: nothing of the run sends any more)."""
+    locks = schema.month_locks
+    with store.begin() as conn:
+        conn.execute(delete(locks).where(locks.c.run_key == run_key))
+
+
 @contextmanager
 def month_lock(
     store: StateStore,
-    month: str,
+    months: str | Iterable[str],
     run_key: str,
     *,
     lease: dt.timedelta,
     release_at_exit: bool = True,
 ) -> Iterator[None]:
-    """Hold the month's lock for the duration of the block; with ``release_at_exit=False``
-    (one chunk of several) it stays held for the run's other chunks, until :func:`release`."""
-    acquire(store, month, run_key, lease=lease)
+    """Hold the lock of each of ``months`` (taken oldest first) for the duration of the block;
+    with ``release_at_exit=False`` (one chunk of several) they stay held for the run's other
+    chunks, until :func:`release_all`. Refused one month, the block does not run; a lone task
+    releases the months it took (a chunk keeps them: a sibling chunk may be sending under them,
+    and holding earlier months while waiting on a later one cannot deadlock)."""
+    wanted = sorted({months} if isinstance(months, str) else set(months))
+    taken: list[str] = []
+    try:
+        for month in wanted:
+            if acquire(store, month, run_key, lease=lease):
+                taken.append(month)
+    except MonthLockedError:
+        for month in taken if release_at_exit else ():
+            release(store, month, run_key)
+        raise
     try:
         yield
     finally:
         if release_at_exit:
-            release(store, month, run_key)
+            for month in wanted:
+                release(store, month, run_key)

@@ -144,13 +144,20 @@ outcomes = Table(
 )
 
 #: Records refused in some run and not yet confirmed: later runs extract them again, so that a
-#: blocked record goes out once its parent passes.
+#: blocked record goes out once its parent passes. A monthly run reads them all again; an
+#: intraday sync only when their refusal can have changed (``extract/rereads.py``): ``reread``
+#: ``always`` (failed sends, refusals that depend on the clock or the rest of the load) or
+#: ``on_change`` (when the row itself or a record of ``watch``, space-separated
+#: ``resource/id``, changed in the ERP or was confirmed after ``refused_at``).
 pending = Table(
     "fincome_pending",
     metadata,
     Column("resource", _RES, primary_key=True),
     Column("record_id", _ID, primary_key=True),
     Column("since_run_key", _RUN, nullable=False),
+    Column("reread", String(16), nullable=False, server_default="always"),
+    Column("watch", Text),
+    Column("refused_at", DateTime(timezone=True)),
 )
 
 #: One lock per month: two runs of the same month cannot send at once.

@@ -86,6 +86,11 @@ class StateStore:
         """Store runs' refusals (see :mod:`.rejects`); return the rows."""
         return record_rejects(conn, rows)
 
+    def mark_pending(self, conn: Connection, rows: list[Mapping[str, Any]]) -> None:
+        """Put records on the pending list, or refresh when to read them again (see
+        ``schema.pending``); a record already pending keeps its oldest ``since_run_key``."""
+        upsert(conn, schema.pending, rows, ["resource", "record_id"], keep=["since_run_key"])
+
     def new_run_row(self, run_key: str, month: str, dry_run: bool) -> dict[str, Any]:
         """The ``fincome_runs`` row of a run that starts (or restarts) extracting."""
         return {

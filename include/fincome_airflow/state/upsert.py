@@ -22,10 +22,11 @@ def upsert(
     key: Sequence[str],
     *,
     replace: bool = True,
+    keep: Sequence[str] = (),
 ) -> None:
     """Insert ``rows``, replacing rows with the same ``key`` (PostgreSQL and SQLite), or
     keeping the existing ones if not ``replace``. Of rows sharing a key, the last one counts.
-    Every row has the first row's columns.
+    Every row has the first row's columns. A replaced row keeps its columns of ``keep``.
     """
     if not rows:
         return
@@ -38,7 +39,7 @@ def upsert(
         stmt = sqlite.insert(table)
     else:  # pragma: no cover - other backends are not supported for the state database
         raise NotImplementedError(f"state database on {dialect} is not supported")
-    updated = {c: stmt.excluded[c] for c in columns if c not in key}
+    updated = {c: stmt.excluded[c] for c in columns if c not in key and c not in keep}
     if updated and replace:
         stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=updated)
     else:

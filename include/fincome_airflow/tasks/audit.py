@@ -11,7 +11,7 @@ from typing import Any
 from fincome_airflow.audit.summary import build_summary, readable
 from fincome_airflow.contract import DELETIONS, RESOURCES
 from fincome_airflow.load.chunks import merge_audits
-from fincome_airflow.state.locks import release
+from fincome_airflow.state.locks import release_all
 from fincome_airflow.state.retention import release_finished, require_resumable
 from fincome_airflow.state.store import StateStore
 
@@ -44,7 +44,7 @@ def audit_run(
     if a task before it did not finish (the summary is written first, whatever happened).
 
     With ``chunk_task_ids`` (step: its planning task) the load steps are mapped over chunks;
-    their month lock, left held by the chunks, is released here (nothing of the run sends any
+    their month locks, left held by the chunks, are released here (nothing of the run sends any
     more). ``reconcile_task_id`` is ``None`` in a DAG that does not reconcile (the intraday
     sync: the monthly run reconciles the month).
     """
@@ -63,7 +63,7 @@ def audit_run(
     store = StateStore.from_connection(state_conn_id)
     planners = chunk_task_ids or {}
     if planners and plan["send"]:
-        release(store, plan["month"], plan["run_key"])
+        release_all(store, plan["run_key"])
     require_resumable(store, plan["run_key"])
     extracted = pull("extract")
     # A run stopped at the reject gate pushed no XCom: its report is in the state database.

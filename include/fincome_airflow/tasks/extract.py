@@ -13,6 +13,7 @@ from fincome_airflow.kinds import KIND_INTRADAY, KIND_MONTHLY
 from fincome_airflow.reports.location import report_path
 from fincome_airflow.stage.stage_month import extract_and_stage
 from fincome_airflow.stage.staging import write_rejects_csv
+from fincome_airflow.state.locks import months_to_lock
 from fincome_airflow.state.retention import require_resumable
 from fincome_airflow.state.store import STATUS_STAGED, StateStore
 
@@ -80,6 +81,10 @@ def extract_month(
     written = write_rejects_csv(store, plan["run_key"], rejects_file)
     log.info("%d rejected or blocked records written to %s", written, rejects_file)
     report["rejects_file"] = str(rejects_file)
+    # Every month the run sends records of: its load tasks lock them (state/locks.py).
+    report["lock_months"] = months_to_lock(
+        plan["month"], report["invoice_months"], intraday=plan.get("kind") == KIND_INTRADAY
+    )
     store.save_stage_report(plan["run_key"], report)
     known = report["known_refused"] if plan.get("kind") == KIND_INTRADAY else 0
     check_reject_ratio(report, plan["max_reject_ratio"], str(rejects_file), known=known)

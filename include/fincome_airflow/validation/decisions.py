@@ -26,6 +26,8 @@ class Decision:
     updated_at: Any = None
     #: The payload's leaves are exact ``str`` (see ``transform.mapping.Mapped.plain``).
     plain: bool = False
+    #: An invoice's billing month ``YYYY-MM`` (from its ERP date; ``None`` when unreadable).
+    month: str | None = None
 
     @property
     def outcome(self) -> str:

@@ -56,7 +56,13 @@ def resolve_hierarchy(
             d, parent = by_id[node], parent_of[node]
             if d.kind == "stage":
                 if not parent_in_erp[node] and parent not in in_ledger:
-                    _refuse(d, refused, problem("reference_not_found", "parent_cust_no", parent))
+                    missing = problem(
+                        "reference_not_found",
+                        "parent_cust_no",
+                        parent,
+                        refers_to=f"customers/{parent}",
+                    )
+                    _refuse(d, refused, missing)
                 elif parent in refused:
                     _refuse(d, refused, blocked("customers", parent, "parent_cust_no"))
             decided.add(node)

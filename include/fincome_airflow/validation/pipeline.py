@@ -23,12 +23,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from itertools import groupby
 from operator import attrgetter
 from typing import Any, Final
 
 from fincome_airflow.contract import Resource
-from fincome_airflow.reasons import Problem, blocked, problem
+from fincome_airflow.month import day_of, month_of
+from fincome_airflow.reasons import CLOCK, Problem, blocked, problem
 from fincome_airflow.transform.fast import fast_customer, fast_invoice, fast_subscription
 from fincome_airflow.transform.mapping import Mapped, map_customer, map_invoice, map_subscription
 from fincome_airflow.validation import model_gate
@@ -138,7 +140,8 @@ class LoadValidator:
         done: dict[int, Decision] = {}
         for d, ref_resource, ref_id, field in held:
             if ref_id not in known[ref_resource] and d.kind == "stage":
-                self._refuse(d, problem("reference_not_found", field, ref_id))
+                ref = f"{ref_resource}/{ref_id}"
+                self._refuse(d, problem("reference_not_found", field, ref_id, refers_to=ref))
             done[id(d)] = d
         yield from done.values()
         held.clear()
@@ -227,8 +230,10 @@ class LoadValidator:
             m = self.fast["invoices"](head, lines, self.today) or _safe(
                 map_invoice, invoice_no, head, lines, self.today
             )
+            month = month_of(head.invoice_date)
             if m.action != "upsert":
                 d = Decision("invoices", m.record_id, "skip", updated_at=head.updated_at)
+                d.month = month
                 if m.action == "cancel":
                     cancelled.append(d)
                     if len(cancelled) >= LOOKUP_BATCH:
@@ -237,6 +242,8 @@ class LoadValidator:
                 yield d
                 continue
             d = self._decide("invoices", m, head, _invoice_rules(m, head))
+            d.month = month
+            d.problems = _dated(d.problems, head.invoice_date)
             if d.kind != "stage":
                 yield d
                 continue
@@ -284,12 +291,31 @@ def _invoice_rules(m: Mapped, head: Any) -> list[Problem]:
     if m.problems or m.payload is None:
         return []
     out: list[Problem] = []
+    contract = f"subscriptions/{head.contract_no}"
     owner = head.ref_contract_cust_no
     if owner is not None and owner != head.cust_no:
         out.append(
-            problem("subscription_customer_mismatch", "contract_no", head.contract_no, owner)
+            problem(
+                "subscription_customer_mismatch",
+                "contract_no",
+                head.contract_no,
+                owner,
+                refers_to=contract,
+            )
         )
     ccy = head.ref_contract_currency
     if ccy is not None and ccy != head.currency:
-        out.append(problem("currency_mismatch", "currency", head.currency, ccy))
+        out.append(problem("currency_mismatch", "currency", head.currency, ccy, refers_to=contract))
     return out
+
+
+def _dated(problems: list[Problem], invoice_date: Any) -> list[Problem]:
+    """An invoice refused for its date in the future may pass on that date: name it."""
+    day = day_of(invoice_date)
+    if day is None or all(p.reason_code != "issue_date_in_future" for p in problems):
+        return problems
+    when = f"{CLOCK}/{day.isoformat()}"
+    return [
+        replace(p, refers_to=when) if p.reason_code == "issue_date_in_future" else p
+        for p in problems
+    ]

@@ -38,7 +38,12 @@ def _extract(args: dict[str, Any]) -> dict[str, Any]:
     cpu = _cpu_seconds() - cpu
     # the run ends ``done`` as the DAG's audit would, so that a rerun sees its watermark
     store.set_run_status(args["run_key"], "done")
-    return {"seconds": seconds, "cpu_seconds": cpu, "counts": report.to_dict().get("counts")}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "counts": report.to_dict().get("counts"),
+        "pending_reextracted": report.pending_reextracted,
+    }
 
 
 def _cpu_seconds() -> float:

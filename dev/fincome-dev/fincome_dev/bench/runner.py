@@ -84,8 +84,25 @@ def _erp_and_state(
     return erp_url, create("state")
 
 
+def _intraday(
+    cfg: BenchConfig, report: Report, erp_url: str, state_url: str, monthly: dict[str, Any]
+) -> None:
+    """The intraday sync's extract of the unchanged ERP, beside the ``monthly`` rerun's."""
+    _step(report, "intraday sync: extract the unchanged ERP's changed rows")
+    intraday = extract_stage.extract(cfg, erp_url, state_url, "bench-intraday", kind=KIND_INTRADAY)
+    extract_stage.intraday_figure(report, intraday, monthly)
+
+
 def _selected(cfg: BenchConfig, report: Report) -> Report:
     """Only the lines of ``--only``, each with the stages it needs."""
+    if "intraday" in cfg.only:
+        with throwaway(cfg.pg_url) as create:
+            erp_url, state_url = _erp_and_state(cfg, report, create)
+            _step(report, "extract + validate + stage (the monthly run: the pending refusals)")
+            extract_stage.extract(cfg, erp_url, state_url, "bench-first")
+            _step(report, "rerun: extract again")
+            again = extract_stage.extract(cfg, erp_url, state_url, "bench-rerun")
+            _intraday(cfg, report, erp_url, state_url, again)
     if "budget" in cfg.only:
         with throwaway(cfg.pg_url) as create:
             erp_url, state_url = _erp_and_state(cfg, report, create)
@@ -145,11 +162,7 @@ def run(cfg: BenchConfig) -> Report:
             load_stage.rerun(
                 report, sandbox, state, state_url, "bench-rerun", ours, cfg.month, cfg.concurrency
             )
-            _step(report, "intraday sync: extract the unchanged ERP's changed rows")
-            intraday = extract_stage.extract(
-                cfg, erp_url, state_url, "bench-intraday", kind=KIND_INTRADAY
-            )
-            extract_stage.intraday_figure(report, intraday, again)
+            _intraday(cfg, report, erp_url, state_url, again)
             _step(report, "load against a rate limit")
             rl = load_stage.rate_limited(cfg, report, sandbox, state, state_url, "bench-first")
             peaks["rate-limited load"] = rl["max_rss_mb"]
