@@ -16,7 +16,6 @@ import pycountry
 import pytest
 from support.erp import by_id, collect
 
-from fincome_airflow.models.billing_rules import BILLING_REASON_CODES
 from fincome_airflow.reasons import REASON_CODES
 from fincome_erp.config import GeneratorConfig
 from fincome_erp.dirty import BILLING_DIRTY_KINDS, CREDIT_NOTE_KINDS, DIRTY_KINDS
@@ -93,10 +92,10 @@ def test_billing_tables_are_the_same_for_the_same_seed_and_differ_for_another():
     assert first["credit_notes"] != other["credit_notes"]
 
 
-def test_billing_kinds_name_known_or_billing_reason_codes_and_stay_apart():
+def test_billing_kinds_name_known_reason_codes_and_stay_apart():
     assert not set(BILLING_DIRTY_KINDS) & set(DIRTY_KINDS)
     for kind in BILLING_DIRTY_KINDS.values():
-        assert kind.reason in REASON_CODES | BILLING_REASON_CODES, kind.name
+        assert kind.reason in REASON_CODES, kind.name
         assert kind.outcome in ("rejected", "blocked")
         assert (kind.outcome == "blocked") == (kind.reason == "parent_rejected")
 

@@ -85,11 +85,8 @@ def extract_and_stage(
             changed_since=scope.changed_since.isoformat(),
         )
     )
-    validate = {
-        "customers": validator.customers,
-        "subscriptions": validator.subscriptions,
-        "invoices": validator.invoices,
-    }
+    # each resource's validation is the validator's method named after it
+    validate = {resource: getattr(validator, resource) for resource in RESOURCES}
     with (
         erp_engine.connect() as conn,
         StagingWriter(store, run_key, pending=pending, track_pending=not dry_run) as writer,
@@ -99,7 +96,7 @@ def extract_and_stage(
         writer.ceiling = horizon.at
         # The candidate starts at the watermark used: it only moves forward, up to the horizon.
         writer.max_updated_at = scope.watermark
-        if conn.dialect.name == "postgresql":  # one snapshot for the three queries
+        if conn.dialect.name == "postgresql":  # one snapshot for every query
             conn.execution_options(isolation_level="REPEATABLE READ")
         for resource in RESOURCES:
             wanted = pending.get(resource, frozenset())
