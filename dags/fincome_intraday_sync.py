@@ -12,8 +12,8 @@ Draft invoices and credit notes are never sent.
 either DAG, through the `updated_at` indexes; validated and staged like the monthly load) →
 `load.plan_<step>` → `load.products` → `load.plans` → `load.customers` →
 `load.subscriptions` → `load.invoices` → `load.credit_notes` →
-`load.delete_cancelled_credit_notes` → `load.delete_cancelled_invoices` → `audit`. No reconciliation: the monthly load closes and
-reconciles each month.
+`load.delete_cancelled_credit_notes` → `load.delete_cancelled_invoices` → `audit`. No
+reconciliation: the monthly load closes and reconciles each month.
 
 **Shared with the monthly load**: the queries, validation and reject reasons, the ledger (a
 record confirmed here is unchanged for the monthly run, and the reverse), the API budget and
