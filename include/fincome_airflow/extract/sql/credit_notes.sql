@@ -1,14 +1,17 @@
 -- Credit notes of one load, one row per credit note line, ordered by credit note then line.
 --
 -- Scope: the credit notes issued in the billing month, every credit note updated since the
--- watermark of the last successful load, and the credit notes still pending from earlier runs.
+-- watermark of the last successful load, the credit notes still pending from earlier runs, and
+-- the credit notes of every invoice changed since the watermark or pending (an invoice
+-- cancelled takes its credit notes out of Fincome with it, before it).
 -- A credit note without lines gives one row whose line columns are null.
 -- The ref_* columns resolve the credit note's customer and invoice in the ERP (null when not
 -- found). credited_total is what the credit notes of its invoice that count against it (ISSUED
 -- and REFUNDED, the statuses the mapping sends) add up to, in issue order, up to this one.
 --
 -- Parameters: month_start (date, inclusive), month_end (date, exclusive),
--- watermark (timestamp), pending_ids (list of credit note numbers).
+-- watermark (timestamp), pending_ids (list of credit note numbers),
+-- pending_invoice_ids (list of invoice numbers).
 -- A deployment whose ERP differs rewrites this query, keeping the output columns.
 WITH scope AS (
   SELECT cn0.credit_note_no, cn0.invoice_no
@@ -16,6 +19,12 @@ WITH scope AS (
   WHERE (cn0.issue_date >= :month_start AND cn0.issue_date < :month_end)
      OR cn0.updated_at > :watermark
      OR cn0.credit_note_no IN :pending_ids
+  UNION
+  SELECT cn1.credit_note_no, cn1.invoice_no
+  FROM credit_notes AS cn1
+  JOIN invoices AS i1 ON i1.invoice_no = cn1.invoice_no
+  WHERE i1.updated_at > :watermark
+     OR i1.invoice_no IN :pending_invoice_ids
 ),
 credited AS (
   SELECT
