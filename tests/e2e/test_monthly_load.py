@@ -45,11 +45,13 @@ def refused_in(scope_ids: dict[str, set[str]], refused: dict[str, set[str]]) -> 
 
 
 def reasons_in_scope(manifest: dict[str, Any], scope: Scope) -> list[str]:
-    """The manifest's reason code of each refused record the load takes."""
+    """The manifest's reason code of each refused record the load takes (the kinds that may be
+    refused for a consequence of their defect instead, e.g. an orphan invoice's contract of
+    another customer, left out: their code is not certain)."""
     return [
         kind["reason"]
         for kind in manifest["dirty"].values()
-        if kind["outcome"] == "rejected"
+        if kind["outcome"] == "rejected" and not kind["consequences"]
         for entry in kind["records"]
         if entry["id"] in scope.ids(kind["resource"])
     ]
@@ -187,13 +189,14 @@ def test_dry_run_reject_gate_and_resource_subset(
     assert "nothing was sent" in gated.log, gated.tail()
     named = re.search(r"Most frequent reasons: (.+?)\. Details in (\S+?);", gated.log)
     assert named, gated.tail()
-    top_reason = Counter(reasons_in_scope(manifest, scope)).most_common(1)[0][0]
-    assert f"{top_reason} (" in named.group(1)
+    # the most frequent reason is named first, with at least as many records as any other
+    top_reason, top_count = gated.summary["top_reject_reasons"][0]
+    assert top_count >= max(Counter(reasons_in_scope(manifest, scope)).values())
+    assert named.group(1).startswith(f"{top_reason} (")
     assert ObjectStoragePath(named.group(2)).is_file()
     assert gated.status == "failed"
     # The audit of the stopped run keeps the extraction's counts, reasons and rejects file.
     assert gated.summary["rejects_file"] == named.group(2)
-    assert gated.summary["top_reject_reasons"][0][0] == top_reason
     assert gated.summary["resources"]["invoices"]["extracted"] > 0
 
     # resources=["customers"]: only customers go out.
@@ -201,9 +204,8 @@ def test_dry_run_reject_gate_and_resource_subset(
     assert writes(sandbox) == {"POST /customers": len(expected["customers"])}
     assert_holds(sandbox, {"customers": expected["customers"]})
     assert customers.counts("created") == {
+        **dict.fromkeys(RESOURCES, 0),
         "customers": len(expected["customers"]),
-        "subscriptions": 0,
-        "invoices": 0,
     }
     assert_balanced(customers)
     assert customers.status == "partial"  # the watermark stays: the next full run takes all
@@ -213,5 +215,5 @@ def test_dry_run_reject_gate_and_resource_subset(
     ok(load.run(MONTH, **LENIENT))
     routes = writes(sandbox)
     assert "POST /customers" not in routes, routes
-    assert routes == {f"POST /{r}": len(expected[r]) for r in ("subscriptions", "invoices")}
+    assert routes == {f"POST /{r}": len(expected[r]) for r in RESOURCES if r != "customers"}
     assert_holds(sandbox, expected)
