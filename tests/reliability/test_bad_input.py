@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from support.connections import database_json, sqlite_conn_json
 from support.reliability import KNOWN_KEY, MONTH, dags_test, fincome_conn, task_states
 
+from fincome_airflow.contract import RESOURCES
 from fincome_airflow.engines import erp_engine
 from fincome_airflow.operators import FincomeLoadOperator
 from fincome_airflow.tasks.extract import extract_month
@@ -196,7 +197,7 @@ def test_hostile_values_are_plain_data_refused_with_a_reason_or_loaded_intact(
     run_key = f"hostile/{state_backend}"
     plan = {"run_key": run_key, "month": MONTH, "send": True, "max_reject_ratio": 1.0}
     extract_month(plan, erp_conn_id="erp_db", state_conn_id="fincome_state")
-    for resource in ("customers", "subscriptions", "invoices"):
+    for resource in RESOURCES:
         FincomeLoadOperator(
             task_id=resource, resource=resource, run_key=run_key, month=MONTH
         ).execute({})

@@ -23,6 +23,7 @@ from support.connections import database_json, sqlite_conn_json
 from support.erp import generated_erp, sqlite_erp
 from support.reliability import KNOWN_KEY, MONTH, assert_exact, fincome_conn, reference_load
 
+from fincome_airflow.contract import DELETION_STEPS, RESOURCES
 from fincome_airflow.exceptions import FincomeStageIncomplete
 from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
 from fincome_airflow.state.locks import MonthLockedError
@@ -46,11 +47,12 @@ def load(run_key: str, resource: str) -> dict:
 
 
 def load_month(run_key: str) -> None:
-    for resource in ("customers", "subscriptions", "invoices"):
+    for resource in RESOURCES:
         load(run_key, resource)
-    FincomeDeleteOperator(
-        task_id="delete", resource="invoices", run_key=run_key, month=MONTH
-    ).execute({})
+    for step, resource in DELETION_STEPS.items():
+        FincomeDeleteOperator(
+            task_id=f"delete_{step}", resource=resource, run_key=run_key, month=MONTH
+        ).execute({})
 
 
 def without_nulls(record: dict) -> dict:
