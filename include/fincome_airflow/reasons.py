@@ -116,6 +116,7 @@ MESSAGES: Final[dict[ReasonCode, str]] = {
 RESOURCE_MESSAGES: Final[dict[tuple[str, ReasonCode], str]] = {
     ("credit_notes", "lines_do_not_add_up"): "The credit note lines add up to {detail}, not to "
     "the credit note net total {value}.",
+    ("credit_notes", "duplicate_line"): "The credit note has two lines numbered {value}.",
     ("credit_notes", "issue_date_in_future"): "The credit note date {value} is in the future.",
     ("credit_notes", "currency_mismatch"): "The credit note is in {value} but the invoice it "
     "credits is in {detail}.",

@@ -330,7 +330,15 @@ def _map_credit_lines(
         n = row.line_no
         where = f"lines[{n}]"
         line_id = v.identifier(n, f"{where}.line_no", issues)
-        v.passes(issues, f"{where}.line_no", n, rules.line_id_unique, line_id, seen)
+        v.passes(
+            issues,
+            f"{where}.line_no",
+            n,
+            rules.line_id_unique,
+            line_id,
+            seen,
+            resource="credit_notes",
+        )
         seen.add(line_id)
         line: dict[str, Any] = {"id": line_id}
         credited = v.identifier(
