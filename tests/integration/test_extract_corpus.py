@@ -618,6 +618,20 @@ BILLING_CASES: list[Case] = [
         "rejected",
     ),
     (
+        "second-credit-past-the-invoice",
+        merge(
+            trio("d59"),
+            credit("d59a", "d59", total_net="60.00", issue_date=dt.date(2024, 1, 20)),
+            credit("d59b", "d59", total_net="50.00"),
+        ),
+        "credit_notes",
+        "CN-d59b",
+        "over_credit",
+        "total_net",
+        True,
+        "rejected",
+    ),
+    (
         "credit-period-reversed",
         merge(
             trio("d58"),
@@ -730,6 +744,13 @@ def test_defect_gives_its_reason_code_on_postgresql_and_mariadb(
 
 def test_valid_trio_is_not_refused(sqlite_rejects) -> None:
     assert not [k for k in sqlite_rejects if k[1].endswith("d01ok")]
+
+
+def test_the_credit_note_within_the_invoice_is_kept_when_a_later_one_goes_past_it(
+    sqlite_rejects,
+) -> None:
+    assert ("credit_notes", "CN-d59a") not in sqlite_rejects
+    assert ("credit_notes", "CN-d59b") in sqlite_rejects
 
 
 def test_valid_product_plan_and_credit_note_are_staged_as_the_mapping_says(sqlite_store) -> None:
