@@ -94,7 +94,13 @@ def test_defect_corpus_through_the_dag_rejects_each_with_its_reason_and_loads_th
     for key in blocked:
         resource, record_id = key.split("/", 1)
         assert record_id not in held.get(resource, {}), f"blocked {key} was sent"
-    rejected_kinds = [k for k, e in manifest["dirty"].items() if e["outcome"] == "rejected"]
+    # a contract of an unknown plan is an old contract outside every month's load (the defect
+    # corpus, tests/integration/test_extract_corpus.py, refuses it)
+    rejected_kinds = [
+        k
+        for k, e in manifest["dirty"].items()
+        if e["outcome"] == "rejected" and k != "contract_unknown_plan"
+    ]
     assert kinds_refused == len(rejected_kinds), (kinds_refused, len(rejected_kinds))
     record_result(
         "defect_corpus",
