@@ -4,14 +4,16 @@
 Keeps Fincome current between monthly closes: every hour (setting `FINCOME_INTRADAY_SCHEDULE`,
 a cron expression or preset read from the environment when the DAG file is parsed; default
 `@hourly`) it sends what changed in the ERP (connection `erp_db`) since the last confirmed
-change: new, edited, paid and cancelled invoices of the open month, their subscriptions and
-customers, and late changes to closed months. Draft invoices are never sent.
+change: new, edited, paid and cancelled invoices and credit notes of the open month, the
+subscriptions, plans, products and customers they reference, and late changes to closed months.
+Draft invoices and credit notes are never sent.
 
 **Order**: `prepare` → `extract` (only the ERP rows changed since the last successful run of
 either DAG, through the `updated_at` indexes; validated and staged like the monthly load) →
-`load.plan_<step>` → `load.customers` → `load.subscriptions` → `load.invoices` →
-`load.delete_cancelled_invoices` → `audit`. No reconciliation: the monthly load closes and
-reconciles each month.
+`load.plan_<step>` → `load.products` → `load.plans` → `load.customers` →
+`load.subscriptions` → `load.invoices` → `load.credit_notes` →
+`load.delete_cancelled_credit_notes` → `load.delete_cancelled_invoices` → `audit`. No
+reconciliation: the monthly load closes and reconciles each month.
 
 **Shared with the monthly load**: the queries, validation and reject reasons, the ledger (a
 record confirmed here is unchanged for the monthly run, and the reverse), the API budget and

@@ -2,12 +2,15 @@
 ### Fincome monthly load
 
 Loads one billing month of the ERP (connection `erp_db`) into Fincome (connection `fincome_api`):
-the month's invoices, the subscriptions and customers they reference, and every record changed
-in the ERP since the last successful load.
+the month's invoices and credit notes, the invoices they credit, the subscriptions, plans,
+products and customers these reference, and every record changed in the ERP since the last
+successful load.
 
 **Order**: `prepare` → `extract` (validate and stage in the state database, connection
-`fincome_state`) → `load.plan_<step>` → `load.customers` → `load.subscriptions` →
-`load.invoices` → `load.delete_cancelled_invoices` → `reconcile` → `audit` → `publish`.
+`fincome_state`) → `load.plan_<step>` → `load.products` → `load.plans` → `load.customers` →
+`load.subscriptions` → `load.invoices` → `load.credit_notes` →
+`load.delete_cancelled_credit_notes` → `load.delete_cancelled_invoices` → `reconcile` →
+`audit` → `publish`.
 
 **Downstream DAGs**: `publish` emits an event of the Asset `fincome_billing_month` when the month
 is loaded and reconciled (never for a dry run, a run of some resources, differences or a failed

@@ -14,16 +14,23 @@ DEFAULT_BASE_URL: Final = "https://api2.fincome.co/product"
 #: Chosen: the header that carries the secret API key (a connection setting overrides it).
 DEFAULT_API_KEY_HEADER: Final = "X-API-KEY"
 
-Resource = Literal["customers", "subscriptions", "invoices"]
-#: Load order: a record may only reference records of the resources before it.
-RESOURCES: Final[tuple[Resource, ...]] = ("customers", "subscriptions", "invoices")
-#: Chosen: the resources of Fincome's billing model that the load does not send yet (products,
-#: pricing plans, credit notes), in the order they may reference each other; the sandbox serves
-#: them. Not in :data:`RESOURCES`, which drives the DAG.
+Resource = Literal["products", "plans", "customers", "subscriptions", "invoices", "credit_notes"]
+#: Load order: a record may only reference records of the resources before it (a plan its
+#: product, a subscription its plan, a credit note its invoice).
+RESOURCES: Final[tuple[Resource, ...]] = (
+    "products",
+    "plans",
+    "customers",
+    "subscriptions",
+    "invoices",
+    "credit_notes",
+)
+#: The resources of Fincome's billing model added by issue 15 (products, pricing plans, credit
+#: notes), in the order they may reference each other.
 BillingResource = Literal["products", "plans", "credit_notes"]
 BILLING_RESOURCES: Final[tuple[BillingResource, ...]] = ("products", "plans", "credit_notes")
 #: Every resource the API serves.
-ApiResource = Resource | BillingResource
+ApiResource = Resource
 #: Chosen: plan billing intervals.
 PlanInterval = Literal["month", "quarter", "year"]
 PLAN_INTERVALS: Final[tuple[PlanInterval, ...]] = get_args(PlanInterval)
@@ -32,6 +39,13 @@ STATUS_CONFLICT: Final = 409
 #: The load step deleting cancelled invoices, after every resource's (the other load steps are
 #: named after their resource).
 DELETIONS: Final = "deletions"
+#: The deletion steps, in the order they run (the reverse of dependence: a cancelled credit note
+#: goes before the invoice it credits, which Fincome refuses to delete while it is credited),
+#: and the resource each deletes.
+DELETION_STEPS: Final[dict[str, Resource]] = {
+    "credit_note_deletions": "credit_notes",
+    DELETIONS: "invoices",
+}
 
 #: Chosen: upsert answers.
 STATUS_CREATED: Final = 201
@@ -75,7 +89,9 @@ AMOUNT_MAX_DIGITS: Final = 14
 AMOUNT_DECIMAL_PLACES: Final = 2
 #: Payload fields (at any depth) that hold decimal amounts or quantities: hashed and compared
 #: as numbers ("10.5" is "10.50").
-AMOUNT_FIELDS: Final = frozenset({"net_amount", "tax_amount", "monthly_value", "quantity"})
+AMOUNT_FIELDS: Final = frozenset(
+    {"net_amount", "tax_amount", "monthly_value", "quantity", "amount"}
+)
 QUANTITY_MAX_DIGITS: Final = 12
 QUANTITY_DECIMAL_PLACES: Final = 3
 #: Chosen: dates outside this range are refused (a year-9999 date is an ERP typo).

@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow.sdk import TaskGroup, chain, task
 
-from fincome_airflow.contract import DELETIONS, RESOURCES
+from fincome_airflow.contract import DELETION_STEPS, DELETIONS, RESOURCES
 from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
 
 ERP_CONN_ID = "erp_db"
@@ -48,8 +48,14 @@ class LoadTasks:
 
     group: TaskGroup
     loads: list[Any]
-    delete_cancelled: Any
+    #: One per deletion step (``contract.DELETION_STEPS``), in their order.
+    deletes: dict[str, Any]
     chunks: dict[str, Any]
+
+    @property
+    def delete_cancelled(self) -> Any:
+        """The deletion of cancelled invoices (the last step of the group)."""
+        return self.deletes[DELETIONS]
 
 
 def prepare_task(kind: str) -> Any:
@@ -103,7 +109,7 @@ def load_group(plan: Any) -> LoadTasks:
 
         chunks = {
             step: plan_chunks.override(task_id=f"plan_{step}")(plan, step)
-            for step in (*RESOURCES, DELETIONS)
+            for step in (*RESOURCES, *DELETION_STEPS)
         }
         common = {
             "run_key": f"{{{{ {PLAN}['run_key'] }}}}",
@@ -131,16 +137,20 @@ def load_group(plan: Any) -> LoadTasks:
             ).expand(chunk=chunks[resource])
             for resource in RESOURCES
         ]
-        delete_cancelled = FincomeDeleteOperator.partial(
-            task_id="delete_cancelled_invoices",
-            resource="invoices",
-            enabled=f"{{{{ 'invoices' in {PLAN}['resources'] and not {PLAN}['reconcile_only'] }}}}",
-            doc_md="Delete from Fincome the invoices of one chunk cancelled in the ERP since "
-            "they were sent.",
-            **common,
-        ).expand(chunk=chunks[DELETIONS])
-        chain(*loads, delete_cancelled)
-    return LoadTasks(group, loads, delete_cancelled, chunks)
+        deletes = {
+            step: FincomeDeleteOperator.partial(
+                task_id=f"delete_cancelled_{resource}",
+                resource=resource,
+                enabled=f"{{{{ '{resource}' in {PLAN}['resources'] and "
+                f"not {PLAN}['reconcile_only'] }}}}",
+                doc_md=f"Remove the {resource} of one chunk cancelled in the ERP since they were "
+                "sent to Fincome (credit notes go before the invoices they credit).",
+                **common,
+            ).expand(chunk=chunks[step])
+            for step, resource in DELETION_STEPS.items()
+        }
+        chain(*loads, *deletes.values())
+    return LoadTasks(group, loads, deletes, chunks)
 
 
 def audit_task(load: LoadTasks, *, reconciles: bool) -> Any:
@@ -160,7 +170,7 @@ def audit_task(load: LoadTasks, *, reconciles: bool) -> Any:
             load_task_ids={
                 resource: op.task_id for resource, op in zip(RESOURCES, load.loads, strict=True)
             },
-            delete_task_id=load.delete_cancelled.task_id,
+            delete_task_ids={step: op.task_id for step, op in load.deletes.items()},
             chunk_task_ids={step: arg.operator.task_id for step, arg in load.chunks.items()},
             reconcile_task_id="reconcile" if reconciles else None,
         )

@@ -23,9 +23,12 @@ DEFAULT_ERP_CONN_ID: Final = "erp_db"
 #: The ERP tables each resource's records come from (the extraction SQL, ``extract/sql``; the
 #: other tables it joins only choose which records are in the month).
 ERP_TABLES: Final[Mapping[str, tuple[str, ...]]] = {
+    "products": ("products",),
+    "plans": ("plans",),
     "customers": ("customers",),
     "subscriptions": ("contracts",),
     "invoices": ("invoices", "invoice_lines"),
+    "credit_notes": ("credit_notes", "credit_note_lines"),
 }
 #: The ERP's schema on PostgreSQL (the ERP engine's search path, ``engines.py``).
 POSTGRES_ERP_SCHEMA: Final = "erp"

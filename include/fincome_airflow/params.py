@@ -47,7 +47,9 @@ def dag_params() -> dict[str, Any]:
             uniqueItems=True,
             minItems=1,
             title="Resources",
-            description="Which resources to send (customers, subscriptions, invoices).",
+            description="Which resources to send (products, plans, customers, subscriptions, "
+            "invoices, credit_notes). A cancelled record is deleted with its resource: credit "
+            "notes before invoices.",
         ),
         "max_reject_ratio": Param(
             DEFAULT_MAX_REJECT_RATIO,

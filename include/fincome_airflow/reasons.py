@@ -30,6 +30,8 @@ RowReason = Literal[
     "unknown_country",
     "unknown_status",
     "unknown_line_kind",
+    "unknown_billing_period",
+    "zero_amount",
     # rules within the record
     "missing_period",
     "period_end_before_start",
@@ -49,12 +51,15 @@ ReasonCode = Literal[
     # a rule within the record that depends on the clock
     "issue_date_in_future",
     # rules across records (the record named by ``Problem.refers_to`` when known)
+    "credit_before_invoice",
     "duplicate_id",
     "reference_not_found",
     "subscription_customer_mismatch",
     "currency_mismatch",
     "parent_cycle",
     "parent_rejected",
+    "over_credit",
+    "invoice_customer_mismatch",
 ]
 REASON_CODES: Final[frozenset[str]] = frozenset(get_args(ReasonCode))
 #: ``Problem.refers_to`` of a refusal that may pass on a day: ``clock/<day>``.
@@ -82,6 +87,8 @@ MESSAGES: Final[dict[ReasonCode, str]] = {
     "unknown_country": "{value} is not an ISO 3166 country code (e.g. FR, DE).",
     "unknown_status": "The status {value} is not one the mapping knows.",
     "unknown_line_kind": "The line kind {value} is neither RECURRING nor ONE_OFF.",
+    "unknown_billing_period": "The billing period {value} is neither MONTH, QUARTER nor YEAR.",
+    "zero_amount": "The amount credited is zero; a credit note credits more than zero.",
     "missing_period": "A recurring line needs its service period (first and last day).",
     "period_end_before_start": "The service period ends ({value}) before it starts.",
     "lines_do_not_add_up": "The invoice lines add up to {detail}, not to the invoice net total "
@@ -95,6 +102,8 @@ MESSAGES: Final[dict[ReasonCode, str]] = {
     "missing_subscription": "The invoice is not linked to a contract; Fincome needs every "
     "invoice to belong to a subscription.",
     "own_parent": "The customer is recorded as its own parent.",
+    "credit_before_invoice": "The credit note is dated {value}, before the invoice it credits "
+    "({detail}).",
     "duplicate_id": "The number {value} appears more than once in this load.",
     "reference_not_found": "{value} does not exist in the ERP nor in Fincome.",
     "subscription_customer_mismatch": "The contract {value} belongs to customer {detail}, not "
@@ -103,7 +112,23 @@ MESSAGES: Final[dict[ReasonCode, str]] = {
     "parent_cycle": "The customer hierarchy loops back on itself (through {value}).",
     "parent_rejected": "Not sent because {value} was refused; it will be sent automatically "
     "once that record is fixed.",
+    "over_credit": "The credit notes of the invoice add up to {value} with this one, more than "
+    "the invoice net total {detail}.",
+    "invoice_customer_mismatch": "The invoice {value} belongs to customer {detail}, not to this "
+    "credit note's customer.",
     "invalid_value": "The value {value} is refused: {detail}.",
+}
+
+
+#: Wording of a code for one resource where the general message names another record's kind
+#: (the code keeps its meaning: the credit note's lines, or its currency against its invoice's).
+RESOURCE_MESSAGES: Final[dict[tuple[str, ReasonCode], str]] = {
+    ("credit_notes", "lines_do_not_add_up"): "The credit note lines add up to {detail}, not to "
+    "the credit note net total {value}.",
+    ("credit_notes", "duplicate_line"): "The credit note has two lines numbered {value}.",
+    ("credit_notes", "issue_date_in_future"): "The credit note date {value} is in the future.",
+    ("credit_notes", "currency_mismatch"): "The credit note is in {value} but the invoice it "
+    "credits is in {detail}.",
 }
 
 
@@ -141,16 +166,30 @@ def problem(
     *,
     blocked_by: str | None = None,
     refers_to: str | None = None,
+    resource: str | None = None,
 ) -> Problem:
-    """Build a :class:`Problem` with the plain message of ``code``."""
-    message = MESSAGES[code].format(value=_show(value), detail=detail)
+    """Build a :class:`Problem` with the plain message of ``code`` (its wording for
+    ``resource`` when :data:`RESOURCE_MESSAGES` has one)."""
+    template = RESOURCE_MESSAGES.get((resource, code), MESSAGES[code])  # type: ignore[arg-type]
+    message = template.format(value=_show(value), detail=detail)
     return Problem(code, field, message, blocked_by, refers_to)
+
+
+#: What the ERP calls a record of each resource, in messages.
+NOUNS: Final[dict[Resource, str]] = {
+    "products": "product",
+    "plans": "plan",
+    "customers": "customer",
+    "subscriptions": "contract",
+    "invoices": "invoice",
+    "credit_notes": "credit note",
+}
 
 
 def blocked(resource: Resource, parent_id: str, field: str) -> Problem:
     """The record is blocked because its parent (``resource``/``parent_id``) was refused."""
     ref = f"{resource}/{parent_id}"
-    noun = {"customers": "customer", "subscriptions": "contract", "invoices": "invoice"}[resource]
+    noun = NOUNS[resource]
     return Problem(
         "parent_rejected",
         field,

@@ -68,10 +68,14 @@ def test_every_task_has_retries_and_a_timeout(dag_bag):
 LOAD_ORDER = [
     "prepare",
     "extract",
-    "load.plan_customers",
+    "load.plan_products",
+    "load.products",
+    "load.plans",
     "load.customers",
     "load.subscriptions",
     "load.invoices",
+    "load.credit_notes",
+    "load.delete_cancelled_credit_notes",
     "load.delete_cancelled_invoices",
     "audit",
 ]

@@ -37,3 +37,12 @@ def databases(request, tmp_path) -> tuple[str, str]:
         return f"sqlite:///{tmp_path / 'erp.sqlite'}", f"sqlite:///{tmp_path / 'state.sqlite'}"
     create = request.getfixturevalue("create_pg_database")
     return create("fincome_e2e_erp"), create("fincome_e2e_state")
+
+
+@pytest.fixture
+def sandbox(sandbox_session):
+    """The session's sandbox, emptied, with ``require_plans``: the runs here load Fincome's whole
+    billing model, so a subscription's plan must be in Fincome before it (products and plans go
+    first)."""
+    sandbox_session.reset(require_plans=True)
+    return sandbox_session

@@ -76,7 +76,7 @@ def test_extract_reports_erp_tables_read_with_extracted_counts(lineage):
     assert "invoice_lines" in counts
 
 
-@pytest.mark.parametrize("resource", ["customers", "subscriptions", "invoices"])
+@pytest.mark.parametrize("resource", ["customers", "subscriptions", "invoices", "credit_notes"])
 def test_load_reports_fincome_resource_written_with_the_audits_counts(lineage, resource):
     events = lineage["events"][f"load.{resource}"]
     assert events, sorted(lineage["events"])

@@ -29,6 +29,7 @@ from support.paths import DAGS, REPO
 from support.reliability import CONF, KNOWN_KEY, MONTH, fincome_conn
 
 from fincome_airflow.assets import BILLING_MONTH
+from fincome_airflow.contract import RESOURCES
 from fincome_dev.airflow_env import SCHEDULING
 
 pytestmark = pytest.mark.timeout(780)
@@ -206,7 +207,7 @@ def test_loaded_month_publishes_one_event_partitioned_by_month(published):
     extra = published["events"][0][1]
     assert extra["month"] == MONTH
     assert extra["verdict"] == "reconciled"
-    assert set(extra["counts"]) == {"customers", "subscriptions", "invoices"}
+    assert set(extra["counts"]) == set(RESOURCES)
     assert extra["counts"]["invoices"]["created"] > 0
     assert extra["invoices"] >= extra["counts"]["invoices"]["created"]
     assert extra["net_amount"] and all(float(v) > 0 for v in extra["net_amount"].values())

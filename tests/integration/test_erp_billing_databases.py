@@ -117,7 +117,7 @@ def test_credit_notes_join_their_invoices_and_plans_their_products_in_sql(engine
                 "WHERE r.product_code IS NULL"
             )
         ).scalars()
-        planted = manifest.billing_dirty
+        planted = manifest.dirty
         assert set(unknown_invoices) == {e["id"] for e in planted["credit_note_unknown_invoice"]}
         assert set(unknown_plans) == {"BASIC-2019-M"}
         assert set(unknown_products) == {e["id"] for e in planted["plan_unknown_product"]}

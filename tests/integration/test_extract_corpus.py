@@ -8,6 +8,7 @@ column types can hold). Nothing in it may crash the extraction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -15,9 +16,10 @@ from sqlalchemy import text
 
 from fincome_airflow.engines import erp_engine
 from fincome_airflow.reasons import REASON_CODES
+from fincome_airflow.stage.hashing import canonical_json
 from fincome_airflow.stage.stage_month import extract_and_stage
 from fincome_airflow.state.store import StateStore
-from fincome_erp.rows import create_erp, load
+from fincome_erp.rows import DEFAULT_CATALOG, create_erp, load
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +52,26 @@ def trio(tag: str, *, customer=None, contract=None, invoice=None, lines=None) ->
     return {"customers": [cust], "contracts": [con], "invoices": [inv], "invoice_lines": base_lines}
 
 
+def credit(tag: str, invoice: str, *, lines: list[dict] | None = None, **columns) -> dict:
+    """A credit note of 20.00 issued on January 31st crediting invoice ``I-<invoice>`` of
+    customer ``C-<invoice>``, with the given columns and lines."""
+    note = {
+        "credit_note_no": f"CN-{tag}",
+        "invoice_no": f"I-{invoice}",
+        "cust_no": f"C-{invoice}",
+        "issue_date": JAN31,
+        "total_net": "20.00",
+        **columns,
+    }
+    rows = [{"credit_note_no": note["credit_note_no"], **line} for line in lines or []]
+    return {"credit_notes": [note], "credit_note_lines": rows}
+
+
+def plan(code: str, **columns) -> dict[str, list]:
+    """A monthly plan of product PRO, with the given columns."""
+    return {"plans": [{"plan_code": code, **columns}]}
+
+
 def merge(*parts: dict[str, list]) -> dict[str, list]:
     out: dict[str, list] = {}
     for part in parts:
@@ -58,8 +80,9 @@ def merge(*parts: dict[str, list]) -> dict[str, list]:
     return out
 
 
+Case = tuple[str, dict, str, str, str, str | None, bool, str]
 # (tag, ERP rows, resource, record id, reason code, field, PostgreSQL can hold it, outcome)
-CASES: list[tuple[str, dict, str, str, str, str | None, bool, str]] = [
+CORE_CASES: list[Case] = [
     (
         "blank-name",
         trio("d01", customer={"company_name": " "}),
@@ -445,13 +468,209 @@ CASES: list[tuple[str, dict, str, str, str, str | None, bool, str]] = [
         "rejected",
     ),
 ]
-VALID = trio("d01ok")
+#: The defects of Fincome's billing model: products, plans, a contract's plan, credit notes.
+BILLING_CASES: list[Case] = [
+    (
+        "product-blank-name",
+        {"products": [{"product_code": "PR-d40", "product_name": " ", "updated_at": RECENT}]},
+        "products",
+        "PR-d40",
+        "missing_value",
+        "product_name",
+        True,
+        "rejected",
+    ),
+    (
+        "plan-of-refused-product",
+        merge(
+            {"products": [{"product_code": "PR-d41", "product_name": ""}]},
+            plan("P-d41", product_code="PR-d41"),
+            trio("d41", contract={"plan_code": "P-d41"}),
+        ),
+        "plans",
+        "P-d41",
+        "parent_rejected",
+        "product_code",
+        True,
+        "blocked",
+    ),
+    (
+        "plan-unknown-product",
+        merge(plan("P-d42", product_code="PR-NONE"), trio("d42", contract={"plan_code": "P-d42"})),
+        "plans",
+        "P-d42",
+        "reference_not_found",
+        "product_code",
+        True,
+        "rejected",
+    ),
+    (
+        "plan-unknown-billing-period",
+        merge(plan("P-d43", billing_period="WEEK"), trio("d43", contract={"plan_code": "P-d43"})),
+        "plans",
+        "P-d43",
+        "unknown_billing_period",
+        "billing_period",
+        True,
+        "rejected",
+    ),
+    (
+        "contract-of-refused-plan",
+        merge(plan("P-d44", currency="EU"), trio("d44", contract={"plan_code": "P-d44"})),
+        "subscriptions",
+        "K-d44",
+        "parent_rejected",
+        "plan_code",
+        True,
+        "blocked",
+    ),
+    (
+        "contract-unknown-plan",
+        trio("d45", contract={"plan_code": "P-RETIRED"}),
+        "subscriptions",
+        "K-d45",
+        "reference_not_found",
+        "plan_code",
+        True,
+        "rejected",
+    ),
+    (
+        "credit-over-the-invoice",
+        merge(trio("d50"), credit("d50", "d50", total_net="100.01")),
+        "credit_notes",
+        "CN-d50",
+        "over_credit",
+        "total_net",
+        True,
+        "rejected",
+    ),
+    (
+        "credit-in-another-currency",
+        merge(trio("d51"), credit("d51", "d51", currency="USD")),
+        "credit_notes",
+        "CN-d51",
+        "currency_mismatch",
+        "currency",
+        True,
+        "rejected",
+    ),
+    (
+        "credit-of-unknown-invoice",
+        credit("d52", "d01ok", invoice_no="I-GONE"),
+        "credit_notes",
+        "CN-d52",
+        "reference_not_found",
+        "invoice_no",
+        True,
+        "rejected",
+    ),
+    (
+        "credit-of-refused-invoice",
+        merge(trio("d53", invoice={"total_net": "101.00"}), credit("d53", "d53")),
+        "credit_notes",
+        "CN-d53",
+        "parent_rejected",
+        "invoice_no",
+        True,
+        "blocked",
+    ),
+    (
+        "credit-before-the-invoice",
+        merge(trio("d54"), credit("d54", "d54", issue_date=JAN1)),
+        "credit_notes",
+        "CN-d54",
+        "credit_before_invoice",
+        "issue_date",
+        True,
+        "rejected",
+    ),
+    (
+        "credit-lines-do-not-add-up",
+        merge(
+            trio("d55"),
+            credit("d55", "d55", total_net="30.00", lines=[{"line_no": 1, "net_amount": "20.00"}]),
+        ),
+        "credit_notes",
+        "CN-d55",
+        "lines_do_not_add_up",
+        "total_net",
+        True,
+        "rejected",
+    ),
+    (
+        "credit-of-zero",
+        merge(trio("d56"), credit("d56", "d56", total_net="0.00")),
+        "credit_notes",
+        "CN-d56",
+        "zero_amount",
+        "total_net",
+        True,
+        "rejected",
+    ),
+    (
+        "credit-of-another-customers-invoice",
+        merge(trio("d57"), credit("d57", "d57", cust_no="C-d01ok")),
+        "credit_notes",
+        "CN-d57",
+        "invoice_customer_mismatch",
+        "invoice_no",
+        True,
+        "rejected",
+    ),
+    (
+        "second-credit-past-the-invoice",
+        merge(
+            trio("d59"),
+            credit("d59a", "d59", total_net="60.00", issue_date=dt.date(2024, 1, 20)),
+            credit("d59b", "d59", total_net="50.00"),
+        ),
+        "credit_notes",
+        "CN-d59b",
+        "over_credit",
+        "total_net",
+        True,
+        "rejected",
+    ),
+    (
+        "credit-period-reversed",
+        merge(
+            trio("d58"),
+            credit(
+                "d58",
+                "d58",
+                lines=[
+                    {
+                        "line_no": 1,
+                        "net_amount": "20.00",
+                        "service_from": JAN31,
+                        "service_to": JAN5,
+                    }
+                ],
+            ),
+        ),
+        "credit_notes",
+        "CN-d58",
+        "period_end_before_start",
+        "lines[1].service_to",
+        True,
+        "rejected",
+    ),
+]
+CASES = CORE_CASES + BILLING_CASES
+VALID = merge(
+    trio("d01ok"),
+    DEFAULT_CATALOG,
+    credit("d01ok", "d01ok", lines=[{"line_no": 1, "invoice_line_no": 2, "net_amount": "20.00"}]),
+)
 
 
-def _load_and_extract(erp_url: str, state_url: str, pg: bool) -> StateStore:
+def _load_and_extract(
+    erp_url: str, state_url: str, pg: bool, cases: list[Case] = CASES
+) -> StateStore:
+    """Load ``cases`` and the valid records into a new ERP, extract January 2024 from it."""
     engine = erp_engine(erp_url)
     create_erp(engine)
-    cases = [c for c in CASES if c[6] or not pg]
+    cases = [c for c in cases if c[6] or not pg]
     load(engine, merge(VALID, *(c[1] for c in cases)))
     store = StateStore.from_url(state_url)
     report = extract_and_stage(engine, store, "corpus", "2024-01", now=NOW)
@@ -469,10 +688,14 @@ def _rejects(store: StateStore) -> dict[tuple[str, str], list[dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
-def sqlite_rejects(tmp_path_factory) -> dict:
+def sqlite_store(tmp_path_factory) -> StateStore:
     d = tmp_path_factory.mktemp("corpus")
-    store = _load_and_extract(f"sqlite:///{d}/erp.db", f"sqlite:///{d}/state.db", pg=False)
-    return _rejects(store)
+    return _load_and_extract(f"sqlite:///{d}/erp.db", f"sqlite:///{d}/state.db", pg=False)
+
+
+@pytest.fixture(scope="module")
+def sqlite_rejects(sqlite_store) -> dict:
+    return _rejects(sqlite_store)
 
 
 @pytest.fixture(scope="module")
@@ -521,6 +744,65 @@ def test_defect_gives_its_reason_code_on_postgresql_and_mariadb(
 
 def test_valid_trio_is_not_refused(sqlite_rejects) -> None:
     assert not [k for k in sqlite_rejects if k[1].endswith("d01ok")]
+
+
+def test_the_credit_note_within_the_invoice_is_kept_when_a_later_one_goes_past_it(
+    sqlite_rejects,
+) -> None:
+    assert ("credit_notes", "CN-d59a") not in sqlite_rejects
+    assert ("credit_notes", "CN-d59b") in sqlite_rejects
+
+
+def test_valid_product_plan_and_credit_note_are_staged_as_the_mapping_says(sqlite_store) -> None:
+    with sqlite_store.engine.connect() as conn:
+        staged = {
+            (r.resource, r.record_id): json.loads(r.payload)
+            for r in conn.execute(
+                text(
+                    "SELECT resource, record_id, payload FROM fincome_staged "
+                    "WHERE run_key = 'corpus' AND resource IN ('products', 'plans', 'credit_notes')"
+                )
+            )
+        }
+    # staged payloads are canonical: amounts compare as numbers ("100.00" is 100)
+    assert staged[("products", "PRO")] == canonical({"id": "PRO", "name": "Pro"})
+    assert staged[("plans", "PRO")] == canonical(
+        {
+            "id": "PRO",
+            "name": "Pro plan",
+            "product_id": "PRO",
+            "interval": "month",
+            "amount": "100.00",
+            "currency": "EUR",
+        }
+    )
+    assert staged[("credit_notes", "CN-d01ok")] == canonical(
+        {
+            "id": "CN-d01ok",
+            "number": "CN-d01ok",
+            "customer_id": "C-d01ok",
+            "invoice_id": "I-d01ok",
+            "status": "open",
+            "issue_date": "2024-01-31",
+            "currency": "EUR",
+            "net_amount": "20.00",
+            "tax_amount": "0.00",
+            "lines": [
+                {
+                    "id": "1",
+                    "invoice_line_id": "2",
+                    "description": "Credit",
+                    "net_amount": "20.00",
+                    "custom_properties": {},
+                }
+            ],
+        }
+    )
+
+
+def canonical(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with empty custom properties, as staging writes it."""
+    return json.loads(canonical_json({**payload, "custom_properties": {}}))
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,12 @@ _SERIES = {
     "SELECT x FROM s",
 }
 _FILL = [
+    # the plan every contract names, and its product (one each, whatever the size)
+    "INSERT INTO erp.products (product_code, product_name, updated_at) "
+    "SELECT 'PRO', 'Pro', '2020-01-01 00:00:00' WHERE :n > 0",
+    "INSERT INTO erp.plans (plan_code, plan_name, product_code, billing_period, list_price, "
+    "currency, updated_at) SELECT 'PRO', 'Pro plan', 'PRO', 'MONTH', 100.00, 'EUR', "
+    "'2020-01-01 00:00:00' WHERE :n > 0",
     "INSERT INTO erp.customers (cust_no, company_name, email, country_code, postal_code, "
     "parent_cust_no, updated_at) SELECT 'C' || (100000000 + x), 'Company ' || x, NULL, 'fr', "
     "'75001', NULL, '2020-01-01 00:00:00' FROM ({series}) AS q WHERE x <= :n / 5 + 1",

@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from support.dist import fresh_venv
 
+from fincome_airflow.contract import RESOURCES
 from fincome_dev import connections
 from fincome_erp.cli import main as erp_main
 
@@ -66,7 +67,7 @@ def scrubbed_environ() -> dict[str, str]:
 
 def test_the_wheel_holds_the_extraction_queries_and_the_state_migrations(fincome_wheel):
     names = set(zipfile.ZipFile(fincome_wheel).namelist())
-    for query in ("customers", "subscriptions", "invoices"):
+    for query in RESOURCES:
         assert f"fincome_airflow/extract/sql/{query}.sql" in names
     migrations = REPO / "include/fincome_airflow/state/migrations"
     shipped = {

@@ -23,6 +23,7 @@ from support.connections import database_json, sqlite_conn_json
 from support.erp import generated_erp, sqlite_erp
 from support.reliability import KNOWN_KEY, MONTH, assert_exact, fincome_conn, reference_load
 
+from fincome_airflow.contract import DELETION_STEPS, RESOURCES
 from fincome_airflow.exceptions import FincomeStageIncomplete
 from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
 from fincome_airflow.state.locks import MonthLockedError
@@ -46,11 +47,12 @@ def load(run_key: str, resource: str) -> dict:
 
 
 def load_month(run_key: str) -> None:
-    for resource in ("customers", "subscriptions", "invoices"):
+    for resource in RESOURCES:
         load(run_key, resource)
-    FincomeDeleteOperator(
-        task_id="delete", resource="invoices", run_key=run_key, month=MONTH
-    ).execute({})
+    for step, resource in DELETION_STEPS.items():
+        FincomeDeleteOperator(
+            task_id=f"delete_{step}", resource=resource, run_key=run_key, month=MONTH
+        ).execute({})
 
 
 def without_nulls(record: dict) -> dict:
@@ -172,8 +174,8 @@ def test_state_db_connections_terminated_mid_load_never_record_an_unsent_send(
     monkeypatch.setenv("AIRFLOW_CONN_FINCOME_STATE", database_json(state_url))
     run_key = "state/terminated"
     extract_month(plan(run_key), erp_conn_id="erp_db", state_conn_id="fincome_state")
-    load(run_key, "customers")
-    load(run_key, "subscriptions")
+    for resource in ("products", "plans", "customers", "subscriptions"):
+        load(run_key, resource)
     kills: list[int] = []
 
     def kill_when_half_sent() -> None:
@@ -215,9 +217,11 @@ def test_state_db_connections_terminated_mid_load_never_record_an_unsent_send(
         )
 
     load(run_key, "invoices")  # the task's retry
-    FincomeDeleteOperator(
-        task_id="delete", resource="invoices", run_key=run_key, month=MONTH
-    ).execute({})
+    load(run_key, "credit_notes")
+    for step, resource in DELETION_STEPS.items():
+        FincomeDeleteOperator(
+            task_id=f"delete_{step}", resource=resource, run_key=run_key, month=MONTH
+        ).execute({})
     comparison = assert_exact(fincome.dump(), expected)
     store.engine.dispose()
     record_result(
@@ -269,13 +273,9 @@ def test_two_runs_of_one_month_never_interleave_their_sends(
     assert retry["to_send"] == 0
     posts = sum(fincome.stats()["requests"]["POST /invoices"].values())
     assert posts == len(expected["invoices"])  # each invoice sent once, by one run
+    # the invoices are this test's subject: the other resources are taken as expected
     comparison = assert_exact(
-        {
-            **fincome.dump(),
-            "customers": expected["customers"],
-            "subscriptions": expected["subscriptions"],
-        }
-        | {"invoices": fincome.dump()["invoices"]},
+        {**expected, "invoices": fincome.dump()["invoices"]},
         expected,
     )
     record_result(

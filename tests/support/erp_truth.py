@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from fincome_airflow.contract import AMOUNT_FIELDS
 
-RESOURCES = ("customers", "subscriptions", "invoices")
+RESOURCES = ("products", "plans", "customers", "subscriptions", "invoices", "credit_notes")
 SUBSCRIPTION_STATUS = {
     "ACTIVE": "active",
     "TRIAL": "trialing",
@@ -28,6 +28,8 @@ SUBSCRIPTION_STATUS = {
 INVOICE_STATUS = {"ISSUED": "open", "PAID": "paid", "OVERDUE": "unpaid"}
 NEVER_SENT = {"DRAFT", "CANCELLED"}
 LINE_TYPE = {"RECURRING": "subscription", "ONE_OFF": "one_off"}
+PLAN_INTERVAL = {"MONTH": "month", "QUARTER": "quarter", "YEAR": "year"}
+CREDIT_NOTE_STATUS = {"ISSUED": "open", "REFUNDED": "refunded"}
 TIMESTAMPS = {"created_at", "updated_at"}
 
 Row = dict[str, Any]
@@ -36,12 +38,16 @@ Records = dict[str, dict[str, Row]]
 
 @dataclass
 class Erp:
-    """Every row of the four ERP tables, by id (lines grouped by invoice, ordered)."""
+    """Every row of the ERP tables, by id (lines grouped by their document, ordered)."""
 
     customers: dict[str, Row]
     contracts: dict[str, Row]
     invoices: dict[str, Row]
     lines: dict[str, list[Row]]
+    products: dict[str, Row]
+    plans: dict[str, Row]
+    credit_notes: dict[str, Row]
+    credit_lines: dict[str, list[Row]]
 
 
 def read_erp(url: str) -> Erp:
@@ -58,11 +64,20 @@ def read_erp(url: str) -> Erp:
             lines: dict[str, list[Row]] = {}
             for line in rows("invoice_lines", "invoice_no, line_no"):
                 lines.setdefault(line["invoice_no"], []).append(line)
+            credit_lines: dict[str, list[Row]] = {}
+            for line in rows("credit_note_lines", "credit_note_no, line_no"):
+                credit_lines.setdefault(line["credit_note_no"], []).append(line)
             return Erp(
                 customers={r["cust_no"]: r for r in rows("customers", "cust_no")},
                 contracts={r["contract_no"]: r for r in rows("contracts", "contract_no")},
                 invoices={r["invoice_no"]: r for r in rows("invoices", "invoice_no")},
                 lines=lines,
+                products={r["product_code"]: r for r in rows("products", "product_code")},
+                plans={r["plan_code"]: r for r in rows("plans", "plan_code")},
+                credit_notes={
+                    r["credit_note_no"]: r for r in rows("credit_notes", "credit_note_no")
+                },
+                credit_lines=credit_lines,
             )
     finally:
         engine.dispose()
@@ -105,6 +120,9 @@ class Scope:
     customers: set[str]
     subscriptions: set[str]
     invoices: set[str]
+    products: set[str]
+    plans: set[str]
+    credit_notes: set[str]
 
     def ids(self, resource: str) -> set[str]:
         return getattr(self, resource)
@@ -113,18 +131,24 @@ class Scope:
 def month_scope(erp: Erp, month: str, watermark: dt.datetime | None = None) -> Scope:
     """The records the load of ``month`` takes (erp-reference-schema.md, "The billing month").
 
-    The invoices dated in the month, the subscriptions and customers they reference (with
-    parent customers), and every record updated after ``watermark`` (default: the start of the
-    month, which is the watermark of a first load).
+    The invoices and credit notes dated in the month, the invoices those credit (and the
+    credit notes of the invoices changed), the
+    subscriptions, customers (with parent customers), plans and products these reference, and
+    every record updated after ``watermark`` (default: the start of the month, which is the
+    watermark of a first load).
     """
     start = dt.date.fromisoformat(f"{month}-01")
     end = (start + dt.timedelta(days=32)).replace(day=1)
     mark = watermark or dt.datetime.combine(start, dt.time())
-    invoices = {
-        no
-        for no, row in erp.invoices.items()
-        if start <= _day(row["invoice_date"]) < end or _stamp(row["updated_at"]) > mark
-    }
+
+    def taken(row: Row, date_column: str) -> bool:
+        return start <= _day(row[date_column]) < end or _stamp(row["updated_at"]) > mark
+
+    notes = {no for no, row in erp.credit_notes.items() if taken(row, "issue_date")}
+    invoices = {no for no, row in erp.invoices.items() if taken(row, "invoice_date")}
+    invoices |= {erp.credit_notes[no]["invoice_no"] for no in notes} & set(erp.invoices)
+    changed = {no for no, row in erp.invoices.items() if _stamp(row["updated_at"]) > mark}
+    notes |= {no for no, row in erp.credit_notes.items() if row["invoice_no"] in changed}
     referenced = {erp.invoices[no]["contract_no"] for no in invoices}
     contracts = {
         no
@@ -133,6 +157,7 @@ def month_scope(erp: Erp, month: str, watermark: dt.datetime | None = None) -> S
     }
     customers = {erp.invoices[no]["cust_no"] for no in invoices}
     customers |= {erp.contracts[no]["cust_no"] for no in contracts}
+    customers |= {erp.credit_notes[no]["cust_no"] for no in notes}
     customers |= {no for no, row in erp.customers.items() if _stamp(row["updated_at"]) > mark}
     customers &= set(erp.customers)  # a reference to a missing customer is no customer
     frontier = set(customers)
@@ -140,14 +165,19 @@ def month_scope(erp: Erp, month: str, watermark: dt.datetime | None = None) -> S
         parents = {erp.customers[no]["parent_cust_no"] for no in frontier} - {None}
         frontier = (parents & set(erp.customers)) - customers
         customers |= frontier
-    return Scope(customers, contracts, invoices)
+    plans = {erp.contracts[no]["plan_code"] for no in contracts} & set(erp.plans)
+    plans |= {no for no, row in erp.plans.items() if _stamp(row["updated_at"]) > mark}
+    products = {erp.plans[no]["product_code"] for no in plans} & set(erp.products)
+    products |= {no for no, row in erp.products.items() if _stamp(row["updated_at"]) > mark}
+    return Scope(customers, contracts, invoices, products, plans, notes)
 
 
-def refused_ids(manifest: Mapping[str, Any]) -> dict[str, set[str]]:
-    """Ids of the records the manifest plants with a defect that must refuse them."""
+def refused_ids(manifest: Mapping[str, Any], outcome: str = "rejected") -> dict[str, set[str]]:
+    """Ids of the records the manifest plants with a defect that must refuse them (or, with
+    ``outcome="blocked"``, the clean records a refused one must block)."""
     refused: dict[str, set[str]] = {resource: set() for resource in RESOURCES}
     for kind in manifest["dirty"].values():
-        if kind["outcome"] == "rejected":
+        if kind["outcome"] == outcome:
             refused[kind["resource"]].update(entry["id"] for entry in kind["records"])
     return refused
 
@@ -231,9 +261,70 @@ def _line(row: Row) -> Row:
     return line
 
 
+def product(row: Row) -> Row:
+    return {"id": row["product_code"], "name": row["product_name"], "custom_properties": {}}
+
+
+def plan(row: Row) -> Row:
+    payload: Row = {
+        "id": row["plan_code"],
+        "name": row["plan_name"],
+        "product_id": row["product_code"],
+        "interval": PLAN_INTERVAL[row["billing_period"]],
+        "currency": row["currency"],
+        "custom_properties": {},
+    }
+    if row["list_price"] is not None:
+        payload["amount"] = _money(row["list_price"])
+    return payload
+
+
+def credit_note(row: Row, lines: Iterable[Row]) -> Row:
+    """A credit note: positive amounts, its lines' inclusive last day made the day after."""
+    payload: Row = {
+        "id": row["credit_note_no"],
+        "number": row["credit_note_no"],
+        "customer_id": row["cust_no"],
+        "invoice_id": row["invoice_no"],
+        "issue_date": _day(row["issue_date"]).isoformat(),
+        "status": CREDIT_NOTE_STATUS[row["doc_status"]],
+        "currency": row["currency"],
+        "net_amount": _money(row["total_net"]),
+        "tax_amount": _money(row["total_tax"]),
+        "custom_properties": {},
+    }
+    sent_lines = []
+    for line in lines:
+        sent: Row = {
+            "id": str(line["line_no"]),
+            "net_amount": _money(line["net_amount"]),
+            "custom_properties": {},
+        }
+        if line["invoice_line_no"] is not None:
+            sent["invoice_line_id"] = str(line["invoice_line_no"])
+        _put(sent, "description", line["description"])
+        if line["service_from"] is not None:
+            sent["period_start"] = _day(line["service_from"]).isoformat()
+            sent["period_end"] = (_day(line["service_to"]) + dt.timedelta(days=1)).isoformat()
+        sent_lines.append(sent)
+    if sent_lines:
+        payload["lines"] = sent_lines
+    return payload
+
+
 def expected_fincome(erp: Erp, scope: Scope, refused: Mapping[str, set[str]]) -> Records:
-    """What Fincome holds after loading ``scope``: refused, DRAFT and CANCELLED records left out."""
+    """What Fincome holds after loading ``scope``: refused, DRAFT and CANCELLED records left out,
+    and the credit notes of an invoice not sent (refused, DRAFT, CANCELLED: blocked or void)."""
+    invoices = {
+        no
+        for no in scope.invoices - refused["invoices"]
+        if erp.invoices[no]["doc_status"] not in NEVER_SENT
+    }
     return {
+        "products": {
+            no: product(erp.products[no]) for no in sorted(scope.products - refused["products"])
+        },
+        "plans": {no: plan(erp.plans[no]) for no in sorted(scope.plans - refused["plans"])},
         "customers": {
             no: customer(erp.customers[no]) for no in sorted(scope.customers - refused["customers"])
         },
@@ -242,9 +333,13 @@ def expected_fincome(erp: Erp, scope: Scope, refused: Mapping[str, set[str]]) ->
             for no in sorted(scope.subscriptions - refused["subscriptions"])
         },
         "invoices": {
-            no: invoice(erp.invoices[no], erp.lines.get(no, []))
-            for no in sorted(scope.invoices - refused["invoices"])
-            if erp.invoices[no]["doc_status"] not in NEVER_SENT
+            no: invoice(erp.invoices[no], erp.lines.get(no, [])) for no in sorted(invoices)
+        },
+        "credit_notes": {
+            no: credit_note(erp.credit_notes[no], erp.credit_lines.get(no, []))
+            for no in sorted(scope.credit_notes - refused["credit_notes"])
+            if erp.credit_notes[no]["doc_status"] not in NEVER_SENT
+            and erp.credit_notes[no]["invoice_no"] in invoices
         },
     }
 

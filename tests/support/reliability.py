@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from fincome_airflow.contract import DELETION_STEPS, RESOURCES
 from fincome_dev import connections
 from fincome_dev.airflow_env import AirflowRuntime
 from fincome_dev.reliability.results import Comparison, compare_dumps
@@ -82,9 +83,10 @@ def reference_load(erp_url: str, tmp: Path, month: str = MONTH) -> dict[str, Any
         try:
             extract_and_stage(engine, store, "reference", month, now=dt.datetime.now(dt.UTC))
             hook = FincomeHook("reference_api")
-            for resource in ("customers", "subscriptions", "invoices"):
+            for resource in RESOURCES:
                 load_resource(hook, Ledger(store, "reference", resource), log=log)
-            delete_resource(hook, Ledger(store, "reference", "invoices"), log=log)
+            for resource in DELETION_STEPS.values():  # credit notes before their invoices
+                delete_resource(hook, Ledger(store, "reference", resource), log=log)
         finally:
             engine.dispose()
             if saved is None:

@@ -103,9 +103,12 @@ def test_product_refuses_unknown_fields_and_an_empty_name():
     assert ("string_too_short", ("name",)) in reasons(Product, {"id": "P", "name": ""})
 
 
-def test_billing_models_are_outside_the_resources_the_dag_loads():
+def test_billing_models_are_loaded_in_the_order_they_reference_each_other():
     assert set(MODEL_BY_BILLING_RESOURCE) == set(contract.BILLING_RESOURCES)
-    assert not set(contract.BILLING_RESOURCES) & set(contract.RESOURCES)
+    order = contract.RESOURCES
+    assert order.index("products") < order.index("plans") < order.index("subscriptions")
+    assert order.index("invoices") < order.index("credit_notes")
+    assert list(contract.DELETION_STEPS.values()) == ["credit_notes", "invoices"]
     assert contract.resource_path("credit_notes", "CN 1/2") == "/credit_notes/CN%201%2F2"
 
 

@@ -16,7 +16,6 @@ import pycountry
 import pytest
 from support.erp import by_id, collect
 
-from fincome_airflow.models.billing_rules import BILLING_REASON_CODES
 from fincome_airflow.reasons import REASON_CODES
 from fincome_erp.config import GeneratorConfig
 from fincome_erp.dirty import BILLING_DIRTY_KINDS, CREDIT_NOTE_KINDS, DIRTY_KINDS
@@ -70,7 +69,7 @@ def cents(amount) -> int:
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_existing_tables_hold_the_same_rows_as_before_the_billing_model(name):
     rows, manifest = collect(CONFIGS[name])
-    extra = {entry["id"] for entry in manifest.billing_dirty["contract_unknown_plan"]}
+    extra = {entry["id"] for entry in manifest.dirty["contract_unknown_plan"]}
     digests = {}
     for table in EXISTING:
         digest = hashlib.sha256()
@@ -93,10 +92,10 @@ def test_billing_tables_are_the_same_for_the_same_seed_and_differ_for_another():
     assert first["credit_notes"] != other["credit_notes"]
 
 
-def test_billing_kinds_name_known_or_billing_reason_codes_and_stay_apart():
+def test_billing_kinds_name_known_reason_codes_and_stay_apart():
     assert not set(BILLING_DIRTY_KINDS) & set(DIRTY_KINDS)
     for kind in BILLING_DIRTY_KINDS.values():
-        assert kind.reason in REASON_CODES | BILLING_REASON_CODES, kind.name
+        assert kind.reason in REASON_CODES, kind.name
         assert kind.outcome in ("rejected", "blocked")
         assert (kind.outcome == "blocked") == (kind.reason == "parent_rejected")
 
@@ -104,9 +103,10 @@ def test_billing_kinds_name_known_or_billing_reason_codes_and_stay_apart():
 def test_demo_preset_plants_every_billing_kind_and_the_manifest_lists_them(tmp_path):
     rows, manifest = collect(DEMO)
     written = json.loads(manifest.write(tmp_path / "manifest.json").read_text())
-    assert set(written["dirty"]) == set(DIRTY_KINDS)
+    assert set(written["dirty"]) == set(DIRTY_KINDS) | set(BILLING_DIRTY_KINDS)
+    assert "billing_dirty" not in written  # the load checks them: listed with the others
     for name, kind in BILLING_DIRTY_KINDS.items():
-        entry = written["billing_dirty"][name]
+        entry = written["dirty"][name]
         assert entry["count"] == len(entry["records"]) >= 1, name
         assert (entry["reason"], entry["field"], entry["resource"]) == (
             kind.reason,
@@ -207,7 +207,7 @@ def test_each_credit_note_kind_takes_its_share_of_the_credit_notes(medium, kind)
     rows, manifest = medium
     block = round(len(CREDIT_NOTE_KINDS) / 0.05)
     expected = len(rows["credit_notes"]) / block
-    assert abs(len(manifest.billing_dirty[kind]) - expected) <= 2
+    assert abs(len(manifest.dirty[kind]) - expected) <= 2
 
 
 BILLING_CHECKS = {
@@ -232,11 +232,12 @@ def test_each_billing_dirty_record_carries_its_defect(medium):
     rejected_invoices = {
         entry["id"]
         for name, entries in manifest.dirty.items()
-        if DIRTY_KINDS[name].outcome == "rejected"
+        if name in DIRTY_KINDS and DIRTY_KINDS[name].outcome == "rejected"
         for entry in entries
     }
     first_month = manifest.config["months"][0]
-    for name, entries in manifest.billing_dirty.items():
+    for name in BILLING_DIRTY_KINDS:
+        entries = manifest.dirty[name]
         assert entries, f"{name} never planted"
         for entry in entries:
             if name == "contract_unknown_plan":

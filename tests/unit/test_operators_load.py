@@ -258,7 +258,7 @@ def test_operator_template_fields_and_no_io_in_init(monkeypatch):
 
 def test_operator_refuses_unknown_resource(store):
     with pytest.raises(ValueError, match="resource"):
-        load_op(resource="plans").execute({})
+        load_op(resource="payments").execute({})
 
 
 # -- delete ---------------------------------------------------------------------------------------

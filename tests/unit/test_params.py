@@ -10,13 +10,22 @@ OCTOBER = BillingMonth(2026, 10)
 
 def test_run_options_defaults_load_every_resource_in_order():
     options = RunOptions.from_params({}, OCTOBER)
-    assert options.resources == ("customers", "subscriptions", "invoices")
+    assert options.resources == (
+        "products",
+        "plans",
+        "customers",
+        "subscriptions",
+        "invoices",
+        "credit_notes",
+    )
     assert (options.dry_run, options.full_resync, options.max_reject_ratio) == (False, False, 0.05)
 
 
 def test_run_options_keep_the_load_order_whatever_the_order_asked():
     options = RunOptions.from_params({"resources": ["invoices", "customers"]}, OCTOBER)
     assert options.resources == ("customers", "invoices")
+    options = RunOptions.from_params({"resources": ["credit_notes", "plans"]}, OCTOBER)
+    assert options.resources == ("plans", "credit_notes")
 
 
 @pytest.mark.parametrize(
@@ -53,4 +62,11 @@ def test_param_schema_refuses_bad_trigger_input(name, value):
 def test_param_schema_accepts_the_defaults():
     resolved = {name: p.resolve() for name, p in dag_params().items()}
     assert resolved["month"] is None
-    assert resolved["resources"] == ["customers", "subscriptions", "invoices"]
+    assert resolved["resources"] == [
+        "products",
+        "plans",
+        "customers",
+        "subscriptions",
+        "invoices",
+        "credit_notes",
+    ]

@@ -166,8 +166,9 @@ def run_demo(home: Path, month: str = DEFAULT_MONTH) -> int:
             _say("Airflow metadata database: migrating (first run only)...")
             airflow.cli("db", "migrate", timeout=600)
             _mark_migrated(home)
+        # The demo loads Fincome's whole billing model: a subscription's plan must exist there.
         with SandboxProcess(
-            api_key=secrets.token_urlsafe(24), db=str(home / "sandbox.sqlite")
+            api_key=secrets.token_urlsafe(24), db=str(home / "sandbox.sqlite"), require_plans=True
         ) as sandbox:
             _say(f"Fincome sandbox: {sandbox.base_url} (records kept in {sandbox.db})")
             before = set(_run_keys(state_db, month))

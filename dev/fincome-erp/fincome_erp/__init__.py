@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from fincome_erp.config import GeneratorConfig
 from fincome_erp.ddl import install_schema
-from fincome_erp.dirty import DIRTY_KINDS, EDGE_KINDS, DirtyKind
+from fincome_erp.dirty import ALL_DIRTY_KINDS, DIRTY_KINDS, EDGE_KINDS, DirtyKind
 from fincome_erp.generator import generate
 from fincome_erp.manifest import Manifest
 from fincome_erp.populate import ErpNotEmptyError, populate
 
 __all__ = [
+    "ALL_DIRTY_KINDS",
     "DIRTY_KINDS",
     "EDGE_KINDS",
     "DirtyKind",

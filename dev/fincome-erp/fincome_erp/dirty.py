@@ -13,9 +13,9 @@ follow unavoidably from the planted defect (an invoice whose customer is missing
 linked to a contract of that customer): a validator may report one of them instead.
 
 :data:`BILLING_DIRTY_KINDS` are the defects of Fincome's billing model (products, plans, credit
-notes, a contract's plan): the load does not send those resources yet, so the manifest lists
-them in a section of their own (``billing_dirty``), apart from the kinds every load checks.
-They are planted from a random stream of their own: the rows of the other kinds are unchanged.
+notes, a contract's plan), listed in the manifest's ``dirty`` with the others
+(:data:`ALL_DIRTY_KINDS`). They are planted from a random stream of their own: the rows of the
+other kinds are the same with or without them.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ _BILLING_KINDS: Final = (
               "total_net differs from the sum of the lines (still within the invoice)"),
 )  # fmt: skip
 
-#: The defects of the billing model, by their stable names (not yet checked by a load).
+#: The defects of the billing model, by their stable names.
 BILLING_DIRTY_KINDS: Final[dict[str, DirtyKind]] = {kind.name: kind for kind in _BILLING_KINDS}
 #: The credit notes' kinds, planted by a :class:`DirtySchedule` over the credit notes.
 CREDIT_NOTE_KINDS: Final = tuple(k.name for k in _BILLING_KINDS if k.resource == "credit_notes")

@@ -8,15 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fincome_erp.dirty import (
-    ALL_DIRTY_KINDS,
-    BILLING_DIRTY_KINDS,
-    DIRTY_KINDS,
-    EDGE_KINDS,
-    DirtyKind,
-)
+from fincome_erp.dirty import ALL_DIRTY_KINDS, EDGE_KINDS, DirtyKind
 
-FORMAT_VERSION = 1
+#: 2: the billing model's kinds moved from ``billing_dirty`` into ``dirty`` (the load checks them).
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -25,9 +20,8 @@ class Manifest:
 
     Each entry of ``dirty[kind]`` / ``edge_cases[kind]`` is ``{"resource", "id"}`` plus, when
     it applies, ``month`` (billing month of an invoice), ``line_no`` (the line at fault) and
-    ``duplicate_of`` (the clean original of a duplicate). ``billing_dirty`` holds the kinds of
-    :data:`~fincome_erp.dirty.BILLING_DIRTY_KINDS` alike (a credit note's entry names its
-    ``invoice_no``, and ``blocked_by`` when its invoice is rejected).
+    ``duplicate_of`` (the clean original of a duplicate); a credit note's entry names its
+    ``invoice_no``, and ``blocked_by`` when its invoice is rejected.
     """
 
     config: dict[str, Any]
@@ -37,10 +31,7 @@ class Manifest:
     contracts_by_status: Counter[str] = field(default_factory=Counter)
     credit_notes_by_status: Counter[str] = field(default_factory=Counter)
     dirty: dict[str, list[dict[str, Any]]] = field(
-        default_factory=lambda: {name: [] for name in DIRTY_KINDS}
-    )
-    billing_dirty: dict[str, list[dict[str, Any]]] = field(
-        default_factory=lambda: {name: [] for name in BILLING_DIRTY_KINDS}
+        default_factory=lambda: {name: [] for name in ALL_DIRTY_KINDS}
     )
     edge_cases: dict[str, list[dict[str, Any]]] = field(
         default_factory=lambda: {name: [] for name in EDGE_KINDS}
@@ -49,17 +40,16 @@ class Manifest:
     def add_dirty(self, kind: str, record_id: str, **extra: Any) -> None:
         entry = {"resource": ALL_DIRTY_KINDS[kind].resource, "id": record_id}
         entry.update(extra)
-        section = self.dirty if kind in DIRTY_KINDS else self.billing_dirty
-        section[kind].append(entry)
+        self.dirty[kind].append(entry)
 
     def add_edge(self, kind: str, resource: str, record_id: str, **extra: Any) -> None:
         self.edge_cases[kind].append({"resource": resource, "id": record_id, **extra})
 
     def dirty_ids(self, resource: str) -> set[str]:
-        """Ids of the ``resource`` records that carry a defect (of either section)."""
+        """Ids of the ``resource`` records that carry a defect."""
         return {
             entry["id"]
-            for kind, entries in (*self.dirty.items(), *self.billing_dirty.items())
+            for kind, entries in self.dirty.items()
             if ALL_DIRTY_KINDS[kind].resource == resource
             for entry in entries
         }
@@ -73,8 +63,7 @@ class Manifest:
             "invoices_by_status": dict(sorted(self.invoices_by_status.items())),
             "contracts_by_status": dict(sorted(self.contracts_by_status.items())),
             "credit_notes_by_status": dict(sorted(self.credit_notes_by_status.items())),
-            "dirty": _section(DIRTY_KINDS, self.dirty),
-            "billing_dirty": _section(BILLING_DIRTY_KINDS, self.billing_dirty),
+            "dirty": _section(ALL_DIRTY_KINDS, self.dirty),
             "edge_cases": {
                 name: {
                     "description": EDGE_KINDS[name],

@@ -77,6 +77,15 @@ DEFAULTS: Final[dict[str, dict[str, Any]]] = {
 }
 
 
+#: The plan a contract names by default (``contracts.plan_code``) and its product: written by
+#: :func:`load` unless the rows give products or plans of their own, so that a default contract
+#: names a plan that exists.
+DEFAULT_CATALOG: Final[dict[str, list[dict[str, Any]]]] = {
+    "products": [{"product_code": "PRO"}],
+    "plans": [{"plan_code": "PRO"}],
+}
+
+
 def create_erp(engine: Engine) -> None:
     """Create the reference ERP tables (see :func:`fincome_erp.ddl.install_schema`)."""
     install_schema(engine)
@@ -144,7 +153,10 @@ def add_invoice(
 
 
 def load(engine: Engine, erp: Mapping[str, Iterable[Mapping[str, Any]]]) -> None:
-    """Insert every table of ``erp`` (rows of one table may have different columns)."""
+    """Insert every table of ``erp`` (rows of one table may have different columns), with
+    :data:`DEFAULT_CATALOG` when ``erp`` has contracts but neither products nor plans."""
+    if "contracts" in erp and not {"products", "plans"} & set(erp):
+        erp = {**erp, **DEFAULT_CATALOG}
     for table in TABLES:
         groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
         for row in erp.get(table, ()):

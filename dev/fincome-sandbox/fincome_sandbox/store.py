@@ -13,8 +13,8 @@ from fincome_airflow.contract import BILLING_RESOURCES, RESOURCES
 
 Record = dict[str, Any]
 TIMESTAMP_FIELDS = ("created_at", "updated_at")
-#: Every resource served (the load's, then the billing model's).
-SERVED = (*RESOURCES, *BILLING_RESOURCES)
+#: Every resource served, in load order.
+SERVED = RESOURCES
 #: Reference fields looked up backwards: ``(resource, field)`` -> ids of the records holding
 #: each value (the credit notes of an invoice, without scanning them all).
 INDEXED = (("credit_notes", "invoice_id"),)
@@ -157,7 +157,7 @@ class RecordStore:
         return {
             resource: {record_id: self._records[resource][record_id] for record_id in ids}
             for resource, ids in self._ids.items()
-            if ids or resource in RESOURCES
+            if ids or resource not in BILLING_RESOURCES
         }
 
     def clear(self) -> None:

@@ -58,7 +58,7 @@ class LoadScope:
         return sorted(self.pending.get(resource, frozenset()))
 
     def params(self) -> dict[str, Any]:
-        """Every parameter of the three queries (each query binds the ones it names).
+        """Every parameter of the queries (each query binds the ones it names).
 
         Changes only: the month's date range is bound empty (``month_end = month_start``), so
         the queries read the changed and pending rows alone, through the ``updated_at`` indexes.
@@ -71,6 +71,9 @@ class LoadScope:
             "pending_invoice_ids": self.pending_ids("invoices"),
             "pending_subscription_ids": self.pending_ids("subscriptions"),
             "pending_customer_ids": self.pending_ids("customers"),
+            "pending_product_ids": self.pending_ids("products"),
+            "pending_plan_ids": self.pending_ids("plans"),
+            "pending_credit_note_ids": self.pending_ids("credit_notes"),
         }
 
     def params_for(self, resource: Resource) -> dict[str, Any]:

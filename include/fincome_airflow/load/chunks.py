@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fincome_airflow.contract import DELETIONS
+from fincome_airflow.contract import DELETION_STEPS
 from fincome_airflow.state.ledger import DELETE, TREE_FIELDS, UPSERT, KeyRange, Ledger
 from fincome_airflow.state.store import StateStore
 
@@ -114,19 +114,20 @@ def plan_step(
 def plan_chunks(
     store: StateStore, plan: Mapping[str, Any], step: str, sizing: ChunkSizing
 ) -> list[dict[str, Any]]:
-    """The chunks of one step (a resource, or :data:`DELETIONS`) of the run ``plan`` (the
+    """The chunks of one step (a resource, or a deletion step of
+    :data:`~fincome_airflow.contract.DELETION_STEPS`) of the run ``plan`` (the
     prepare task's XCom).
 
     A dry run, a step not selected and a reconcile-only run get one chunk: the task counts (or
     skips) the whole step, and a mapped task is never expanded over nothing (its downstream
     tasks would be skipped with it).
     """
-    resource = "invoices" if step == DELETIONS else step
+    resource = DELETION_STEPS.get(step, step)
     if not plan["send"] or plan.get("reconcile_only") or resource not in plan["resources"]:
         return whole(step)
     ledger = Ledger(store, plan["run_key"], resource)
     size = sizing.records
-    if step == DELETIONS:
+    if step in DELETION_STEPS:
         chunks = plan_step(ledger, step, size, action=DELETE)
     else:
         chunks = plan_step(ledger, step, size, full_resync=bool(plan.get("full_resync")))

@@ -15,16 +15,17 @@ from fincome_airflow.models.product import Plan, Product
 from fincome_airflow.models.subscription import Subscription
 from fincome_airflow.models.types import FincomeModel
 
-MODEL_BY_RESOURCE: Final[dict[Resource, type[FincomeModel]]] = {
-    "customers": Customer,
-    "subscriptions": Subscription,
-    "invoices": Invoice,
-}
-#: The models of the resources the load does not send yet (``contract.BILLING_RESOURCES``).
+#: The models of the billing model's resources (``contract.BILLING_RESOURCES``).
 MODEL_BY_BILLING_RESOURCE: Final[dict[BillingResource, type[FincomeModel]]] = {
     "products": Product,
     "plans": Plan,
     "credit_notes": CreditNote,
+}
+MODEL_BY_RESOURCE: Final[dict[Resource, type[FincomeModel]]] = {
+    "customers": Customer,
+    "subscriptions": Subscription,
+    "invoices": Invoice,
+    **MODEL_BY_BILLING_RESOURCE,
 }
 
 __all__ = [

@@ -1,8 +1,7 @@
 """The contract's rules of products, plans and credit notes, in the style of ``models.rules``.
 
 Each refuses with a :class:`~pydantic_core.PydanticCustomError` whose *type* is the reason
-code. The codes that ``fincome_airflow.reasons`` does not list yet are named here
-(:data:`BillingReasonCode`), until the validation of these resources records them.
+code (``fincome_airflow.reasons``).
 """
 
 from __future__ import annotations
@@ -10,24 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Final, Literal, NoReturn, Protocol, get_args
-
-from pydantic_core import PydanticCustomError
+from typing import Protocol
 
 from fincome_airflow.models import rules
-
-BillingReasonCode = Literal[
-    "zero_amount",
-    "over_credit",
-    "credit_before_invoice",
-    "unknown_billing_period",
-]
-BILLING_REASON_CODES: Final[frozenset[str]] = frozenset(get_args(BillingReasonCode))
-
-
-def refuse(code: BillingReasonCode, message: str, **ctx: Any) -> NoReturn:
-    """Raise the typed error of ``code`` (as :func:`models.rules.refuse`)."""
-    raise PydanticCustomError(code, message, ctx or None)
+from fincome_airflow.models.rules import refuse
 
 
 class _Line(Protocol):

@@ -74,11 +74,8 @@ def extract_and_stage(
             changed_since=scope.changed_since.isoformat(),
         )
     )
-    validate = {
-        "customers": validator.customers,
-        "subscriptions": validator.subscriptions,
-        "invoices": validator.invoices,
-    }
+    # each resource's validation is the validator's method named after it
+    validate = {resource: getattr(validator, resource) for resource in RESOURCES}
     with fewer_collections(), erp_engine.connect() as conn:
         # Read before the snapshot is taken (see extract/watermark.py), in its own transaction.
         horizon = read_horizon(conn, settings)

@@ -36,13 +36,14 @@ def audit_run(
     *,
     state_conn_id: str,
     load_task_ids: Mapping[str, str],
-    delete_task_id: str,
+    delete_task_ids: Mapping[str, str],
     chunk_task_ids: Mapping[str, str] | None = None,
     reconcile_task_id: str | None = "reconcile",
 ) -> None:
     """Write the run summary to the state database and the ``audit`` XCom, then fail the run
     if a task before it did not finish (the summary is written first, whatever happened).
 
+    ``delete_task_ids``: the task of each deletion step (``contract.DELETION_STEPS``).
     With ``chunk_task_ids`` (step: its planning task) the load steps are mapped over chunks;
     their month locks, left held by the chunks, are released here (nothing of the run sends any
     more). ``reconcile_task_id`` is ``None`` in a DAG that does not reconcile (the intraday
@@ -72,7 +73,13 @@ def audit_run(
         resource: pull_step(ti, task_id, planners.get(resource))
         for resource, task_id in load_task_ids.items()
     }
-    deletion = pull_step(ti, delete_task_id, planners.get(DELETIONS))
+    deletions = {
+        step: pull_step(ti, task_id, planners.get(step))
+        for step, task_id in delete_task_ids.items()
+    }
+    # the summary's deletion figures are the invoices'; other resources' deletions are counted
+    # from their outcomes (deleted, absent)
+    deletion = deletions.get(DELETIONS)
     reconciliation = stored_verdict(store, plan["run_key"])
     summary = build_summary(plan, stage, loads, deletion, reconciliation, store)
     unfinished = [
@@ -80,7 +87,7 @@ def audit_run(
         for task_id, value in [
             ("extract", extracted),
             *((t, loads[r]) for r, t in load_task_ids.items()),
-            (delete_task_id, deletion),
+            *((t, deletions[step]) for step, t in delete_task_ids.items()),
         ]
         if value is None
     ]

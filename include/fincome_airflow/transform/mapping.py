@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final, Literal
 
-from fincome_airflow.models import rules
+from fincome_airflow.models import billing_rules, rules
 from fincome_airflow.reasons import Problem, problem
 from fincome_airflow.transform import values as v
 
@@ -31,6 +31,11 @@ INVOICE_STATUS: Final = {"ISSUED": "open", "PAID": "paid", "OVERDUE": "unpaid"}
 INVOICE_SKIPPED: Final = frozenset({"DRAFT"})
 INVOICE_CANCELLED: Final = frozenset({"CANCELLED"})
 LINE_TYPE: Final = {"RECURRING": "subscription", "ONE_OFF": "one_off"}
+PLAN_INTERVAL: Final = {"MONTH": "month", "QUARTER": "quarter", "YEAR": "year"}
+CREDIT_NOTE_STATUS: Final = {"ISSUED": "open", "REFUNDED": "refunded"}
+#: Credit note statuses never sent (CANCELLED is deleted if it was sent before).
+CREDIT_NOTE_SKIPPED: Final = frozenset({"DRAFT"})
+CREDIT_NOTE_CANCELLED: Final = frozenset({"CANCELLED"})
 ONE_DAY: Final = dt.timedelta(days=1)
 
 
@@ -231,3 +236,128 @@ def _period(row: Any, where: str, line: dict[str, Any], issues: list[Problem]) -
     ) and v.passes(issues, f"{where}.service_to", shown, rules.date_in_range, end):
         line["period_start"] = start.isoformat()
         line["period_end"] = end.isoformat()
+
+
+def map_product(row: Any) -> Mapped:
+    """Map an ``erp.products`` row to a Fincome product."""
+    issues: list[Problem] = []
+    out = Mapped(str(row.product_code), problems=issues)
+    payload: dict[str, Any] = {"id": v.identifier(row.product_code, "product_code", issues)}
+    _put(payload, "name", v.text(row.product_name, "product_name", issues, required=True))
+    payload["custom_properties"] = {}
+    if not issues:
+        out.payload = payload
+    return out
+
+
+def map_plan(row: Any) -> Mapped:
+    """Map an ``erp.plans`` row to a Fincome pricing plan."""
+    issues: list[Problem] = []
+    out = Mapped(str(row.plan_code), problems=issues)
+    payload: dict[str, Any] = {"id": v.identifier(row.plan_code, "plan_code", issues)}
+    _put(payload, "name", v.text(row.plan_name, "plan_name", issues, required=True))
+    payload["product_id"] = v.identifier(row.product_code, "product_code", issues)
+    interval = PLAN_INTERVAL.get(row.billing_period)
+    if interval is None:
+        issues.append(problem("unknown_billing_period", "billing_period", row.billing_period))
+    payload["interval"] = interval
+    price = v.amount(row.list_price, "list_price", issues, required=False)
+    if price is not None:
+        payload["amount"] = v.money(price)
+    out.currency = payload["currency"] = v.currency(row.currency, "currency", issues)
+    payload["custom_properties"] = {}
+    if not issues:
+        out.payload = payload
+    return out
+
+
+def map_credit_note(head: Any, lines: Sequence[Any], today: dt.date) -> Mapped:
+    """Map an ``erp.credit_notes`` row and its ``erp.credit_note_lines`` rows to a Fincome
+    credit note (amounts stay positive: Fincome counts them against revenue).
+
+    DRAFT gives action ``skip``; CANCELLED, or an invoice cancelled or never sent (DRAFT),
+    gives ``cancel``: deleted from Fincome if it was sent before (before its invoice is).
+    """
+    issues: list[Problem] = []
+    out = Mapped(str(head.credit_note_no), problems=issues)
+    if head.doc_status in CREDIT_NOTE_SKIPPED:
+        out.action = "skip"
+        return out
+    invoice_gone = head.ref_invoice_status in INVOICE_CANCELLED | INVOICE_SKIPPED
+    if head.doc_status in CREDIT_NOTE_CANCELLED or invoice_gone:
+        out.action = "cancel"
+        return out
+    cid = v.identifier(head.credit_note_no, "credit_note_no", issues)
+    payload: dict[str, Any] = {"id": cid, "number": cid}
+    payload["customer_id"] = v.identifier(head.cust_no, "cust_no", issues)
+    payload["invoice_id"] = v.identifier(head.invoice_no, "invoice_no", issues)
+    payload["status"] = _status(CREDIT_NOTE_STATUS, head.doc_status, "doc_status", issues)
+    issued = v.date(head.issue_date, "issue_date", issues, required=True)
+    if issued is not None:
+        payload["issue_date"] = issued.isoformat()
+        if issued > today:
+            issues.append(
+                problem("issue_date_in_future", "issue_date", issued, resource="credit_notes")
+            )
+    out.currency = payload["currency"] = v.currency(head.currency, "currency", issues)
+    net = v.amount(head.total_net, "total_net", issues)
+    out.net_amount = net
+    if net is not None and v.passes(issues, "total_net", net, billing_rules.positive, net):
+        payload["net_amount"] = v.money(net)
+    tax = v.amount(head.total_tax, "total_tax", issues, required=False)
+    if tax is not None:
+        payload["tax_amount"] = v.money(tax)
+    if lines:
+        mapped_lines, line_sum = _map_credit_lines(lines, issues)
+        payload["lines"] = mapped_lines
+        if line_sum is not None and net is not None:
+            v.passes(
+                issues, "total_net", net, rules.lines_add_up, line_sum, net, resource="credit_notes"
+            )
+    payload["custom_properties"] = {}
+    if not issues:
+        out.payload = payload
+    return out
+
+
+def _map_credit_lines(
+    lines: Sequence[Any], issues: list[Problem]
+) -> tuple[list[dict], Decimal | None]:
+    """Map a credit note's lines (a credited period is optional: both ends or none); the sum
+    is None when a line amount could not be read."""
+    mapped: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    total: Decimal | None = Decimal(0)
+    for row in lines:
+        n = row.line_no
+        where = f"lines[{n}]"
+        line_id = v.identifier(n, f"{where}.line_no", issues)
+        v.passes(
+            issues,
+            f"{where}.line_no",
+            n,
+            rules.line_id_unique,
+            line_id,
+            seen,
+            resource="credit_notes",
+        )
+        seen.add(line_id)
+        line: dict[str, Any] = {"id": line_id}
+        credited = v.identifier(
+            row.invoice_line_no, f"{where}.invoice_line_no", issues, required=False
+        )
+        _put(line, "invoice_line_id", credited)
+        _put(line, "description", v.text(row.description, f"{where}.description", issues))
+        amount = v.amount(row.net_amount, f"{where}.net_amount", issues)
+        if amount is None:
+            total = None
+        else:
+            if v.passes(issues, f"{where}.net_amount", amount, billing_rules.positive, amount):
+                line["net_amount"] = v.money(amount)
+            if total is not None:
+                total += amount
+        if not (v.blank(row.service_from) and v.blank(row.service_to)):
+            _period(row, where, line, issues)
+        line["custom_properties"] = {}
+        mapped.append(line)
+    return mapped, total

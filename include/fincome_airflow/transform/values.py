@@ -21,20 +21,32 @@ from fincome_airflow.reasons import Problem, ReasonCode, problem
 CENT: Final = Decimal("0.01")
 
 
-def refused(issues: list[Problem], field: str, shown: object, refusal: PydanticCustomError) -> None:
-    """Record a contract rule's refusal as a problem of ``field`` showing ``shown``."""
+def refused(
+    issues: list[Problem],
+    field: str,
+    shown: object,
+    refusal: PydanticCustomError,
+    resource: str | None = None,
+) -> None:
+    """Record a contract rule's refusal as a problem of ``field`` showing ``shown`` (worded
+    for ``resource`` where its message differs, see ``reasons.RESOURCE_MESSAGES``)."""
     detail = (refusal.context or {}).get("detail", "")
-    issues.append(problem(cast(ReasonCode, refusal.type), field, shown, detail))
+    issues.append(problem(cast(ReasonCode, refusal.type), field, shown, detail, resource=resource))
 
 
 def passes(
-    issues: list[Problem], field: str, shown: object, rule: Callable[..., object], *args: Any
+    issues: list[Problem],
+    field: str,
+    shown: object,
+    rule: Callable[..., object],
+    *args: Any,
+    resource: str | None = None,
 ) -> bool:
     """Apply ``rule(*args)``; a refusal is recorded (:func:`refused`) and gives False."""
     try:
         rule(*args)
     except PydanticCustomError as refusal:
-        refused(issues, field, shown, refusal)
+        refused(issues, field, shown, refusal, resource)
         return False
     return True
 

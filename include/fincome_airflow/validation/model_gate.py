@@ -48,6 +48,26 @@ ERP_COLUMN: Final[dict[Resource, dict[str, str]]] = {
         "net_amount": "total_net",
         "tax_amount": "total_tax",
     },
+    "products": {"id": "product_code", "name": "product_name"},
+    "plans": {
+        "id": "plan_code",
+        "name": "plan_name",
+        "product_id": "product_code",
+        "interval": "billing_period",
+        "amount": "list_price",
+        "currency": "currency",
+    },
+    "credit_notes": {
+        "id": "credit_note_no",
+        "number": "credit_note_no",
+        "customer_id": "cust_no",
+        "invoice_id": "invoice_no",
+        "issue_date": "issue_date",
+        "status": "doc_status",
+        "currency": "currency",
+        "net_amount": "total_net",
+        "tax_amount": "total_tax",
+    },
 }
 LINE_COLUMN: Final = {
     "id": "line_no",
@@ -57,6 +77,7 @@ LINE_COLUMN: Final = {
     "net_amount": "net_amount",
     "period_start": "service_from",
     "period_end": "service_to",
+    "invoice_line_id": "invoice_line_no",
 }
 #: pydantic's own error types (parsing, required fields, literals); the contract's rules raise
 #: errors whose type is the reason code itself (``models/rules.py``).
@@ -77,7 +98,7 @@ def erp_field(resource: Resource, loc: tuple[Any, ...]) -> str | None:
     """The ERP column behind a pydantic error location (None for the whole record)."""
     if not loc:
         return None
-    if resource == "invoices" and loc[0] == "lines" and len(loc) >= 2:
+    if resource in ("invoices", "credit_notes") and loc[0] == "lines" and len(loc) >= 2:
         where = f"lines[{loc[1]}]"
         return f"{where}.{LINE_COLUMN.get(str(loc[2]), str(loc[2]))}" if len(loc) > 2 else where
     return ERP_COLUMN[resource].get(str(loc[0]), str(loc[0]))
@@ -94,7 +115,8 @@ def translate(resource: Resource, error: ValidationError) -> Problem:
     code = cast(ReasonCode, kind) if kind in REASON_CODES else _TYPE_CODE.get(kind, "invalid_value")
     loc = tuple(first["loc"]) + (tuple(str(ctx["field"]).split(".")) if "field" in ctx else ())
     value = ctx.get("value", first.get("input"))
-    return problem(code, erp_field(resource, loc), value, ctx.get("detail", first["msg"]))
+    detail = ctx.get("detail", first["msg"])
+    return problem(code, erp_field(resource, loc), value, detail, resource=resource)
 
 
 def check(resource: Resource, payload: dict[str, Any]) -> Problem | None:

@@ -28,11 +28,21 @@ from itertools import groupby
 from operator import attrgetter
 from typing import Any, Final
 
-from fincome_airflow.contract import Resource
+from fincome_airflow.contract import RESOURCES, Resource
+from fincome_airflow.models import billing_rules
 from fincome_airflow.month import day_of, month_of
 from fincome_airflow.reasons import CLOCK, Problem, blocked, problem
+from fincome_airflow.transform import values as v
 from fincome_airflow.transform.fast import fast_customer, fast_invoice, fast_subscription
-from fincome_airflow.transform.mapping import Mapped, map_customer, map_invoice, map_subscription
+from fincome_airflow.transform.mapping import (
+    Mapped,
+    map_credit_note,
+    map_customer,
+    map_invoice,
+    map_plan,
+    map_product,
+    map_subscription,
+)
 from fincome_airflow.validation import model_gate
 from fincome_airflow.validation.decisions import Decision
 from fincome_airflow.validation.hierarchy import resolve_hierarchy
@@ -74,7 +84,7 @@ def _by_id(rows: Iterable[Any], key: str) -> Iterator[tuple[Any, list[Any]]]:
 
 
 class LoadValidator:
-    """Validates the three resources of one load; call them in load order."""
+    """Validates the resources of one load; call them in load order (``contract.RESOURCES``)."""
 
     def __init__(
         self,
@@ -88,17 +98,17 @@ class LoadValidator:
         self.ledger_lookup = ledger_lookup
         self.model_gate = model_gate
         #: Per resource, the fast lane's mapping (None: the reference must map the record).
-        self.fast: dict[Resource, Callable[..., Mapped | None]] = {
-            "customers": fast_customer if fast_lane else _no_fast_lane,
-            "subscriptions": fast_subscription if fast_lane else _no_fast_lane,
-            "invoices": fast_invoice if fast_lane else _no_fast_lane,
-        }
+        self.fast: dict[Resource, Callable[..., Mapped | None]] = dict.fromkeys(
+            RESOURCES, _no_fast_lane
+        )
+        if fast_lane:
+            self.fast |= {
+                "customers": fast_customer,
+                "subscriptions": fast_subscription,
+                "invoices": fast_invoice,
+            }
         #: Ids refused (rejected or blocked) so far, per resource: their children are blocked.
-        self.refused: dict[Resource, set[str]] = {
-            "customers": set(),
-            "subscriptions": set(),
-            "invoices": set(),
-        }
+        self.refused: dict[Resource, set[str]] = {resource: set() for resource in RESOURCES}
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -145,6 +155,27 @@ class LoadValidator:
             done[id(d)] = d
         yield from done.values()
         held.clear()
+
+    def _check_reference(
+        self,
+        d: Decision,
+        held: list[tuple[Decision, Resource, str, str]],
+        ref_resource: Resource,
+        ref_id: str | None,
+        field: str,
+        in_erp: bool,
+    ) -> bool:
+        """Block ``d`` when its reference was refused; hold it for a ledger look-up when the ERP
+        does not hold it. Returns whether ``d`` may be yielded now."""
+        if d.kind != "stage" or ref_id is None:
+            return True
+        if ref_id in self.refused[ref_resource]:
+            self._refuse(d, blocked(ref_resource, ref_id, field))
+            return True
+        if not in_erp:
+            held.append((d, ref_resource, ref_id, field))
+            return False
+        return True
 
     def _duplicate(self, resource: Resource, record_id: Any, count: int) -> Decision:
         """Refuse an id that came back ``count`` times (its children are then blocked)."""
@@ -200,51 +231,97 @@ class LoadValidator:
                 held.append((d, parent, row.ref_parent_cust_no is not None))
         yield from resolve_hierarchy(held, self.refused["customers"], self.ledger_lookup)
 
-    def subscriptions(self, rows: Iterable[Any]) -> Iterator[Decision]:
+    def products(self, rows: Iterable[Any]) -> Iterator[Decision]:
+        for _, d in self._decide_rows("products", rows, "product_code", map_product):
+            yield d
+
+    def plans(self, rows: Iterable[Any]) -> Iterator[Decision]:
+        """Plans: a plan whose product was refused is blocked by it."""
         held: list[tuple[Decision, Resource, str, str]] = []
-        refused_customers = self.refused["customers"]
-        for row, d in self._decide_rows("subscriptions", rows, "contract_no", map_subscription):
-            if row is not None and d.kind == "stage":  # row None: a duplicate id
-                cust = d.payload["customer_id"]
-                if cust in refused_customers:
-                    d = self._refuse(d, blocked("customers", cust, "cust_no"))
-                elif row.ref_cust_no is None:
-                    held.append((d, "customers", cust, "cust_no"))
+        for row, d in self._decide_rows("plans", rows, "plan_code", map_plan):
+            if row is not None and d.kind == "stage":
+                product = d.payload["product_id"]
+                found = row.ref_product_code is not None
+                if not self._check_reference(d, held, "products", product, "product_code", found):
                     if len(held) >= LOOKUP_BATCH:
                         yield from self._resolve_missing(held)
                     continue
             yield d
         yield from self._resolve_missing(held)
 
-    def invoices(self, rows: Iterable[Any]) -> Iterator[Decision]:
-        """Invoices, from rows of the invoice joined to its lines (one row per line)."""
+    def subscriptions(self, rows: Iterable[Any]) -> Iterator[Decision]:
+        """Subscriptions: a refused customer or plan blocks them (the customer is named)."""
         held: list[tuple[Decision, Resource, str, str]] = []
+        refused_customers = self.refused["customers"]
+        for row, d in self._decide_rows("subscriptions", rows, "contract_no", map_subscription):
+            if row is not None and d.kind == "stage":  # row None: a duplicate id
+                cust = d.payload["customer_id"]
+                plan = d.payload.get("plan_id")
+                # a query without ref_plan_code (an ERP of its own) leaves the plan to Fincome
+                plan_found = getattr(row, "ref_plan_code", plan) is not None
+                if cust in refused_customers:
+                    d = self._refuse(d, blocked("customers", cust, "cust_no"))
+                waits = row.ref_cust_no is None and d.kind == "stage"
+                if waits:
+                    held.append((d, "customers", cust, "cust_no"))
+                ready = self._check_reference(d, held, "plans", plan, "plan_code", plan_found)
+                if waits or not ready:
+                    if len(held) >= LOOKUP_BATCH:
+                        yield from self._resolve_missing(held)
+                    continue
+            yield d
+        yield from self._resolve_missing(held)
+
+    def _documents(
+        self,
+        resource: Resource,
+        rows: Iterable[Any],
+        key: str,
+        date_column: str,
+        map_fn: Callable[..., Mapped],
+        rules_fn: Callable[[Mapped, Any], list[Problem]],
+    ) -> Iterator[tuple[Any, Decision]]:
+        """``(head row, decision)`` per document of rows joined to its lines (one row per line:
+        invoices, credit notes), its own rules applied, its billing month from ``date_column``;
+        ``head`` is None when the decision is final (a duplicate id, a skipped or cancelled
+        document, a refusal)."""
         cancelled: list[Decision] = []
-        for invoice_no, group in _by_id(rows, "invoice_no"):
+        for record_id, group in _by_id(rows, key):
             head = group[0]
             lines = [r for r in group if r.line_no is not None]
             copies = _header_copies(lines) if len(group) > 1 else 1
             if copies > 1:
-                yield self._duplicate("invoices", invoice_no, copies)
+                yield None, self._duplicate(resource, record_id, copies)
                 continue
-            m = self.fast["invoices"](head, lines, self.today) or _safe(
-                map_invoice, invoice_no, head, lines, self.today
+            m = self.fast[resource](head, lines, self.today) or _safe(
+                map_fn, record_id, head, lines, self.today
             )
-            month = month_of(head.invoice_date)
+            date = getattr(head, date_column)
+            month = month_of(date)
             if m.action != "upsert":
-                d = Decision("invoices", m.record_id, "skip", updated_at=head.updated_at)
+                d = Decision(resource, m.record_id, "skip", updated_at=head.updated_at)
                 d.month = month
                 if m.action == "cancel":
                     cancelled.append(d)
                     if len(cancelled) >= LOOKUP_BATCH:
-                        yield from self._resolve_cancelled(cancelled)
+                        yield from ((None, c) for c in self._resolve_cancelled(cancelled, resource))
                     continue
-                yield d
+                yield None, d
                 continue
-            d = self._decide("invoices", m, head, _invoice_rules(m, head))
+            d = self._decide(resource, m, head, rules_fn(m, head))
             d.month = month
-            d.problems = _dated(d.problems, head.invoice_date)
-            if d.kind != "stage":
+            d.problems = _dated(d.problems, date)
+            yield (head if d.kind == "stage" else None), d
+        yield from ((None, c) for c in self._resolve_cancelled(cancelled, resource))
+
+    def invoices(self, rows: Iterable[Any]) -> Iterator[Decision]:
+        """Invoices, from rows of the invoice joined to its lines (one row per line)."""
+        held: list[tuple[Decision, Resource, str, str]] = []
+        documents = self._documents(
+            "invoices", rows, "invoice_no", "invoice_date", map_invoice, _invoice_rules
+        )
+        for head, d in documents:
+            if head is None:
                 yield d
                 continue
             p = d.payload
@@ -263,11 +340,41 @@ class LoadValidator:
                 continue
             yield d
         yield from self._resolve_missing(held)
-        yield from self._resolve_cancelled(cancelled)
 
-    def _resolve_cancelled(self, cancelled: list[Decision]) -> Iterator[Decision]:
-        """A CANCELLED invoice is deleted from Fincome if it was sent, else skipped."""
-        sent = self.ledger_lookup("invoices", [d.record_id for d in cancelled])
+    def credit_notes(self, rows: Iterable[Any]) -> Iterator[Decision]:
+        """Credit notes, from rows of the credit note joined to its lines (one row per line);
+        one whose invoice or customer was refused is blocked by it (the invoice is named).
+        A cancelled one, or one of a cancelled invoice, is deleted if it was sent."""
+        held: list[tuple[Decision, Resource, str, str]] = []
+        documents = self._documents(
+            "credit_notes",
+            rows,
+            "credit_note_no",
+            "issue_date",
+            map_credit_note,
+            _credit_note_rules,
+        )
+        for head, d in documents:
+            if head is None:
+                yield d
+                continue
+            invoice, cust = d.payload["invoice_id"], d.payload["customer_id"]
+            found = head.ref_invoice_no is not None
+            ready = self._check_reference(d, held, "invoices", invoice, "invoice_no", found)
+            found = head.ref_cust_no is not None
+            ready = self._check_reference(d, held, "customers", cust, "cust_no", found) and ready
+            if not ready:
+                if len(held) >= LOOKUP_BATCH:
+                    yield from self._resolve_missing(held)
+                continue
+            yield d
+        yield from self._resolve_missing(held)
+
+    def _resolve_cancelled(
+        self, cancelled: list[Decision], resource: Resource = "invoices"
+    ) -> Iterator[Decision]:
+        """A cancelled record is deleted from Fincome if it was sent, else skipped."""
+        sent = self.ledger_lookup(resource, [d.record_id for d in cancelled])
         for d in cancelled:
             if d.record_id in sent:
                 d.kind = "delete"
@@ -319,3 +426,29 @@ def _dated(problems: list[Problem], invoice_date: Any) -> list[Problem]:
         replace(p, refers_to=when) if p.reason_code == "issue_date_in_future" else p
         for p in problems
     ]
+
+
+def _credit_note_rules(m: Mapped, head: Any) -> list[Problem]:
+    """Rules between a credit note and the invoice it credits, as resolved by the query's
+    ref_* columns (an invoice only in the ledger is checked by Fincome)."""
+    if m.problems or m.payload is None or head.ref_invoice_no is None:
+        return []
+    out: list[Problem] = []
+    owner = head.ref_invoice_cust_no
+    if owner is not None and owner != head.cust_no:
+        out.append(problem("invoice_customer_mismatch", "invoice_no", head.invoice_no, owner))
+    ccy = head.ref_invoice_currency
+    if ccy is not None and ccy != head.currency:
+        out.append(
+            problem("currency_mismatch", "currency", head.currency, ccy, resource="credit_notes")
+        )
+    invoiced = v.date(head.ref_invoice_date, "ref_invoice_date", [])
+    issued = dt.date.fromisoformat(m.payload["issue_date"])
+    if invoiced is not None:
+        shown = issued.isoformat()
+        v.passes(out, "issue_date", shown, billing_rules.not_before_invoice, issued, invoiced)
+    invoice_net = v.amount(head.ref_invoice_net, "ref_invoice_net", [])
+    credited = v.amount(head.credited_total, "credited_total", [])
+    if invoice_net is not None and credited is not None:
+        v.passes(out, "total_net", credited, billing_rules.within_invoice, credited, invoice_net)
+    return out

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any, Final
 
-from fincome_airflow.contract import RESOURCES
-from fincome_airflow.load.chunks import DELETIONS, ChunkSizing, plan_chunks
+from fincome_airflow.contract import DELETION_STEPS, RESOURCES
+from fincome_airflow.load.chunks import ChunkSizing, plan_chunks
 from fincome_airflow.state.store import StateStore
 from fincome_dev.bench.table import Figure, Report
 
@@ -26,7 +26,7 @@ def measure(state_url: str, run_key: str) -> dict[str, Any]:
     steps: dict[str, Any] = {}
     started = time.perf_counter()
     try:
-        for step in (*RESOURCES, DELETIONS):
+        for step in (*RESOURCES, *DELETION_STEPS):
             chunks = plan_chunks(store, plan, step, SIZING)
             steps[step] = {
                 "chunks": len(chunks),

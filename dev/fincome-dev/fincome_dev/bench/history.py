@@ -20,6 +20,8 @@ from fincome_airflow.state.rejects import record_rejects
 from fincome_airflow.state.store import StateStore
 
 DAG_ID: Final = "fincome_monthly_load"
+#: The resources the made-up rejects take turns in (an invoice blocked by its customer).
+REJECTED_RESOURCES: Final = ("customers", "subscriptions", "invoices")
 REASONS: Final = (
     "unknown_country",
     "negative_amount",
@@ -116,7 +118,7 @@ def rejects_rows(run_key: str, count: int) -> Iterator[dict[str, Any]]:
     """``count`` refused records: every fifth blocked by the customer its invoice references."""
     for i in range(count):
         blocked = i % 5 == 4
-        resource = RESOURCES[i % 3]
+        resource = REJECTED_RESOURCES[i % 3]
         yield {
             "run_key": run_key,
             "resource": resource,

@@ -1,7 +1,7 @@
 -- Customers of one load, ordered by customer number.
 --
--- Scope: the customers referenced by the load's invoices and contracts (see invoices.sql and
--- subscriptions.sql), every customer updated since the watermark, the customers still pending
+-- Scope: the customers referenced by the load's invoices, contracts and credit notes (see
+-- invoices.sql, subscriptions.sql and credit_notes.sql), every customer updated since the watermark, the customers still pending
 -- from earlier runs, and the parent customers of all of these, recursively (UNION stops on a
 -- cycle in the hierarchy).
 -- ref_parent_cust_no resolves the parent customer in the ERP (null when not found);
@@ -10,17 +10,31 @@
 -- decides a child of a root at once (its parent was read before), holding only deeper levels.
 --
 -- Parameters: month_start, month_end, watermark, pending_ids (customer numbers),
--- pending_subscription_ids (contract numbers), pending_invoice_ids (invoice numbers).
+-- pending_subscription_ids (contract numbers), pending_invoice_ids (invoice numbers),
+-- pending_credit_note_ids (credit note numbers).
 WITH RECURSIVE
+scoped_credit_notes AS (
+  SELECT cn.invoice_no, cn.cust_no
+  FROM credit_notes AS cn
+  WHERE (cn.issue_date >= :month_start AND cn.issue_date < :month_end)
+     OR cn.updated_at > :watermark
+     OR cn.credit_note_no IN :pending_credit_note_ids
+),
 scoped_invoices AS (
   SELECT i.cust_no, i.contract_no
   FROM invoices AS i
   WHERE (i.invoice_date >= :month_start AND i.invoice_date < :month_end)
      OR i.updated_at > :watermark
      OR i.invoice_no IN :pending_invoice_ids
+  UNION
+  SELECT ci.cust_no, ci.contract_no
+  FROM invoices AS ci
+  JOIN scoped_credit_notes AS credited ON credited.invoice_no = ci.invoice_no
 ),
 scope (cust_no) AS (
   SELECT si.cust_no FROM scoped_invoices AS si
+  UNION
+  SELECT scn.cust_no FROM scoped_credit_notes AS scn
   UNION
   SELECT ct.cust_no
   FROM contracts AS ct
