@@ -79,7 +79,7 @@ def test_a_sync_reads_again_only_the_refusals_whose_blocking_parent_changed(worl
     # Nothing changed: no pending refusal is read, however many there are.
     idle = sync(engine, store, "sync-1")
     assert idle.pending_reextracted == 0
-    assert extracted(idle) == {"customers": 0, "subscriptions": 0, "invoices": 0}
+    assert extracted(idle) == dict.fromkeys(RESOURCES, 0)
 
     # C2 fixed in the ERP: the sync reads it as a change, and again the contract it blocked
     # and that contract's invoice; C3's tree and JAN-4 (unchanged) are not read.
@@ -94,7 +94,14 @@ def test_a_sync_reads_again_only_the_refusals_whose_blocking_parent_changed(worl
     fixed = sync(engine, store, "sync-2")
     assert fixed.pending_reextracted == 2
     assert fixed.invoice_months == ["2024-01"]  # a closed month's invoice: the sync locks it
-    assert extracted(fixed) == {"customers": 1, "subscriptions": 1, "invoices": 1}
+    # (with the plan the contract names and its product: referenced data of the records read)
+    assert extracted(fixed) == dict.fromkeys(RESOURCES, 0) | {
+        "products": 1,
+        "plans": 1,
+        "customers": 1,
+        "subscriptions": 1,
+        "invoices": 1,
+    }
     held = sandbox.dump()
     assert "C2" in held["customers"] and "K2" in held["subscriptions"]
     assert held["invoices"]["JAN-2"]["customer_id"] == "C2"

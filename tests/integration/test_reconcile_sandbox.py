@@ -16,7 +16,7 @@ from sqlalchemy import text
 from support.connections import fincome_conn_json
 from support.staging import load_month, stage_records
 
-from fincome_airflow.contract import BILLING_RESOURCES, RESOURCES
+from fincome_airflow.contract import RESOURCES
 from fincome_airflow.engines import erp_engine
 from fincome_airflow.hooks.fincome import FincomeHook
 from fincome_airflow.load.send_loops import load_resource
@@ -170,54 +170,34 @@ def test_invoices_of_earlier_months_changed_since_are_checked_and_a_rerun_checks
     assert rerun["verdict"] == "reconciled", rerun
 
 
-def _billing_model(invoices: dict[str, dict], subscriptions: dict[str, dict]) -> dict[str, list]:
-    """Products, plans (those the subscriptions name, and one more) and credit notes of four
-    October invoices of their most frequent currency, one of another currency and one of an
-    earlier invoice issued before October (``CN-LATE``), as the extract would stage them."""
-    october = [r for _, r in sorted(invoices.items()) if r["issue_date"].startswith("2026-10")]
-    october = [r for r in october if Decimal(r["net_amount"]) >= 20]
-    currencies = [r["currency"] for r in october]
-    main = max(set(currencies), key=currencies.count)
-    chosen = [r for r in october if r["currency"] == main][:4]
-    chosen += [r for r in october if r["currency"] != main][:1]
-    amounts = ["12.34", "5.67", "3.30", "1.99", "7.77"]
-    credit_notes = [
-        {
-            "id": f"CN-{n}",
-            "customer_id": invoice["customer_id"],
-            "invoice_id": invoice["id"],
-            "issue_date": invoice["issue_date"],
-            "status": "open",
-            "currency": invoice["currency"],
-            "net_amount": amount,
-            "custom_properties": {},
-        }
-        for n, (invoice, amount) in enumerate(zip(chosen, amounts, strict=False), start=1)
-    ]
+#: What the sandbox adds to a record it holds (a body sent back may not carry them).
+SERVER_FIELDS = ("created_at", "updated_at")
+
+
+def _body(record: dict, **changes: object) -> dict:
+    """A record Fincome holds, as a body to send back with ``changes``."""
+    return {k: v for k, v in record.items() if k not in SERVER_FIELDS} | changes
+
+
+def _net(note: dict, amount: Decimal) -> dict:
+    """``note`` with another net amount, without lines (which would no longer add up)."""
+    return _body(note, net_amount=f"{amount}", lines=[])
+
+
+def _late_note(invoices: dict[str, dict]) -> dict:
+    """A credit note of an invoice issued before October, dated with it (``CN-LATE``)."""
     earlier = min(i for i, r in invoices.items() if r["issue_date"] < "2026-10")
-    late_note = {**credit_notes[0], "id": "CN-LATE", "net_amount": "0.50"}
-    late_note.update(
-        customer_id=invoices[earlier]["customer_id"],
-        invoice_id=earlier,
-        issue_date=invoices[earlier]["issue_date"],
-        currency=invoices[earlier]["currency"],
-    )
-    credit_notes.append(late_note)
-    plan_ids = sorted({s["plan_id"] for s in subscriptions.values() if s.get("plan_id")})
-    plans = [
-        {
-            "id": plan_id,
-            "name": f"Plan {plan_id}",
-            "product_id": "PROD-1",
-            "interval": "month",
-            "amount": "49.00",
-            "currency": main,
-            "custom_properties": {},
-        }
-        for plan_id in [*plan_ids, "PLAN-SENT"]
-    ]
-    products = [{"id": "PROD-1", "name": "The product", "custom_properties": {}}]
-    return {"products": products, "plans": plans, "credit_notes": credit_notes}
+    invoice = invoices[earlier]
+    return {
+        "id": "CN-LATE",
+        "status": "open",
+        "custom_properties": {},
+        "net_amount": "0.50",
+        "customer_id": invoice["customer_id"],
+        "invoice_id": earlier,
+        "issue_date": invoice["issue_date"],
+        "currency": invoice["currency"],
+    }
 
 
 def test_credit_notes_changed_deleted_or_added_in_fincome_are_found_per_record_and_currency(
@@ -232,62 +212,68 @@ def test_credit_notes_changed_deleted_or_added_in_fincome_are_found_per_record_a
     store = StateStore.from_url(f"sqlite:///{tmp_path / 'state.sqlite'}")
     load_month(erp_engine(erp_url), store, "october", OCTOBER, now=NOW)
     held = sandbox.dump()
-    model = _billing_model(held["invoices"], held["subscriptions"])
+    october = [n for _, n in sorted(held["credit_notes"].items()) if n["issue_date"] >= "2026-10"]
+    currencies = [n["currency"] for n in october]
+    main = max(set(currencies), key=currencies.count)
+    notes = [n for n in october if n["currency"] == main and Decimal(n["net_amount"]) > 3]
+    assert len(notes) >= 3 and len(set(currencies)) >= 2, october  # the demo month holds them
+    # a credit note of an earlier month, sent by this run (staged as the extract stages them)
+    late_note = _late_note(held["invoices"])
     hook, log = FincomeHook(), logging.getLogger(__name__)
-    for resource in BILLING_RESOURCES:
-        stage_records(store, resource, ((r["id"], r) for r in model[resource]), run_key="october")
-        audit = load_resource(hook, Ledger(store, "october", resource), log=log)
-        assert audit.get("created") == len(model[resource]), audit
+    stage_records(store, "credit_notes", [("CN-LATE", late_note)], run_key="october")
+    audit = load_resource(hook, Ledger(store, "october", "credit_notes"), log=log)
+    assert audit.get("created") == 1, audit
     blocked = {"run_key": "october", "resource": "credit_notes", "record_id": "CN-BLOCKED",
                "seq": 0, "outcome": "blocked", "reason_code": "parent_refused",
                "message": "its invoice was refused", "blocked_by": "invoices/INV-X"}  # fmt: skip
     with store.begin() as conn:
         record_rejects(conn, [blocked])
-    everything = (*RESOURCES, *BILLING_RESOURCES)
 
-    clean = reconcile_month(hook, store, "october", OCTOBER, tmp_path / "clean.csv", everything)
+    clean = reconcile_month(hook, store, "october", OCTOBER, tmp_path / "clean.csv", RESOURCES)
     assert clean["verdict"] == "reconciled", clean
     with open(clean["file"], encoding="utf-8") as fh:
         assert "credit_notes,CN-BLOCKED,refused,,0,,blocked: parent_refused" in fh.read()
     assert "2026-10" not in clean["other_months"]
-    notes, late_note = model["credit_notes"][:-1], model["credit_notes"][-1]
     assert late_note["issue_date"][:7] in clean["other_months"]  # sent there: checked too
-    main = notes[0]["currency"]
-    expected_main = sum(Decimal(n["net_amount"]) for n in notes if n["currency"] == main)
+    expected_main = sum(Decimal(n["net_amount"]) for n in october if n["currency"] == main)
     assert clean["totals"]["credit_notes"][main] == {
         "expected": f"{expected_main:.2f}",
         "held": f"{expected_main:.2f}",
         "difference": "0.00",
     }
-    assert len(clean["totals"]["credit_notes"]) == 2  # the other currency totalled apart
+    assert len(clean["totals"]["credit_notes"]) == len(set(currencies))  # each apart
 
     changed, deleted = notes[0], notes[1]
-    assert _api(sandbox, "POST", "/credit_notes", {**changed, "net_amount": "10.00"}).ok
+    lowered = Decimal(changed["net_amount"]) - Decimal("2.34")
+    answer = _api(sandbox, "POST", "/credit_notes", _net(changed, lowered))
+    assert answer.ok, answer.text
     assert _api(sandbox, "DELETE", f"/credit_notes/{deleted['id']}").status_code == 204
-    unexpected = {**notes[2], "id": "CN-BY-HAND", "net_amount": "1.01"}
+    unexpected = {**_net(notes[2], Decimal("1.01")), "id": "CN-BY-HAND", "number": "CN-BY-HAND"}
     assert _api(sandbox, "POST", "/credit_notes", unexpected).status_code == 201
-    plan = model["plans"][0]
-    assert _api(sandbox, "POST", "/plans", {**plan, "amount": "59.00"}).ok
+    plan = next(p for _, p in sorted(held["plans"].items()))
+    raised = Decimal(plan["amount"]) + 10
+    assert _api(sandbox, "POST", "/plans", _body(plan, amount=f"{raised}")).ok
     assert _api(sandbox, "POST", "/credit_notes", {**late_note, "status": "refunded"}).ok
 
-    result = reconcile_month(hook, store, "october", OCTOBER, tmp_path / "edited.csv", everything)
+    result = reconcile_month(hook, store, "october", OCTOBER, tmp_path / "edited.csv", RESOURCES)
     named = {(d["resource"], d["record_id"]): d for d in result["largest"]}
     assert result["differences"] == 5, result
     assert named[("credit_notes", changed["id"])]["kind"] == "differs"
-    assert named[("credit_notes", changed["id"])]["fields"] == "net_amount"
+    fields = "lines,net_amount" if changed.get("lines") else "net_amount"
+    assert named[("credit_notes", changed["id"])]["fields"] == fields
     assert named[("credit_notes", changed["id"])]["amount_at_stake"] == "2.34"
     assert named[("credit_notes", deleted["id"])]["kind"] == "missing"
-    assert named[("credit_notes", deleted["id"])]["amount_at_stake"] == "5.67"
+    assert named[("credit_notes", deleted["id"])]["amount_at_stake"] == deleted["net_amount"]
     assert named[("credit_notes", "CN-BY-HAND")]["kind"] == "extra"
     assert named[("credit_notes", "CN-BY-HAND")]["amount_at_stake"] == "1.01"
     assert named[("plans", plan["id"])]["kind"] == "differs"
     assert named[("plans", plan["id"])]["fields"] == "amount"
     assert named[("credit_notes", "CN-LATE")]["fields"] == "status"
-    held_main = expected_main - Decimal("2.34") - Decimal("5.67") + Decimal("1.01")
+    gone = Decimal("2.34") + Decimal(deleted["net_amount"]) - Decimal("1.01")
     assert result["totals"]["credit_notes"][main] == {
         "expected": f"{expected_main:.2f}",
-        "held": f"{held_main:.2f}",
-        "difference": "-7.00",
+        "held": f"{expected_main - gone:.2f}",
+        "difference": f"{-gone:.2f}",
     }
     other = next(c for c in result["totals"]["credit_notes"] if c != main)
     assert result["totals"]["credit_notes"][other]["difference"] == "0.00"

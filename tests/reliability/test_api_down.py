@@ -19,6 +19,7 @@ from support.connections import sqlite_conn_json
 from support.erp import sqlite_erp
 from support.reliability import KNOWN_KEY, MONTH, assert_exact, fincome_conn, reference_load
 
+from fincome_airflow.contract import DELETION_STEPS, RESOURCES
 from fincome_airflow.exceptions import FincomeApiUnavailable
 from fincome_airflow.operators import FincomeDeleteOperator, FincomeLoadOperator
 from fincome_airflow.tasks.extract import extract_month
@@ -70,8 +71,8 @@ def test_api_down_fails_the_load_clearly_keeps_only_confirmed_and_a_rerun_comple
         ),
     )
     extract_month(PLAN, erp_conn_id="erp_db", state_conn_id="fincome_state")
-    load("customers")
-    load("subscriptions")
+    for resource in RESOURCES[: RESOURCES.index("invoices")]:  # products ... subscriptions
+        load(resource)
 
     stopped = threading.Event()
     third = len(expected["invoices"]) // 3
@@ -94,9 +95,11 @@ def test_api_down_fails_the_load_clearly_keeps_only_confirmed_and_a_rerun_comple
 
     sandbox.reset_stats()
     rerun = load("invoices")
-    FincomeDeleteOperator(
-        task_id="delete", resource="invoices", run_key=RUN_KEY, month=MONTH
-    ).execute({})
+    load("credit_notes")
+    for step, resource in DELETION_STEPS.items():  # credit notes before the invoices they credit
+        FincomeDeleteOperator(
+            task_id=step, resource=resource, run_key=RUN_KEY, month=MONTH
+        ).execute({})
     assert rerun["to_send"] == len(expected["invoices"]) - len(confirmed)
     comparison = assert_exact(sandbox.dump(), expected)
     record_result(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from fincome_airflow.contract import RESOURCES
 from fincome_airflow.extract.rereads import choose_rereads, watch_of
 from fincome_airflow.reasons import blocked, problem
 from fincome_airflow.state.pending import REREAD_ALWAYS, REREAD_ON_CHANGE, PendingRecord
@@ -51,11 +52,7 @@ def test_nothing_is_read_again_when_no_watched_record_changed_or_was_confirmed()
     chosen = choose_rereads(
         pending, changed={"customers/C2"}, confirmed_at={}, limit=10, today=TODAY
     )
-    assert chosen == {
-        "customers": frozenset(),
-        "subscriptions": frozenset(),
-        "invoices": frozenset(),
-    }
+    assert chosen == dict.fromkeys(RESOURCES, frozenset())
 
 
 def test_a_change_reaches_the_children_of_the_records_it_makes_due_down_to_the_invoices():
@@ -67,7 +64,7 @@ def test_a_change_reaches_the_children_of_the_records_it_makes_due_down_to_the_i
     chosen = choose_rereads(
         pending, changed={"customers/C1"}, confirmed_at={}, limit=10, today=TODAY
     )
-    assert chosen == {
+    assert chosen == dict.fromkeys(RESOURCES, frozenset()) | {
         "customers": {"C2", "C3"},
         "subscriptions": {"K3"},
         "invoices": {"I3"},

@@ -47,8 +47,9 @@ class StageReport:
     #: The billing months of the invoices staged to send or delete (the run locks them).
     invoice_months: list[str] = field(default_factory=list)
     pending_reextracted: int = 0
-    #: Pending records refused again and unchanged since the watermark: refusals an earlier run
-    #: already reported (the intraday sync's reject gate leaves them out).
+    #: Records refused and unchanged since the watermark (read again as pending, or as the
+    #: references of a change): refusals not caused by a change since the last run (the
+    #: intraday sync's reject gate leaves them out).
     known_refused: int = 0
 
     def to_dict(self) -> dict[str, Any]:

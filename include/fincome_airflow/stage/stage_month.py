@@ -113,9 +113,11 @@ def extract_and_stage(
                 for decision in validate[resource](rows):
                     writer.add(decision)
                     builder.add(decision)
+                    # a refusal of a row unchanged since the last run was reported by it
+                    # (read again as pending, or as a reference of a change)
+                    builder.report.known_refused += known_refusal(decision, scope.watermark)
                     if decision.record_id in wanted:
                         seen.add(decision.record_id)
-                        builder.report.known_refused += known_refusal(decision, scope.watermark)
                 writer.drop_pending(resource, sorted(wanted - seen))
                 builder.report.pending_reextracted += len(seen)
                 log.info("Run %s: %s %s", run_key, resource, builder.report.counts.get(resource))
@@ -129,7 +131,8 @@ def extract_and_stage(
 
 
 def known_refusal(decision: Decision, watermark: dt.datetime) -> bool:
-    """Whether a pending record refused again is unchanged since ``watermark`` (its refusal
-    was reported by the run that read it last)."""
+    """Whether a record refused again is unchanged since ``watermark`` (its refusal was
+    reported by the run that read it last: a pending record, or one read as the reference of
+    a change)."""
     changed = naive_timestamp(decision.updated_at)
     return decision.kind == "reject" and changed is not None and changed <= watermark
