@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 from support.browser import chromium_page, require_chromium, screenshot
 from support.erp import fill_demo_erp
@@ -120,8 +121,7 @@ def test_data_team_opens_october_filters_rejects_downloads_csv_and_reruns(site, 
         page.fill("input[name=username]", "admin")
         page.fill("input[name=password]", USERS["admin"])
         page.get_by_role("button", name="Sign in").click()
-        page.get_by_role("link", name="Fincome loads").first.click()
-        page.wait_for_url("**/plugin/fincome")
+        _open_from_the_menu(page, "Fincome loads", "**/plugin/fincome")
         frame = page.frame_locator("iframe")
         october = frame.locator('tr[data-month="2026-10"]')
         october.wait_for()
@@ -182,6 +182,20 @@ def test_data_team_opens_october_filters_rejects_downloads_csv_and_reruns(site, 
     run = site.get(f"/api/v2/dags/fincome_monthly_load/dagRuns/{run_id}", "admin").json()
     assert run["conf"]["month"] == "2026-10" and run["conf"]["dry_run"] is True
     assert "2026-10" in run["note"]
+
+
+def _open_from_the_menu(page: Any, name: str, url: str, tries: int = 3) -> None:
+    """Click the menu link ``name`` until the page is at ``url``: a click while Airflow's React
+    UI is still rendering its first page after the sign-in can be lost (seen under load)."""
+    link = page.get_by_role("link", name=name).first
+    for attempt in range(1, tries + 1):
+        link.click()
+        try:
+            page.wait_for_url(url, timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == tries:
+                raise
 
 
 def _amount(cell: str) -> Decimal:
