@@ -126,7 +126,7 @@ def test_the_months_net_revenue_is_its_invoices_minus_its_credit_notes_held_in_f
         "net": {"CHF": "125.25", "EUR": "80.00"},
     }
     plan = {"run_key": RUN, "month": "2026-10", "dry_run": False, "send": True, "resources": []}
-    summary = build_summary(plan, None, {}, None, None, store)
+    summary = build_summary(plan, None, {}, {}, None, store)
     assert summary["revenue"] == revenue
     assert summary["credit_notes_by_month"] == credit_notes
     text = readable(summary)
@@ -135,3 +135,15 @@ def test_the_months_net_revenue_is_its_invoices_minus_its_credit_notes_held_in_f
         "  revenue of 2026-10 in Fincome: gross CHF 150.50 · EUR 80.00; credited CHF 25.25; "
         "net CHF 125.25 · EUR 80.00"
     ) in text
+
+
+def test_a_dry_run_counts_each_resources_deletions_and_balances(store):
+    """A credit note and an invoice cancelled in the ERP after they were sent: the dry run's
+    deletion steps would delete them, each counted on its own resource."""
+    plan = {"run_key": RUN, "month": "2026-10", "dry_run": True, "send": False, "resources": []}
+    stage = {"counts": {r: {"extracted": 1, "valid": 0} for r in ("invoices", "credit_notes")}}
+    deletions = {"invoices": {"would_delete": 1}, "credit_notes": {"would_delete": 1}}
+    summary = build_summary(plan, stage, {}, deletions, None, store)
+    for resource in ("invoices", "credit_notes"):
+        counts = summary["resources"][resource]
+        assert counts["deleted"] == 1 and counts["balanced"], (resource, counts)

@@ -84,11 +84,14 @@ def build_summary(
     plan: Mapping[str, Any],
     stage: Mapping[str, Any] | None,
     loads: Mapping[str, Mapping[str, Any] | None],
-    deletion: Mapping[str, Any] | None,
+    deletions: Mapping[str, Mapping[str, Any] | None],
     reconciliation: Mapping[str, Any] | None,
     store: StateStore,
 ) -> dict[str, Any]:
-    """Assemble the run summary (small: counts, amounts and keys, never records)."""
+    """Assemble the run summary (small: counts, amounts and keys, never records).
+
+    ``loads`` and ``deletions``: what each resource's load and deletion step returned.
+    """
     run_key = plan["run_key"]
     outcomes = outcome_counts(store, run_key)
     staged = staged_counts(store, run_key)
@@ -100,13 +103,11 @@ def build_summary(
             outcomes.get(resource, {}),
             staged.get(resource, {}),
             loads.get(resource),
-            deletion if resource == "invoices" else None,
+            deletions.get(resource),
             send=plan["send"],
         )
-        http = {k: (loads.get(resource) or {}).get(k, 0) for k in _HTTP_KEYS}
-        if resource == "invoices" and deletion:
-            for key in _HTTP_KEYS:
-                http[key] = http[key] + deletion.get(key, 0)
+        deletion = deletions.get(resource) or {}
+        http = {k: (loads.get(resource) or {}).get(k, 0) + deletion.get(k, 0) for k in _HTTP_KEYS}
         resources[resource] = {
             **counts,
             "balanced": balanced(counts),

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fincome_airflow.audit.summary import build_summary, readable
-from fincome_airflow.contract import DELETIONS, RESOURCES
+from fincome_airflow.contract import DELETION_STEPS, RESOURCES
 from fincome_airflow.load.chunks import merge_audits
 from fincome_airflow.state.locks import release_all
 from fincome_airflow.state.retention import release_finished, require_resumable
@@ -77,11 +77,9 @@ def audit_run(
         step: pull_step(ti, task_id, planners.get(step))
         for step, task_id in delete_task_ids.items()
     }
-    # the summary's deletion figures are the invoices'; other resources' deletions are counted
-    # from their outcomes (deleted, absent)
-    deletion = deletions.get(DELETIONS)
     reconciliation = stored_verdict(store, plan["run_key"])
-    summary = build_summary(plan, stage, loads, deletion, reconciliation, store)
+    by_resource = {DELETION_STEPS[step]: value for step, value in deletions.items()}
+    summary = build_summary(plan, stage, loads, by_resource, reconciliation, store)
     unfinished = [
         task_id
         for task_id, value in [
