@@ -6,7 +6,9 @@ deployment whose ERP differs): ``FINCOME_SQL_DIR`` points at another folder. The
 tables unqualified, so that one text runs on PostgreSQL, MySQL/MariaDB and SQLite: the ERP engine
 (:mod:`fincome_airflow.engines`) makes the names resolve to the ERP's tables. Parameters are
 always bound, lists (``*_ids``) as expanding ``IN`` parameters; comments of the SQL files
-must not hold a colon followed by a name (it would read as a parameter). On PostgreSQL the rows
+must not hold a colon followed by a name (it would read as a parameter). A part several queries
+share is written once, in a fragment ``_<name>.sql`` of the same folder, and stands in a query as
+the line ``-- @include <name>``. On PostgreSQL the rows
 come through a server-side cursor (``stream_results``), so memory stays flat whatever the size
 of the month.
 """
@@ -36,6 +38,8 @@ SQL_DIR_ENV = "FINCOME_SQL_DIR"
 DEFAULT_CHUNK = 5000
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PARAM_RE = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+_MAX_INCLUDE_DEPTH = 5
+_INCLUDE_RE = re.compile(r"^--\s*@include\s+(\S+)\s*$", re.MULTILINE)
 
 
 def sql_dir() -> Traversable:
@@ -53,13 +57,32 @@ def load_sql(name: str) -> TextClause:
     """Return the query ``<name>.sql`` with its ``*_ids`` parameters marked as lists."""
     if not _NAME_RE.match(name):
         raise ValueError(f"not a query name: {name!r}")
-    sql = _read(sql_dir() / f"{name}.sql")
+    sql = _with_fragments(_read(sql_dir() / f"{name}.sql"), name)
     params = set(_PARAM_RE.findall(_strip_comments(sql)))
     lists = [
         bindparam(p, expanding=True, type_=String()) for p in sorted(params) if p.endswith("_ids")
     ]
     clause = text(sql)
     return clause.bindparams(*lists) if lists else clause
+
+
+def _with_fragments(sql: str, name: str) -> str:
+    """``sql`` with each ``-- @include <fragment>`` line replaced by ``_<fragment>.sql``."""
+
+    def fragment(match: re.Match[str]) -> str:
+        part = match.group(1)
+        if not _NAME_RE.match(part):
+            raise ValueError(f"query {name} includes {part!r}, not a fragment name")
+        path = sql_dir() / f"_{part}.sql"
+        if not path.is_file():
+            raise FileNotFoundError(f"query {name} includes _{part}.sql, not in {sql_dir()}")
+        return _read(path).rstrip()
+
+    for _ in range(_MAX_INCLUDE_DEPTH):  # a fragment may include another
+        sql, count = _INCLUDE_RE.subn(fragment, sql)
+        if not count:
+            return sql
+    raise ValueError(f"query {name} includes fragments deeper than {_MAX_INCLUDE_DEPTH} levels")
 
 
 def _strip_comments(sql: str) -> str:
