@@ -1,7 +1,7 @@
 """The smoke pass's stage processes, forked from a server that imported their code once.
 
 A stage process (:mod:`fincome_dev.bench.child`) spends about 1.8 s of CPU importing Airflow and
-our distribution before its work; the smoke pass runs some forty of them on tiny data. With
+our distribution before its work; the smoke pass runs 36 of them on tiny data. With
 ``--smoke`` the bench imports what the stages import (:data:`WARM`: most of it the bench
 imports anyway), then forks a server before it opens any connection or thread. The server
 forks a child per stage, which takes the stage's environment and output files and runs

@@ -58,7 +58,7 @@ def _memory(cfg: BenchConfig, report: Report, peaks: dict[str, float], small: fl
 
 
 def _dag_parse(cfg: BenchConfig, report: Report) -> None:
-    m = dagparse.measure(cfg.dag_parse_runs)
+    m = dagparse.measure(cfg.dag_parse_runs, warm=cfg.dag_parse_warm)
     added, base = m["dag_added_s"] * 1000, m["airflow_import_s"] * 1000
     report.add(
         Figure(
