@@ -85,7 +85,7 @@ def run_stages(
     for stage, args, env in stages:
         # a forked child opens its files by name; a fresh process is handed them
         temporary = tempfile.TemporaryFile if _server is None else tempfile.NamedTemporaryFile
-        out = temporary()  # closed below
+        out = temporary()  # both closed below
         err = temporary()
         proc = _start(stage, args, env, out, err)
         running.append((stage, proc, out, err))
