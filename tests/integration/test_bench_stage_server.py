@@ -6,6 +6,7 @@ from __future__ import annotations
 import psutil
 import pytest
 
+from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore
 from fincome_dev.bench import procs
 
@@ -17,12 +18,16 @@ def state_url(create_pg_database) -> str:
     url = create_pg_database("bench_forks")
     store = StateStore.from_url(url)
     store.ensure_schema()
+    # run "staged-<n>" has n staged records: each stage's answer names its run
+    rows = [{"run_key": f"staged-{n}", "resource": "invoices", "record_id": f"INV-{i}",
+             "action": "upsert"} for n in (1, 2, 3) for i in range(n)]  # fmt: skip
+    store.insert_rows(schema.staged, rows)
     store.engine.dispose()
     return url
 
 
-def _args(state_url: str) -> dict[str, str]:
-    return {"state_url": state_url, "run_key": "bench-forks"}
+def _args(state_url: str, run_key: str = "bench-forks") -> dict[str, str]:
+    return {"state_url": state_url, "run_key": run_key}
 
 
 def test_a_forked_stage_gives_the_figures_of_the_stage_run_as_its_own_process(state_url):
@@ -34,14 +39,20 @@ def test_a_forked_stage_gives_the_figures_of_the_stage_run_as_its_own_process(st
     assert forked["max_rss_mb"] > 0
 
 
+def _children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
 def test_stages_forked_at_once_answer_in_order_and_the_server_ends_with_the_block(state_url):
+    before = _children()  # a session's sandbox, say
     with procs.forked_stages():
-        assert procs._server is not None
-        results = procs.run_stages([("count", _args(state_url), None)] * 3)
+        assert procs._server is not None and procs._server.pid in _children()
+        runs = [("count", _args(state_url, f"staged-{n}"), None) for n in (3, 1, 2)]
+        results = procs.run_stages(runs)
         again = procs.run_stage("count", _args(state_url))  # the server still serves
-    assert [r["staged"] for r in results] == [0, 0, 0] and again["staged"] == 0
+    assert [r["staged"] for r in results] == [3, 1, 2] and again["staged"] == 0
     assert procs._server is None
-    assert psutil.Process().children(recursive=True) == []
+    assert _children() <= before
 
 
 def test_a_forked_stage_takes_its_environment_and_its_failure_raises_with_its_error(state_url):
