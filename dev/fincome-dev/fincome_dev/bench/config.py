@@ -38,6 +38,8 @@ class BenchConfig:
     budget_cost_rounds: int = 2
     redis_url: str = os.environ.get("FINCOME_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
     dag_parse_runs: int = 7
+    #: One unmeasured DAG-parse probe first (see :func:`fincome_dev.bench.dagparse.measure`).
+    dag_parse_warm: bool = True
     #: Invoices per month of the state-growth line (12 months).
     growth_invoices: int = 100_000
     #: Refused records of the month the operations page shows (its figure).
@@ -96,6 +98,7 @@ def parse(argv: Sequence[str] | None = None) -> BenchConfig:
             budget_cost_rounds=1,
             redis_url=a.redis_url,
             dag_parse_runs=1,
+            dag_parse_warm=False,
             growth_invoices=30,
             page_rejects=2_000,
             out=a.out,

@@ -1,4 +1,8 @@
-"""Run benchmark stages as child processes and read back their figures."""
+"""Run benchmark stages as child processes and read back their figures.
+
+Each stage is a fresh interpreter (``python -m fincome_dev.bench.child``); inside
+:func:`forked_stages` (the smoke pass), a child forked from :mod:`fincome_dev.bench.forks`.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,26 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
+
+from fincome_dev.bench.forks import Forked, StageServer, serving
+
+#: The stage server of :func:`forked_stages`, while one runs.
+_server: StageServer | None = None
+
+
+@contextmanager
+def forked_stages() -> Iterator[None]:
+    """Within: every stage a child forked from one stage server (see :mod:`.forks`)."""
+    global _server
+    with serving() as server:
+        _server = server
+        try:
+            yield
+        finally:
+            _server = None
 
 
 class StageFailed(RuntimeError):
@@ -20,7 +42,23 @@ def _command(stage: str, args: Mapping[str, Any]) -> list[str]:
     return [sys.executable, "-m", "fincome_dev.bench.child", stage, json.dumps(args)]
 
 
-def _result(stage: str, proc: subprocess.Popen[bytes], out: Any, err: Any) -> dict[str, Any]:
+def _start(
+    stage: str, args: Mapping[str, Any], env: Mapping[str, str] | None, out: Any, err: Any
+) -> subprocess.Popen[bytes] | Forked:
+    if _server is not None:
+        return _server.run(stage, args, env or {}, out.name, err.name)
+    return subprocess.Popen(
+        _command(stage, args),
+        stdout=out,
+        stderr=err,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _result(
+    stage: str, proc: subprocess.Popen[bytes] | Forked, out: Any, err: Any
+) -> dict[str, Any]:
     out.seek(0)
     err.seek(0)
     stdout = out.read().decode(errors="replace")
@@ -45,15 +83,11 @@ def run_stages(
     started = time.perf_counter()
     running = []
     for stage, args, env in stages:
-        out = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
-        err = tempfile.TemporaryFile()  # noqa: SIM115
-        proc = subprocess.Popen(
-            _command(stage, args),
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
-        )
+        # a forked child opens its files by name; a fresh process is handed them
+        temporary = tempfile.TemporaryFile if _server is None else tempfile.NamedTemporaryFile
+        out = temporary()  # both closed below
+        err = temporary()
+        proc = _start(stage, args, env, out, err)
         running.append((stage, proc, out, err))
     results = []
     try:
