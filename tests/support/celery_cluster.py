@@ -153,8 +153,13 @@ class Cluster:
     stopped: set[int] = field(default_factory=set)
     _token: str | None = None
     #: One client for every request of the harness: a new one each time costs ~20 ms of CPU
-    #: (its TLS context), and the harness asks hundreds of times.
-    _client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+    #: (its TLS context), and the harness asks hundreds of times. No keep-alive: a connection
+    #: the api-server closed while idle is never sent a request.
+    _client: httpx.Client = field(
+        default_factory=lambda: httpx.Client(
+            timeout=30, limits=httpx.Limits(max_keepalive_connections=0)
+        )
+    )
 
     def start(self) -> None:
         """Start every member at once (each waits for what it needs by itself)."""
