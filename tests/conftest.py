@@ -25,7 +25,8 @@ from support.airflow import migrate_template
 from support.dist import build_wheel
 from support.network import refuse_network
 from support.paths import REPO
-from support.shared import made_once
+from support.pg_airflow import AirflowTemplate
+from support.shared import made_once, session_root
 
 TESTS = Path(__file__).resolve().parent
 PG_SERVER_URL = os.environ.get(
@@ -89,15 +90,21 @@ def _no_network_in_unit_tests(request: pytest.FixtureRequest, monkeypatch) -> No
         refuse_network(monkeypatch, request.node.nodeid)
 
 
-def _throwaway_databases(server_url: str, create: str, drop: str) -> Iterator:
-    """Factory of databases named ``<prefix>_<random>`` on a server, dropped when it ends."""
+def _throwaway_databases(
+    server_url: str, create: str, drop: str, copy: str | None = None
+) -> Iterator:
+    """Factory of databases named ``<prefix>_<random>`` on a server, dropped when it ends;
+    ``copy`` (``{name}``, ``{template}``) makes one as a copy of a ``template`` database."""
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     created: list[str] = []
 
-    def _create(prefix: str = "fincome_test") -> str:
+    def _create(prefix: str = "fincome_test", template: str | None = None) -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        if template is not None and copy is None:
+            raise ValueError(f"{server_url}: no copy of a template database here")
+        sql = create if template is None else copy
         with admin.connect() as conn:
-            conn.execute(text(create.format(name=name)))
+            conn.execute(text(sql.format(name=name, template=template)))
         created.append(name)
         return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
@@ -110,10 +117,25 @@ def _throwaway_databases(server_url: str, create: str, drop: str) -> Iterator:
 
 @pytest.fixture(scope="session")
 def create_pg_database() -> Iterator:
-    """Factory of throwaway PostgreSQL databases, all dropped at the end of the session."""
+    """Factory of throwaway PostgreSQL databases, all dropped at the end of the session;
+    ``create_pg_database(prefix, template=name)`` copies the database ``name``."""
     yield from _throwaway_databases(
-        PG_SERVER_URL, 'CREATE DATABASE "{name}"', 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        PG_SERVER_URL,
+        'CREATE DATABASE "{name}"',
+        'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        copy='CREATE DATABASE "{name}" TEMPLATE "{template}"',
     )
+
+
+@pytest.fixture(scope="session")
+def create_airflow_pg_database(tmp_path_factory, create_pg_database) -> Iterator:
+    """Factory of migrated PostgreSQL Airflow metadata databases (throwaway): each a copy of one
+    migrated once per session for every worker (:mod:`support.pg_airflow`)."""
+    admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    template = AirflowTemplate(admin, session_root(tmp_path_factory) / "airflow_pg_template")
+    yield lambda prefix="airflow_meta": template.clone(create_pg_database, prefix)
+    template.drop_if_made_here()
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -147,17 +147,20 @@ class Timeline:
 
 
 @pytest.fixture(scope="module")
-def story(tmp_path_factory, create_pg_database, fincome_wheel) -> dict[str, Any]:
+def story(
+    tmp_path_factory, create_pg_database, create_airflow_pg_database, fincome_wheel
+) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("celery_cluster")
     erp_url = create_pg_database("fincome_celery_erp")
     state_url = create_pg_database("fincome_celery_state")
-    metadata_url = create_pg_database("fincome_celery_airflow")
     deploy = read_env_file(DEPLOY_ENV)
     timeline = Timeline()
-    # The wheel is installed and the ERP made while the metadata database migrates.
+    # The wheel is installed and the ERP made while the metadata database is copied (migrated
+    # first if no test of the session has).
     with ThreadPoolExecutor(max_workers=2) as background:
         wheel_job = background.submit(install_wheel, fincome_wheel, root / "site")
         erp_job = background.submit(fill_demo_erp, erp_url)
+        metadata_url = create_airflow_pg_database("fincome_celery_airflow")
         with (
             SandboxProcess(api_key=secrets.token_hex(16)) as sandbox,
             celery_cluster(
@@ -171,7 +174,7 @@ def story(tmp_path_factory, create_pg_database, fincome_wheel) -> dict[str, Any]
                 env=cluster_env(erp_url, state_url, sandbox, root),
             ) as cluster,
         ):
-            timeline.mark("metadata database migrated")
+            timeline.mark("metadata database made")
             site, manifest = wheel_job.result(), erp_job.result()
             timeline.mark("wheel installed, ERP filled")
             story = tell(cluster, sandbox, deploy, state_url, timeline)

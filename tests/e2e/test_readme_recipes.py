@@ -2,15 +2,17 @@
 
 One Airflow with a paused DAG, as every new deployment has it: LocalExecutor, and a PostgreSQL
 metadata database as in production (on SQLite, one writer at a time, ``airflow backfill create``
-can meet "database is locked" while the scheduler and dag-processor write; see the README):
+can meet "database is locked" while the scheduler and dag-processor write; see the README), a
+copy of the one the session migrates:
 
 1. ``pool``: ``airflow pools set fincome_api 4 "Fincome API"``, then the processes get
    ``FINCOME_API_POOL=fincome_api``;
 2. ``connections``: ``airflow connections import`` of ``include/connections.example.json`` with
    its values filled in (PostgreSQL ERP and state database, the sandbox); no ``AIRFLOW_CONN_*``;
-3. ``backfill``: under a real scheduler, dag-processor, api-server and triggerer, the README's
-   command (``--unpause``) over two months (the DAG running on schedule differs only in not
-   being unpaused: ``tests/unit/test_backfill.py``);
+3. ``backfill``: under a real scheduler, dag-processor and api-server (no triggerer: no task
+   defers, no deadline fires in the test), the README's command (``--unpause``) over two months
+   (the DAG running on schedule differs only in not being unpaused:
+   ``tests/unit/test_backfill.py``);
 4. ``rerun``: scheduler stopped, the headless ``airflow dags test`` of October.
 
 The one shell of each step gets the runtime's environment (``AIRFLOW_HOME`` and settings, the
@@ -24,6 +26,7 @@ import re
 import subprocess
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from support.readme import recipe
 
-from fincome_dev.airflow_env import AirflowRuntime, airflow_runtime
+from fincome_dev.airflow_env import SCHEDULING, AirflowRuntime, airflow_runtime
 from fincome_erp.cli import main as erp_main
 from fincome_sandbox.launcher import SandboxProcess
 
@@ -127,15 +130,19 @@ def backfill_finished(af: AirflowRuntime) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def recipes_run(tmp_path_factory, create_pg_database) -> dict[str, Any]:
+def recipes_run(tmp_path_factory, create_pg_database, create_airflow_pg_database) -> dict[str, Any]:
     """Follow the recipes once; return what each left behind."""
     work = tmp_path_factory.mktemp("readme_recipes")
     erp_url, state_url = create_pg_database("fincome_erp"), create_pg_database("fincome_state")
     argv = ["generate", "--url", erp_url, "--months", ",".join(MONTHS)]
     argv += ["--invoices-per-month", "30", "--dirty-share", "0", "--seed", "19", "--replace"]
-    assert erp_main(argv) == 0
+    # The ERP is made while the metadata database is copied (migrated first if no test has).
+    with ThreadPoolExecutor(max_workers=1) as background:
+        erp_job = background.submit(erp_main, argv)
+        metadata_url = create_airflow_pg_database("airflow_meta")
+        assert erp_job.result() == 0
     env = {
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": create_pg_database("airflow_meta"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
         "FINCOME_API_POOL": "fincome_api",
         "FINCOME_REPORTS_DIR": str(work / "reports"),
         "FINCOME_RETRY_DELAY_SECONDS": "1",
@@ -143,7 +150,11 @@ def recipes_run(tmp_path_factory, create_pg_database) -> dict[str, Any]:
     with (
         SandboxProcess(api_key="readme-recipes-key") as sandbox,
         airflow_runtime(
-            REPO / "dags", plugins_folder=REPO / "plugins", home=work / "home", env=env
+            REPO / "dags",
+            plugins_folder=REPO / "plugins",
+            home=work / "home",
+            env=env,
+            migrate=False,
         ) as af,
     ):
         for name in [key for key in af.env if key.startswith("AIRFLOW_CONN_")]:
@@ -166,7 +177,7 @@ def recipes_run(tmp_path_factory, create_pg_database) -> dict[str, Any]:
         result["connections"] = af.query("SELECT conn_id, conn_type FROM connection")
 
         lap("pool and connections recipes")
-        af.start()
+        af.start(*SCHEDULING)  # no triggerer: no deadline fires in the test
         af.wait_for_api()
         af.wait_for_dag(DAG_ID)
         lap("components started, DAG parsed")

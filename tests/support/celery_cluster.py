@@ -152,6 +152,14 @@ class Cluster:
     killed: set[str] = field(default_factory=set)
     stopped: set[int] = field(default_factory=set)
     _token: str | None = None
+    #: One client for every request of the harness: a new one each time costs ~20 ms of CPU
+    #: (its TLS context), and the harness asks hundreds of times. No keep-alive: a connection
+    #: the api-server closed while idle is never sent a request.
+    _client: httpx.Client = field(
+        default_factory=lambda: httpx.Client(
+            timeout=30, limits=httpx.Limits(max_keepalive_connections=0)
+        )
+    )
 
     def start(self) -> None:
         """Start every member at once (each waits for what it needs by itself)."""
@@ -164,6 +172,7 @@ class Cluster:
         started = [m.process for m in self.members.values() if m.process is not None]
         with ThreadPoolExecutor(max_workers=len(started) or 1) as stopping:
             list(stopping.map(lambda process: stop_process_tree(process, timeout=20), started))
+        self._client.close()
 
     def still_running(self) -> list[int]:
         """The processes :meth:`stop` stopped that still run (none, once it returned)."""
@@ -198,7 +207,9 @@ class Cluster:
         if dead:
             raise RuntimeError(f"cluster members exited: {dead}\n{self.diagnostics()}")
 
-    def wait_for(self, predicate: Callable[[], T], *, timeout: float, what: str) -> T:
+    def wait_for(
+        self, predicate: Callable[[], T], *, timeout: float, what: str, interval: float = 0.5
+    ) -> T:
         """Poll ``predicate`` (failing fast when a member died); logs in the timeout message."""
 
         def _checked() -> T:
@@ -206,7 +217,7 @@ class Cluster:
             return predicate()
 
         return wait_for(
-            _checked, timeout=timeout, interval=0.5, what=what, diagnostics=self.diagnostics
+            _checked, timeout=timeout, interval=interval, what=what, diagnostics=self.diagnostics
         )
 
     # --- REST API (Airflow 3 public API, JWT from /auth/token) ------------------------------
@@ -214,16 +225,14 @@ class Cluster:
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call ``/api/v2<path>`` with a bearer token; return the JSON answer."""
         if self._token is None:
-            answer = httpx.post(
-                f"{self.api_url}/auth/token",
-                json={"username": USER, "password": self.password},
-                timeout=30,
+            answer = self._client.post(
+                f"{self.api_url}/auth/token", json={"username": USER, "password": self.password}
             )
             answer.raise_for_status()
             self._token = answer.json()["access_token"]
         headers = {"Authorization": f"Bearer {self._token}"}
-        answer = httpx.request(
-            method, f"{self.api_url}/api/v2{path}", headers=headers, timeout=30, **kwargs
+        answer = self._client.request(
+            method, f"{self.api_url}/api/v2{path}", headers=headers, **kwargs
         )
         answer.raise_for_status()
         return answer.json() if answer.content else None
@@ -232,7 +241,7 @@ class Cluster:
         """The api-server answers and reports the metadata database, scheduler, triggerer and
         dag-processor healthy."""
         try:
-            answer = httpx.get(f"{self.api_url}/api/v2/monitor/health", timeout=5)
+            answer = self._client.get(f"{self.api_url}/api/v2/monitor/health", timeout=5)
         except httpx.HTTPError:
             return False
         if answer.status_code != 200:
@@ -257,11 +266,13 @@ class Cluster:
         return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
-        """Wait until the run succeeded or failed; return which."""
+        """Wait until the run succeeded or failed; return which. Asked every 2 s: a run lasts
+        half a minute or more, and each question is a request the api-server serves."""
         return self.wait_for(
             lambda: (state := self.run_state(dag_id, run_id)) in ("success", "failed") and state,
             timeout=timeout,
             what=f"run {run_id} to finish",
+            interval=2,
         )
 
     def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:
@@ -313,9 +324,10 @@ def celery_cluster(
     env: Mapping[str, str],
     deploy: Mapping[str, str] | None = None,
 ) -> Iterator[Cluster]:
-    """Lay out the hosts under ``root``, migrate the metadata database, yield the cluster
-    (not started), then stop every member by its PID.
+    """Lay out the hosts under ``root``, yield the cluster (not started), then stop every member
+    by its PID.
 
+    :param metadata_url: a migrated Airflow metadata database (``create_airflow_pg_database``).
     :param site: the folder the wheel is installed in (first on every member's ``PYTHONPATH``).
     :param env: more environment for every member (connections, project and test settings).
     :param deploy: the deploy settings (default: ``deploy/cluster.env``).
@@ -358,16 +370,6 @@ def celery_cluster(
         )
         members[name] = Member(name, home, environ)
     cluster = Cluster(members, api_url, password)
-    migrate = subprocess.run(
-        airflow_argv("db", "migrate"),
-        env=members["api-server"].env,
-        cwd=members["api-server"].home,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if migrate.returncode != 0:
-        raise RuntimeError(f"airflow db migrate failed:\n{migrate.stderr[-4000:]}")
     try:
         yield cluster
     finally:
