@@ -5,8 +5,9 @@ read through :mod:`importlib.resources`: they are in the wheel; readable, and re
 deployment whose ERP differs): ``FINCOME_SQL_DIR`` points at another folder. They name the ERP's
 tables unqualified, so that one text runs on PostgreSQL, MySQL/MariaDB and SQLite: the ERP engine
 (:mod:`fincome_airflow.engines`) makes the names resolve to the ERP's tables. Parameters are
-always bound, lists (``*_ids``) as expanding ``IN`` parameters; comments of the SQL files
-must not hold a colon followed by a name (it would read as a parameter). A part several queries
+always bound, lists (``*_ids``) as expanding ``IN`` parameters (never under ``NOT``: an empty
+list is bound as ``IN (NULL)``, see :func:`stream_rows`); comments of the SQL files must not
+hold a colon followed by a name (it would read as a parameter). A part several queries
 share is written once, in a fragment ``_<name>.sql`` of the same folder, and stands in a query as
 the line ``-- @include <name>``. On PostgreSQL the rows
 come through a server-side cursor (``stream_results``), so memory stays flat whatever the size
@@ -40,6 +41,7 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PARAM_RE = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 _MAX_INCLUDE_DEPTH = 5
 _INCLUDE_RE = re.compile(r"^--\s*@include\s+(\S+)\s*$", re.MULTILINE)
+_NOT_IN_LIST_RE = re.compile(r"\bNOT\s+IN\s+:[a-z_][a-z0-9_]*_ids\b", re.IGNORECASE)
 
 
 def sql_dir() -> Traversable:
@@ -58,7 +60,10 @@ def load_sql(name: str) -> TextClause:
     if not _NAME_RE.match(name):
         raise ValueError(f"not a query name: {name!r}")
     sql = _with_fragments(_read(sql_dir() / f"{name}.sql"), name)
-    params = set(_PARAM_RE.findall(_strip_comments(sql)))
+    code = _strip_comments(sql)
+    if _NOT_IN_LIST_RE.search(code):
+        raise ValueError(f"query {name}: a list parameter must not follow NOT IN")
+    params = set(_PARAM_RE.findall(code))
     lists = [
         bindparam(p, expanding=True, type_=String()) for p in sorted(params) if p.endswith("_ids")
     ]
@@ -96,10 +101,16 @@ def stream_rows(
     *,
     chunk: int = DEFAULT_CHUNK,
 ) -> Iterator[Row[Any]]:
-    """Yield the rows of query ``name`` (attribute access by column), ``chunk`` per fetch."""
+    """Yield the rows of query ``name`` (attribute access by column), ``chunk`` per fetch.
+
+    An empty list binds as ``[None]``: ``x IN (NULL)`` matches no row, as an empty list does,
+    but SQLAlchemy writes an empty list as a subquery that PostgreSQL's planner supposes to
+    match half of the table (every ``OR x IN :ids`` then reads the whole table, and the plans
+    built on it are sized for a million rows), while it drops ``x IN (NULL)`` when it plans.
+    """
     clause = load_sql(name)
     wanted = set(clause._bindparams)
-    bound = {k: list(v) if isinstance(v, set | frozenset) else v for k, v in params.items()}
+    bound = {k: _bound(k, v) for k, v in params.items()}
     if conn.dialect.name == "sqlite":
         bound = {k: _sqlite_value(v) for k, v in bound.items()}
     missing = wanted - bound.keys()
@@ -118,6 +129,15 @@ def stream_rows(
     finally:
         partitions.close()
         result.close()
+
+
+def _bound(name: str, value: Any) -> Any:
+    """A parameter as bound: sets as lists, an empty ``*_ids`` list as ``[None]``."""
+    if isinstance(value, set | frozenset):
+        value = list(value)
+    if name.endswith("_ids") and isinstance(value, list | tuple) and not value:
+        return [None]
+    return value
 
 
 def _sqlite_value(value: Any) -> Any:
