@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import os
 import re
+from collections import namedtuple
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib.resources import files
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import String, TextClause, bindparam, text
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from fincome_airflow.extract.prefetch import prefetched
 
@@ -100,8 +101,12 @@ def stream_rows(
     params: Mapping[str, Any],
     *,
     chunk: int = DEFAULT_CHUNK,
-) -> Iterator[Row[Any]]:
+) -> Iterator[Any]:
     """Yield the rows of query ``name`` (attribute access by column), ``chunk`` per fetch.
+
+    Each row is a named tuple of the query's columns (SQLAlchemy's ``Row`` reads a column by
+    name in about 0.35 us, a named tuple in 0.01 us: the validation reads some twenty per
+    record), or a ``Row`` if the columns cannot name a tuple's fields (a duplicate, a keyword).
 
     An empty list binds as ``[None]``: ``x IN (NULL)`` matches no row, as an empty list does,
     but SQLAlchemy writes an empty list as a subquery that PostgreSQL's planner supposes to
@@ -119,16 +124,30 @@ def stream_rows(
     result = conn.execution_options(stream_results=True, yield_per=chunk).execute(
         clause, {k: bound[k] for k in wanted}
     )
-    log.info("Extracting %s (columns: %s)", name, ", ".join(result.keys()))
+    columns = tuple(result.keys())
+    log.info("Extracting %s (columns: %s)", name, ", ".join(columns))
+    record = _record_type(columns)
     partitions = result.partitions(chunk)
     if conn.dialect.name == "postgresql":  # SQLite connections stay on their thread
         partitions = prefetched(partitions)
     try:
         for partition in partitions:
-            yield from partition
+            if record is None:
+                yield from partition
+            else:
+                yield from map(record._make, partition)
     finally:
         partitions.close()
         result.close()
+
+
+@cache
+def _record_type(columns: tuple[str, ...]) -> type[tuple[Any, ...]] | None:
+    """The named tuple of a query's rows, or None when its columns cannot name one."""
+    try:
+        return namedtuple("ErpRow", columns)
+    except ValueError:
+        return None
 
 
 def _bound(name: str, value: Any) -> Any:

@@ -211,7 +211,8 @@ class StagingWriter:
         return min(self.max_updated_at, self.ceiling)
 
     def _see(self, updated_at: Any) -> None:
-        updated_at = naive_timestamp(updated_at)
+        if type(updated_at) is not dt.datetime or updated_at.tzinfo is not None:
+            updated_at = naive_timestamp(updated_at)  # anything but a naive datetime (rare)
         if updated_at is not None and (
             self.max_updated_at is None or updated_at > self.max_updated_at
         ):
