@@ -105,7 +105,7 @@ def stream_rows(
     """Yield the rows of query ``name`` (attribute access by column), ``chunk`` per fetch.
 
     Each row is a named tuple of the query's columns (SQLAlchemy's ``Row`` reads a column by
-    name in about 0.35 us, a named tuple in 0.01 us: the validation reads some twenty per
+    name in about 0.3 us, a named tuple in 0.01 us: the validation reads some twenty per
     record), or a ``Row`` if the columns cannot name a tuple's fields (a duplicate, a keyword).
 
     An empty list binds as ``[None]``: ``x IN (NULL)`` matches no row, as an empty list does,
