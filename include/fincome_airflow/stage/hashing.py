@@ -54,6 +54,8 @@ def _normalized_text(value: str) -> Any:
     return normalize_amount(value)
 
 
+#: The amount fields, to look each up in a payload (faster than a set intersection per payload).
+_AMOUNT_KEYS: Final = tuple(sorted(AMOUNT_FIELDS))
 _NESTED = (dict, list, tuple)
 #: Leaf types whose orjson text is json's (exact types: a subclass may render differently).
 _PLAIN: Final = frozenset({str, int, bool, type(None)})
@@ -133,9 +135,7 @@ def canonical_with_hash_of_plain(payload: Mapping[str, Any]) -> tuple[str, str]:
     """:func:`canonical_with_hash` of a payload known to be plain: every leaf an exact ``str``,
     amounts only at the top and in the dicts of ``lines`` (what the mapping's fast lane
     builds), so only the amounts are visited."""
-    out = dict(payload)
-    for key in AMOUNT_FIELDS.intersection(out):
-        out[key] = _normalized_text(out[key])
+    out = _plain_amounts(payload)
     lines = out.get("lines")
     if lines:
         out["lines"] = [_plain_amounts(line) for line in lines]
@@ -143,10 +143,12 @@ def canonical_with_hash_of_plain(payload: Mapping[str, Any]) -> tuple[str, str]:
     return fast.decode("utf-8"), hashlib.sha256(fast).hexdigest()
 
 
-def _plain_amounts(line: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(line)
-    for key in AMOUNT_FIELDS.intersection(out):
-        out[key] = _normalized_text(out[key])
+def _plain_amounts(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``payload`` with its amounts (exact ``str``) normalized."""
+    out = dict(payload)
+    for key in _AMOUNT_KEYS:
+        if key in out:
+            out[key] = _normalized_text(out[key])
     return out
 
 

@@ -67,7 +67,9 @@ class ReportBuilder:
         self._months: set[str] = set()
 
     def add(self, d: Decision) -> None:
-        c = self.report.counts.setdefault(d.resource, ResourceCounts())
+        c = self.report.counts.get(d.resource)
+        if c is None:  # (setdefault would build a ResourceCounts per record)
+            c = self.report.counts[d.resource] = ResourceCounts()
         c.extracted += 1
         if d.kind == "stage":
             c.valid += 1

@@ -134,5 +134,7 @@ def known_refusal(decision: Decision, watermark: dt.datetime) -> bool:
     """Whether a record refused again is unchanged since ``watermark`` (its refusal was
     reported by the run that read it last: a pending record, or one read as the reference of
     a change)."""
+    if decision.kind != "reject":
+        return False
     changed = naive_timestamp(decision.updated_at)
-    return decision.kind == "reject" and changed is not None and changed <= watermark
+    return changed is not None and changed <= watermark

@@ -39,6 +39,11 @@ _ONE: Final = money(Decimal(1))
 _MEMO_SIZE: Final = 20_000
 _ISO: dict[dt.date, str] = {}
 _MONEY: dict[Decimal, tuple[Decimal, str]] = {}
+#: The JSON text of accepted whole quantities (equal whole numbers give the same text whatever
+#: their exponent; a fractional quantity keeps its exponent's digits, so it is not remembered).
+_WHOLE_QUANTITY: dict[Decimal, str] = {}
+#: Line ids of integer line numbers.
+_LINE_ID: dict[int, str] = {}
 
 
 class _Unusual(Exception):
@@ -216,7 +221,7 @@ def _lines(lines: Sequence[Any]) -> tuple[list[dict[str, Any]], Decimal]:
     total = Decimal(0)
     for row in lines:
         n = row.line_no
-        line_id = rules.identifier(str(n)) if type(n) is int else _id(n)
+        line_id = _line_id(n) if type(n) is int else _id(n)
         rules.line_id_unique(line_id, seen)
         seen.add(line_id)
         kind = LINE_TYPE.get(row.line_kind)
@@ -241,10 +246,29 @@ def _lines(lines: Sequence[Any]) -> tuple[list[dict[str, Any]], Decimal]:
     return mapped, total
 
 
+def _line_id(number: int) -> str:
+    """The id of line ``number`` (``rules.identifier`` of its text), remembered."""
+    line_id = _LINE_ID.get(number)
+    if line_id is None:
+        if len(_LINE_ID) >= _MEMO_SIZE:
+            _LINE_ID.clear()
+        line_id = _LINE_ID[number] = rules.identifier(str(number))
+    return line_id
+
+
 def _quantity(value: Any) -> str:
     if value is None:
         return _ONE
     if type(value) is not _DECIMAL:
         raise _Unusual
+    known = _WHOLE_QUANTITY.get(value)
+    if known is not None:
+        return known
     rules.quantity(value)
-    return money(value.normalize() if value == value.to_integral_value() else value)
+    if value != value.to_integral_value():
+        return money(value)
+    text = money(value.normalize())
+    if len(_WHOLE_QUANTITY) >= _MEMO_SIZE:
+        _WHOLE_QUANTITY.clear()
+    _WHOLE_QUANTITY[value] = text
+    return text

@@ -83,6 +83,41 @@ def _by_id(rows: Iterable[Any], key: str) -> Iterator[tuple[Any, list[Any]]]:
         yield record_id, list(group)
 
 
+def _runs(rows: Iterable[Any], key: str) -> Iterator[tuple[Any, Any, int]]:
+    """``(id, first row, count)`` per run of consecutive rows of one id: :func:`_by_id` of
+    resources read one row per record, without a list per record."""
+    get = attrgetter(key)
+    first: Any = None
+    record_id: Any = None
+    count = 0
+    for row in rows:
+        row_id = get(row)
+        if count and row_id == record_id:
+            count += 1
+            continue
+        if count:
+            yield record_id, first, count
+        record_id, first, count = row_id, row, 1
+    if count:
+        yield record_id, first, count
+
+
+def _month_of(value: Any) -> str | None:
+    """:func:`~fincome_airflow.month.month_of`, remembered per date (a month repeats them)."""
+    if type(value) is not dt.date:
+        return month_of(value)
+    month = _MONTHS.get(value)
+    if month is None:
+        if len(_MONTHS) >= _MONTHS_SIZE:
+            _MONTHS.clear()
+        month = _MONTHS[value] = month_of(value)
+    return month
+
+
+_MONTHS: dict[dt.date, str | None] = {}
+_MONTHS_SIZE: Final = 4096
+
+
 class LoadValidator:
     """Validates the resources of one load; call them in load order (``contract.RESOURCES``)."""
 
@@ -192,12 +227,12 @@ class LoadValidator:
     ) -> Iterator[tuple[Any, Decision]]:
         """``(row, decision)`` per id of a resource read one row per record; an id on several
         rows is refused as a duplicate and comes with ``row`` None."""
-        for record_id, group in _by_id(rows, key):
-            if len(group) > 1:
-                yield None, self._duplicate(resource, record_id, len(group))
+        fast = self.fast[resource]
+        for record_id, row, count in _runs(rows, key):
+            if count > 1:
+                yield None, self._duplicate(resource, record_id, count)
                 continue
-            row = group[0]
-            m = self.fast[resource](row) or _safe(map_fn, record_id, row)
+            m = fast(row) or _safe(map_fn, record_id, row)
             yield row, self._decide(resource, m, row, [])
 
     # -- resources ----------------------------------------------------------------------------
@@ -297,7 +332,7 @@ class LoadValidator:
                 map_fn, record_id, head, lines, self.today
             )
             date = getattr(head, date_column)
-            month = month_of(date)
+            month = _month_of(date)
             if m.action != "upsert":
                 d = Decision(resource, m.record_id, "skip", updated_at=head.updated_at)
                 d.month = month
@@ -418,8 +453,10 @@ def _invoice_rules(m: Mapped, head: Any) -> list[Problem]:
 
 def _dated(problems: list[Problem], invoice_date: Any) -> list[Problem]:
     """An invoice refused for its date in the future may pass on that date: name it."""
+    if all(p.reason_code != "issue_date_in_future" for p in problems):
+        return problems
     day = day_of(invoice_date)
-    if day is None or all(p.reason_code != "issue_date_in_future" for p in problems):
+    if day is None:
         return problems
     when = f"{CLOCK}/{day.isoformat()}"
     return [

@@ -4,6 +4,11 @@
 -- invoices.sql, subscriptions.sql and credit_notes.sql), every customer updated since the watermark, the customers still pending
 -- from earlier runs, and the parent customers of all of these, recursively (UNION stops on a
 -- cycle in the hierarchy).
+-- The parents are found in two steps: those of the scoped customers by one join, then the
+-- parents of those parents, recursively. PostgreSQL sizes a recursion's working table at ten
+-- times its first step: started from the few parents' parents, the walk goes by the primary
+-- key (started from the scoped customers, the intraday sync's walk scanned every customer at
+-- each level).
 -- ref_parent_cust_no resolves the parent customer in the ERP (null when not found);
 -- ref_parent_parent_cust_no is that parent's own parent (null when the parent is a root).
 -- Order: root customers first, then the others, each by customer number. The validation
@@ -31,7 +36,7 @@ scoped_invoices AS (
   FROM invoices AS ci
   JOIN scoped_credit_notes AS credited ON credited.invoice_no = ci.invoice_no
 ),
-scope (cust_no) AS (
+scoped_customers (cust_no) AS (
   SELECT si.cust_no FROM scoped_invoices AS si
   UNION
   SELECT scn.cust_no FROM scoped_credit_notes AS scn
@@ -49,11 +54,30 @@ scope (cust_no) AS (
   FROM customers AS cu
   WHERE cu.updated_at > :watermark
      OR cu.cust_no IN :pending_ids
-  UNION
+),
+parents (cust_no) AS (
   SELECT p.parent_cust_no
   FROM customers AS p
-  JOIN scope AS s ON p.cust_no = s.cust_no
+  JOIN scoped_customers AS sc ON p.cust_no = sc.cust_no
   WHERE p.parent_cust_no IS NOT NULL
+),
+ancestors (cust_no) AS (
+  SELECT gp.parent_cust_no
+  FROM customers AS gp
+  JOIN parents AS pa ON gp.cust_no = pa.cust_no
+  WHERE gp.parent_cust_no IS NOT NULL
+  UNION
+  SELECT pp.parent_cust_no
+  FROM customers AS pp
+  JOIN ancestors AS a ON pp.cust_no = a.cust_no
+  WHERE pp.parent_cust_no IS NOT NULL
+),
+scope (cust_no) AS (
+  SELECT sc2.cust_no FROM scoped_customers AS sc2
+  UNION
+  SELECT pa2.cust_no FROM parents AS pa2
+  UNION
+  SELECT a2.cust_no FROM ancestors AS a2
 )
 SELECT
   c.cust_no,
