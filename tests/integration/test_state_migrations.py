@@ -3,6 +3,8 @@ recognised, the head equal to ``schema.py``, concurrent first uses, a database a
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -120,6 +122,35 @@ def test_database_ahead_of_the_code_is_refused_and_left_unwritten(engine, state_
     assert "9999_future" in str(refused.value) and revisions.head() in str(refused.value)
     assert exit_code == 2 and "9999_future" in capsys.readouterr().err
     assert snapshot(engine) == before
+
+
+def test_the_head_read_from_the_script_file_names_is_alembics_head():
+    assert revisions.shipped_head() == revisions.head()
+
+
+def test_a_database_one_revision_behind_is_upgraded_on_first_use(engine):
+    migrate.upgrade(engine)
+    migrate.downgrade(engine, f"{int(revisions.head()) - 1:04d}")
+
+    StateStore(engine).ensure_schema()
+
+    assert version_rows(engine) == [revisions.head()]
+
+
+def test_a_current_database_is_recognised_without_importing_alembic(engine, state_db_url):
+    """Every task checks the database: a current one must not cost the Alembic import."""
+    migrate.upgrade(engine)
+    probe = (
+        "import sys; from fincome_airflow.state.store import StateStore; "
+        f"StateStore.from_url({state_db_url!r}).ensure_schema(); "
+        "print('alembic' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+
+    assert done.stdout.splitlines()[-1] == "False", done.stdout + done.stderr
+    assert version_rows(engine) == [revisions.head()]
 
 
 def test_foreign_tables_without_a_version_are_refused_and_left_unwritten(engine):

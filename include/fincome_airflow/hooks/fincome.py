@@ -19,15 +19,15 @@ from airflow.providers.http.hooks.http import HttpHook
 from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
 from fincome_airflow import contract
-from fincome_airflow.exceptions import FincomeConfigError, FincomeRequestError
+from fincome_airflow.exceptions import FincomeRequestError
 from fincome_airflow.hooks.answers import AnswerClass
 from fincome_airflow.hooks.budget import Budget, Clock, RetryPolicy, Sleep, open_budget
 from fincome_airflow.hooks.connection_test import explain_failure
 from fincome_airflow.hooks.counters import RequestCounters
-from fincome_airflow.hooks.redact import Redactor, register_with_airflow
+from fincome_airflow.hooks.redact import Redactor
 from fincome_airflow.hooks.retrying import Answer, FinalAnswer, send_until_final
 from fincome_airflow.hooks.send_result import SendResult, send_result
-from fincome_airflow.hooks.settings import SETTING_KEYS, FincomeSettings
+from fincome_airflow.hooks.settings import SETTING_KEYS, FincomeSettings, connection_settings
 from fincome_airflow.hooks.stream import stream_results
 from fincome_airflow.provider_info import CONN_TYPE, DEFAULT_CONN_ID
 
@@ -107,13 +107,7 @@ class FincomeHook(HttpHook):
         connection = self.get_connection(self.fincome_conn_id)
         api_key = connection.password
         self.redact = Redactor(api_key)
-        register_with_airflow(api_key)
-        if not api_key:
-            raise FincomeConfigError(f"Connection {self.fincome_conn_id!r} has no API key.")
-        try:
-            settings = FincomeSettings.from_extra(connection.extra_dejson)
-        except ValueError as e:
-            raise FincomeConfigError(f"Connection {self.fincome_conn_id!r}: {e}") from e
+        settings = connection_settings(self.fincome_conn_id, connection)
         session = super().get_conn(headers, extra_options)
         if self.adapter is None:
             adapter = TCPKeepAliveAdapter(pool_connections=1, pool_maxsize=settings.max_concurrency)

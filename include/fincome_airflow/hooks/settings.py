@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from fincome_airflow.exceptions import FincomeConfigError
+from fincome_airflow.hooks.redact import register_with_airflow
 from fincome_airflow.provider_info import CONN_FIELDS
 
 #: Earlier name of ``key_header``, still read (Airflow masks its value: see provider_info).
@@ -72,6 +74,28 @@ class FincomeSettings:
         if not settings.key_header:
             raise ValueError("connection extra 'key_header' must not be empty")
         return settings
+
+
+def connection_settings(conn_id: str, connection: Any) -> FincomeSettings:
+    """The settings of the ``fincome`` connection ``connection`` (its key masked in task logs).
+
+    :raise FincomeConfigError: it has no API key, or an extra is wrong.
+    """
+    register_with_airflow(connection.password)
+    if not connection.password:
+        raise FincomeConfigError(f"Connection {conn_id!r} has no API key.")
+    try:
+        return FincomeSettings.from_extra(connection.extra_dejson)
+    except ValueError as e:
+        raise FincomeConfigError(f"Connection {conn_id!r}: {e}") from e
+
+
+def read_settings(conn_id: str) -> FincomeSettings:
+    """:func:`connection_settings` of a connection id, without the hook: the chunk planning
+    tasks need the rate only, not the HTTP stack (~0.12 s of CPU to import)."""
+    from airflow.sdk import BaseHook
+
+    return connection_settings(conn_id, BaseHook.get_connection(conn_id))
 
 
 def _budget_store(extra: Mapping[str, Any]) -> str:

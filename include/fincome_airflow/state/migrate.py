@@ -4,6 +4,9 @@ Workers starting together on a database behind the code: one migrates, the other
 lock, then find it current. The lock is held by the transaction the migrations run in
 (PostgreSQL: ``pg_advisory_xact_lock``; SQLite: ``BEGIN IMMEDIATE``); both databases have
 transactional DDL, so a migration that fails leaves the database as it was.
+
+Alembic is imported when a database is to be read against the scripts or migrated: a current
+database (what every task finds) is recognised without it (:func:`.revisions.at_shipped_head`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
 
-from alembic import command
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
@@ -22,7 +24,9 @@ from fincome_airflow.state.revisions import (
     SchemaStatus,
     Verdict,
     alembic_config,
+    at_shipped_head,
     read_status,
+    shipped_head,
 )
 
 log = logging.getLogger(__name__)
@@ -64,6 +68,9 @@ def ensure_current(engine: Engine) -> SchemaStatus:
 
     :raise StateSchemaError: the database is ahead of the code or unrecognised; nothing written.
     """
+    with engine.connect() as conn:
+        if at_shipped_head(conn):
+            return SchemaStatus(Verdict.CURRENT, shipped_head(), shipped_head())
     found = status(engine)
     if found.verdict is Verdict.CURRENT:
         return found
@@ -73,6 +80,8 @@ def ensure_current(engine: Engine) -> SchemaStatus:
 
 def upgrade(engine: Engine, target: str = "heads") -> SchemaStatus:
     """Stamp a first-release database as :data:`BASELINE`, then upgrade it to ``target``."""
+    from alembic import command
+
     with migration_lock(engine) as conn:
         before = read_status(conn)
         before.check_writable()
@@ -89,6 +98,8 @@ def upgrade(engine: Engine, target: str = "heads") -> SchemaStatus:
 
 def downgrade(engine: Engine, target: str) -> SchemaStatus:
     """Undo the migrations after ``target`` (a revision this code ships, or ``base``)."""
+    from alembic import command
+
     with migration_lock(engine) as conn:
         before = read_status(conn)
         before.check_writable()

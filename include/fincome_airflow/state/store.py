@@ -58,7 +58,8 @@ class StateStore:
         """
         if self._schema_ready:
             return
-        # Alembic is imported here, not at DAG parse time (operators import this module).
+        # Imported here, not at DAG parse time (operators import this module); a current
+        # database costs no Alembic import (see :mod:`.migrate`).
         from fincome_airflow.state import migrate
 
         migrate.ensure_current(self.engine)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fincome_airflow.hooks.settings import read_settings
 from fincome_airflow.load.chunks import ChunkSizing, plan_chunks
 from fincome_airflow.state.retention import require_resumable
 from fincome_airflow.state.store import StateStore
@@ -25,9 +26,7 @@ def plan_run_chunks(
 ) -> list[dict[str, Any]]:
     """The chunks of ``step`` of the run ``plan``, sized for the connection's
     ``requests_per_second`` shared by ``parallel`` chunks, each within ``timeout_s``."""
-    from fincome_airflow.hooks.fincome import FincomeHook
-
-    rate = FincomeHook(fincome_conn_id=fincome_conn_id).settings.requests_per_second
+    rate = read_settings(fincome_conn_id).requests_per_second
     store = StateStore.from_connection(state_conn_id)
     require_resumable(store, plan["run_key"])
     return plan_chunks(store, plan, step, ChunkSizing(rate, timeout_s, parallel))

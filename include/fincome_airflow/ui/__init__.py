@@ -5,3 +5,8 @@ app, ``history.py`` reads the state database, ``views.py`` shapes rows for peopl
 draws SVG on the server, ``access.py`` asks Airflow's auth manager, ``rerun.py`` triggers through
 Airflow's REST API with the user's own token.
 """
+
+from typing import Final
+
+#: Where the plugin mounts the app in the api-server (here: the plugin reads it without FastAPI).
+URL_PREFIX: Final = "/fincome"

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Final
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, status
 from sqlalchemy.engine import Connection, Engine
 
 from fincome_airflow.month import MONTH_PATTERN
+from fincome_airflow.ui import URL_PREFIX
 from fincome_airflow.ui.state import state_engine
-
-#: Where the plugin mounts the app in the api-server.
-URL_PREFIX: Final = "/fincome"
 
 
 def get_engine() -> Engine:
