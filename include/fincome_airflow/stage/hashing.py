@@ -62,16 +62,6 @@ _PLAIN: Final = frozenset({str, int, bool, type(None)})
 _SORTED: Final = orjson.OPT_SORT_KEYS
 
 
-class PlainPayload(dict[str, Any]):
-    """A payload of the mapping's fast lane with its canonical JSON, written by the fast lane
-    (it knows every leaf, the keys' order and which amounts to normalize): hashed as it is.
-    ``tests/unit/test_fast_lane_json.py`` proves the text is :func:`canonical_json`'s."""
-
-    __slots__ = ("canonical",)
-
-    canonical: str
-
-
 class _NotPlain(Exception):
     """A value the fast path leaves to :mod:`json`."""
 
@@ -144,10 +134,7 @@ def _fast_canonical(payload: Mapping[str, Any]) -> bytes | None:
 def canonical_with_hash_of_plain(payload: Mapping[str, Any]) -> tuple[str, str]:
     """:func:`canonical_with_hash` of a payload known to be plain: every leaf an exact ``str``,
     amounts only at the top and in the dicts of ``lines`` (what the mapping's fast lane
-    builds), so only the amounts are visited; a :class:`PlainPayload`'s own text is taken."""
-    canonical = getattr(payload, "canonical", None)
-    if canonical is not None:
-        return canonical, hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    builds), so only the amounts are visited."""
     out = _plain_amounts(payload)
     lines = out.get("lines")
     if lines:

@@ -17,13 +17,11 @@ and the defect corpus on PostgreSQL, read through the fast lane).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Final
 
 from fincome_airflow.models import rules
-from fincome_airflow.stage.hashing import PlainPayload, normalize_amount
 from fincome_airflow.transform.mapping import (
     INVOICE_STATUS,
     LINE_TYPE,
@@ -35,20 +33,15 @@ from fincome_airflow.transform.values import CENT, money
 
 _DATE: Final = dt.date
 _DECIMAL: Final = Decimal
-#: One line quantity left blank in the ERP: one unit (``values.quantity``), and its canonical text.
+#: One line quantity left blank in the ERP: one unit (``values.quantity``).
 _ONE: Final = money(Decimal(1))
-_ONE_CANONICAL: Final = normalize_amount(_ONE)
-#: A text as a JSON string, as json and orjson write it (``ensure_ascii=False``). The rules have
-#: refused control characters, so only ``"`` and ``\`` are escaped, by both alike.
-_q: Final = json.encoder.encode_basestring  # type: ignore[attr-defined]
 #: Entries per memo below: a month's dates and amounts repeat (plans, prices, service periods).
 _MEMO_SIZE: Final = 20_000
 _ISO: dict[dt.date, str] = {}
-_MONEY: dict[Decimal, tuple[Decimal, str, str]] = {}
-#: The JSON text of accepted whole quantities, and its canonical text (equal whole numbers give
-#: the same text whatever their exponent; a fractional quantity keeps its exponent's digits, so
-#: it is not remembered).
-_WHOLE_QUANTITY: dict[Decimal, tuple[str, str]] = {}
+_MONEY: dict[Decimal, tuple[Decimal, str]] = {}
+#: The JSON text of accepted whole quantities (equal whole numbers give the same text whatever
+#: their exponent; a fractional quantity keeps its exponent's digits, so it is not remembered).
+_WHOLE_QUANTITY: dict[Decimal, str] = {}
 #: Line ids of integer line numbers.
 _LINE_ID: dict[int, str] = {}
 
@@ -92,15 +85,13 @@ def _amount(value: Any) -> Decimal:
     raise _Unusual
 
 
-def _money(value: Any) -> tuple[Decimal, str, str]:
-    """:func:`_amount`, its JSON text and its canonical text, remembered per value. Equal
-    amounts other than zero (``-0.00`` is not ``0.00``) give the same cents and texts whatever
-    their exponent."""
+def _money(value: Any) -> tuple[Decimal, str]:
+    """:func:`_amount` and its JSON text, remembered per value. Equal amounts other than zero
+    (``-0.00`` is not ``0.00``) give the same cents and text whatever their exponent."""
     known = _MONEY.get(value) if type(value) is _DECIMAL and value else None
     if known is None:
         amount = _amount(value)
-        text = money(amount)
-        known = (amount, text, normalize_amount(text))
+        known = (amount, money(amount))
         if value:
             if len(_MONEY) >= _MEMO_SIZE:
                 _MONEY.clear()
@@ -128,16 +119,14 @@ def fast_customer(row: Any) -> Mapped | None:
     """:func:`~.mapping.map_customer` of a clean row, or None."""
     try:
         cid = _id(row.cust_no)
-        payload = PlainPayload(id=cid, custom_properties={})
+        payload: dict[str, Any] = {"id": cid, "custom_properties": {}}
         name = _text(row.company_name)
         if name is None:
             return None
         payload["name"] = name
-        country_json = email_json = zip_json = parent_json = ""
         email = _text(row.email)
         if email is not None:
             payload["email"] = email
-            email_json = f',"email":{_q(email)}'
         country = row.country_code
         if country is not None:
             if type(country) is not str:
@@ -145,35 +134,25 @@ def fast_customer(row: Any) -> Mapped | None:
             code = country.strip().upper()
             if code:
                 payload["country"] = rules.country(code)
-                country_json = f'"country":"{code}",'
         zip_code = _text(row.postal_code)
         if zip_code is not None:
             payload["zip_code"] = zip_code
-            zip_json = f',"zip_code":{_q(zip_code)}'
         parent = _optional_id(row.parent_cust_no)
         if parent is not None:
             rules.not_own_parent(cid, parent)
             payload["root_parent_id"] = parent
-            parent_json = f',"root_parent_id":{_q(parent)}'
     except Exception:  # a refusal or anything unusual: the reference names it
         return None
-    payload.canonical = (
-        f'{{{country_json}"custom_properties":{{}}{email_json},"id":{_q(cid)},'
-        f'"name":{_q(name)}{parent_json}{zip_json}}}'
-    )
     return Mapped(str(row.cust_no), payload=payload, plain=True)
 
 
 def fast_subscription(row: Any) -> Mapped | None:
     """:func:`~.mapping.map_subscription` of a clean row, or None."""
     try:
-        sid, cust = _id(row.contract_no), _id(row.cust_no)
-        payload = PlainPayload(id=sid, customer_id=cust)
-        plan_json = end_json = canceled_json = value_json = ""
+        payload: dict[str, Any] = {"id": _id(row.contract_no), "customer_id": _id(row.cust_no)}
         plan = _optional_id(row.plan_code)
         if plan is not None:
             payload["plan_id"] = plan
-            plan_json = f',"plan_id":{_q(plan)}'
         status = SUBSCRIPTION_STATUS.get(row.status)
         if status is None:
             return None
@@ -181,30 +160,22 @@ def fast_subscription(row: Any) -> Mapped | None:
         start = _date(row.start_date)
         end = _optional_date(row.end_date)
         terminated = _optional_date(row.terminated_on)
-        start_iso = payload["start_date"] = _iso(start)
+        payload["start_date"] = _iso(start)
         if end is not None:
             rules.end_not_before_start(start, end)
-            end_iso = payload["end_date"] = _iso(end)
-            end_json = f',"end_date":"{end_iso}"'
+            payload["end_date"] = _iso(end)
         if status == "canceled":
             if terminated is None:
                 return None
             rules.canceled_not_before_start(start, terminated)
-            canceled_iso = payload["canceled_at"] = _iso(terminated)
-            canceled_json = f'"canceled_at":"{canceled_iso}",'
+            payload["canceled_at"] = _iso(terminated)
         currency = payload["currency"] = _currency(row.currency)
         fee = row.monthly_fee
         if fee is not None:
-            _, payload["monthly_value"], canonical = _money(fee)
-            value_json = f',"monthly_value":"{canonical}"'
+            payload["monthly_value"] = _money(fee)[1]
         payload["custom_properties"] = {}
     except Exception:  # a refusal or anything unusual: the reference names it
         return None
-    payload.canonical = (
-        f'{{{canceled_json}"currency":"{currency}","custom_properties":{{}},'
-        f'"customer_id":{_q(cust)}{end_json},"id":{_q(sid)}{value_json}{plan_json},'
-        f'"start_date":"{start_iso}","status":"{status}"}}'
-    )
     return Mapped(str(row.contract_no), payload=payload, currency=currency, plain=True)
 
 
@@ -216,48 +187,36 @@ def fast_invoice(head: Any, lines: Sequence[Any], today: dt.date) -> Mapped | No
         if status is None:
             return None
         iid = _id(head.invoice_no)
-        payload = PlainPayload(id=iid, number=iid)
-        cust = payload["customer_id"] = _id(head.cust_no)
-        sub = payload["subscription_id"] = _id(head.contract_no)
+        payload: dict[str, Any] = {"id": iid, "number": iid}
+        payload["customer_id"] = _id(head.cust_no)
+        payload["subscription_id"] = _id(head.contract_no)
         payload["status"] = status
         issued = _date(head.invoice_date)
         if issued > today:
             return None
-        issued_iso = payload["issue_date"] = _iso(issued)
-        due_json = tax_json = lines_json = ""
+        payload["issue_date"] = _iso(issued)
         due = _optional_date(head.due_date)
         if due is not None:
             rules.due_not_before_issue(issued, due)
-            due_iso = payload["due_date"] = _iso(due)
-            due_json = f',"due_date":"{due_iso}"'
+            payload["due_date"] = _iso(due)
         currency = payload["currency"] = _currency(head.currency)
-        net, payload["net_amount"], net_canonical = _money(head.total_net)
+        net, payload["net_amount"] = _money(head.total_net)
         tax = head.total_tax
         if tax is not None:
-            _, payload["tax_amount"], canonical = _money(tax)
-            tax_json = f',"tax_amount":"{canonical}"'
+            payload["tax_amount"] = _money(tax)[1]
         if lines:
-            payload["lines"], total, lines_json = _lines(lines)
+            payload["lines"], total = _lines(lines)
             rules.lines_add_up(total, net)
         payload["custom_properties"] = {}
     except Exception:  # a refusal or anything unusual: the reference names it
         return None
-    quoted_id = _q(iid)
-    payload.canonical = (
-        f'{{"currency":"{currency}","custom_properties":{{}},"customer_id":{_q(cust)}'
-        f'{due_json},"id":{quoted_id},"issue_date":"{issued_iso}"{lines_json},'
-        f'"net_amount":"{net_canonical}","number":{quoted_id},"status":"{status}",'
-        f'"subscription_id":{_q(sub)}{tax_json}}}'
-    )
     return Mapped(
         str(head.invoice_no), payload=payload, currency=currency, net_amount=net, plain=True
     )
 
 
-def _lines(lines: Sequence[Any]) -> tuple[list[dict[str, Any]], Decimal, str]:
-    """The lines, their total and their canonical JSON as the invoice's ``lines`` member."""
+def _lines(lines: Sequence[Any]) -> tuple[list[dict[str, Any]], Decimal]:
     mapped: list[dict[str, Any]] = []
-    texts: list[str] = []
     seen: set[str] = set()
     total = Decimal(0)
     for row in lines:
@@ -269,30 +228,22 @@ def _lines(lines: Sequence[Any]) -> tuple[list[dict[str, Any]], Decimal, str]:
         if kind is None:
             raise _Unusual
         line: dict[str, Any] = {"id": line_id, "type": kind}
-        description_json = period_json = ""
         description = _text(row.description)
         if description is not None:
             line["description"] = description
-            description_json = f',"description":{_q(description)}'
-        line["quantity"], quantity_canonical = _quantity(row.quantity)
-        amount, line["net_amount"], amount_canonical = _money(row.net_amount)
+        line["quantity"] = _quantity(row.quantity)
+        amount, line["net_amount"] = _money(row.net_amount)
         total += amount
         if kind == "subscription":
             start = _date(row.service_from)
             end = _date(row.service_to) + ONE_DAY
             rules.period_in_order(start, end)
             rules.date_in_range(end)
-            start_iso = line["period_start"] = _iso(start)
-            end_iso = line["period_end"] = _iso(end)
-            period_json = f',"period_end":"{end_iso}","period_start":"{start_iso}"'
+            line["period_start"] = _iso(start)
+            line["period_end"] = _iso(end)
         line["custom_properties"] = {}
         mapped.append(line)
-        texts.append(
-            f'{{"custom_properties":{{}}{description_json},"id":{_q(line_id)},'
-            f'"net_amount":"{amount_canonical}"{period_json},'
-            f'"quantity":"{quantity_canonical}","type":"{kind}"}}'
-        )
-    return mapped, total, f',"lines":[{",".join(texts)}]'
+    return mapped, total
 
 
 def _line_id(number: int) -> str:
@@ -305,10 +256,9 @@ def _line_id(number: int) -> str:
     return line_id
 
 
-def _quantity(value: Any) -> tuple[str, str]:
-    """A line's quantity: its JSON text and its canonical text."""
+def _quantity(value: Any) -> str:
     if value is None:
-        return _ONE, _ONE_CANONICAL
+        return _ONE
     if type(value) is not _DECIMAL:
         raise _Unusual
     known = _WHOLE_QUANTITY.get(value)
@@ -316,11 +266,9 @@ def _quantity(value: Any) -> tuple[str, str]:
         return known
     rules.quantity(value)
     if value != value.to_integral_value():
-        text = money(value)
-        return text, normalize_amount(text)
+        return money(value)
     text = money(value.normalize())
-    known = (text, normalize_amount(text))
     if len(_WHOLE_QUANTITY) >= _MEMO_SIZE:
         _WHOLE_QUANTITY.clear()
-    _WHOLE_QUANTITY[value] = known
-    return known
+    _WHOLE_QUANTITY[value] = text
+    return text
