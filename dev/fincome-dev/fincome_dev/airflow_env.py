@@ -251,7 +251,13 @@ class AirflowRuntime:
         return server
 
     def start(self, *components: str, env: Mapping[str, str] | None = None) -> None:
-        """Start components (default: all of :data:`COMPONENTS`), each in its own process group.
+        """Start components (default: all of :data:`COMPONENTS`), each in its own process group:
+        forked by the runtime's fork server when ``fork_commands`` and ``env`` changes no Airflow
+        setting, else a process of its own.
+
+        A forked component does what the plain process would: the api-server's uvicorn serves in
+        it (``[api] workers`` is 1; more would be spawned interpreters), the scheduler's
+        LocalExecutor forks its workers from it, SIGTERM stops it.
 
         :param env: extra variables for these components only (e.g. a connection, auth users).
         """

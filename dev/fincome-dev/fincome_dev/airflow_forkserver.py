@@ -171,8 +171,12 @@ class _Server:
                 self._on_signals(os.read(self.wakeup, 512))
 
     def _fork(self, conn: socket.socket, _address: object) -> None:
-        with conn.makefile("rb") as lines:
-            request = json.loads(lines.readline())
+        try:
+            with conn.makefile("rb") as lines:
+                request = json.loads(lines.readline())
+        except (OSError, ValueError):  # a client gone before asking: nothing to run
+            conn.close()
+            return
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
             self._become_child()
