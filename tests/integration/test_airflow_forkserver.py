@@ -93,3 +93,16 @@ def test_a_component_changing_an_airflow_setting_runs_as_its_own_process(runtime
     finally:
         runtime.stop("triggerer")
     assert process.poll() is not None
+
+
+def test_the_server_stopped_stops_its_component_and_gives_its_status(runtime):
+    runtime.start("triggerer")
+    process = runtime.processes["triggerer"]
+    server = runtime._fork_server
+    assert isinstance(process, ForkedProcess) and server is not None
+    server.stop()
+    assert not server.alive()
+    assert not psutil.pid_exists(process.pid)
+    # Reaped by the server (its CPU counted), not left behind: a status, not the SIGKILL of
+    # a server gone without one.
+    assert process.wait(timeout=5) != -signal.SIGKILL

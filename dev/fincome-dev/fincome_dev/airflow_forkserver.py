@@ -364,7 +364,8 @@ class ForkServer:
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the server and any child still running (SIGTERM, then SIGKILL after
         ``timeout``): the server exits once it has reaped them."""
-        stop_tree(self.process.pid, timeout=timeout)
+        if self.process.poll() is None:  # a stopped server's pid may be another's by now
+            stop_tree(self.process.pid, timeout=timeout)
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
