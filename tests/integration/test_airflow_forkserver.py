@@ -1,13 +1,18 @@
-"""The tests' fork server for ``airflow`` commands (``fincome_dev.airflow_forkserver``): a
-command run by it gives what the same command run as its own process gives."""
+"""The tests' fork server for ``airflow`` commands and components
+(``fincome_dev.airflow_forkserver``): a command run by it gives what the same command run as its
+own process gives; a component started by it serves, stops and dies as its own process would."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 
 import psutil
 import pytest
 from support.airflow import migrated_airflow
+
+from fincome_dev.airflow_forkserver import ForkedProcess
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -49,3 +54,55 @@ def test_a_command_out_of_time_is_stopped_with_its_processes(runtime):
         runtime.cli("dags", "test", "fincome_monthly_load", timeout=0.2)
     assert psutil.Process(server.process.pid).children(recursive=True) == []
     assert runtime.cli("version").returncode == 0  # the server still serves
+
+
+def test_a_component_is_a_child_of_the_server_that_serves_and_stops_with_its_tree(runtime):
+    runtime.start("api-server")
+    process = runtime.processes["api-server"]
+    server = runtime._fork_server
+    assert isinstance(process, ForkedProcess) and server is not None
+    assert psutil.Process(process.pid).ppid() == server.process.pid
+    assert os.getpgid(process.pid) == process.pid  # its own group, as a plain process
+    runtime.wait_for_api()
+    runtime.stop("api-server")
+    assert process.poll() is not None
+    assert psutil.Process(server.process.pid).children(recursive=True) == []
+    assert "Running the API server" in runtime.log_path("api-server").read_text()
+    assert runtime.cli("version").returncode == 0  # the server still serves
+
+
+def test_a_component_killed_is_seen_exited_by_poll(runtime):
+    runtime.start("triggerer")
+    process = runtime.processes["triggerer"]
+    sql = "SELECT 1 FROM job WHERE job_type = 'TriggererJob' AND state = 'running'"
+    runtime.wait_for(lambda: runtime.query(sql), timeout=90, what="the triggerer's job")
+    os.kill(process.pid, signal.SIGKILL)
+    assert process.wait(timeout=30) == -signal.SIGKILL
+    assert process.poll() == -signal.SIGKILL
+    with pytest.raises(RuntimeError, match="triggerer"):
+        runtime.check_running()
+    runtime.stop("triggerer")
+
+
+def test_a_component_changing_an_airflow_setting_runs_as_its_own_process(runtime):
+    runtime.start("triggerer", env={"AIRFLOW__TRIGGERER__CAPACITY": "7"})
+    process = runtime.processes["triggerer"]
+    try:
+        assert isinstance(process, subprocess.Popen)
+        assert psutil.Process(process.pid).ppid() == os.getpid()
+    finally:
+        runtime.stop("triggerer")
+    assert process.poll() is not None
+
+
+def test_the_server_stopped_stops_its_component_and_gives_its_status(runtime):
+    runtime.start("triggerer")
+    process = runtime.processes["triggerer"]
+    server = runtime._fork_server
+    assert isinstance(process, ForkedProcess) and server is not None
+    server.stop()
+    assert not server.alive()
+    assert not psutil.pid_exists(process.pid)
+    # Reaped by the server (its CPU counted), not left behind: a status, not the SIGKILL of
+    # a server gone without one.
+    assert process.wait(timeout=5) != -signal.SIGKILL

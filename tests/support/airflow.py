@@ -13,7 +13,7 @@ from typing import Any
 from fincome_dev.airflow_env import AirflowRuntime, airflow_runtime
 from support.paths import DAGS, PLUGINS
 
-#: ``0`` runs every ``airflow`` command of the tests as its own process (to compare).
+#: ``0`` runs each ``airflow`` command and component of the tests as its own process.
 FORK_COMMANDS_ENV = "FINCOME_TEST_FORK_COMMANDS"
 
 
@@ -28,8 +28,9 @@ def migrated_airflow(
     template: Path, home: Path, dags_folder: Path = DAGS, **options: Any
 ) -> Iterator[AirflowRuntime]:
     """:func:`airflow_runtime` in ``home`` on a copy of the migrated ``template`` (the project's
-    plugins unless ``plugins_folder`` is given), its commands run by a fork server (Airflow
-    imported once, :mod:`fincome_dev.airflow_forkserver`) unless ``fork_commands=False``."""
+    plugins unless ``plugins_folder`` is given), its commands and components run by one fork
+    server (Airflow imported once, :mod:`fincome_dev.airflow_forkserver`) unless
+    ``fork_commands=False``: those that change no Airflow setting (``AIRFLOW__*``)."""
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(template, home / "airflow.db")
     options.setdefault("plugins_folder", PLUGINS)

@@ -12,8 +12,10 @@ For end-to-end tests and ``make demo``; never imported by DAGs or tasks.
         run_id = af.trigger("fincome_monthly_load", conf={"month": "2026-10"})
         assert af.wait_for_run("fincome_monthly_load", run_id) == "success"
 
-Every component runs in its own process group (logs in ``<home>/logs/<component>.log``); leaving
-the context stops them all, children included, then deletes the home unless ``keep_home``.
+Every component runs in its own process group (logs in ``<home>/logs/<component>.log``): a child
+of the runtime's fork server with ``fork_commands`` when its Airflow settings are the runtime's
+(:mod:`~fincome_dev.airflow_forkserver`), else a process of its own. Leaving the context stops
+them all, children included, then the fork server, then deletes the home unless ``keep_home``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -36,10 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeVar
 
-import psutil
-
 from fincome_airflow.airflow_cli import airflow_argv
-from fincome_dev.airflow_forkserver import ForkServer, settings_of
+from fincome_dev.airflow_forkserver import ForkedProcess, ForkServer, settings_of, stop_tree
 from fincome_sandbox.launcher import free_port
 
 T = TypeVar("T")
@@ -133,22 +132,14 @@ def wait_for(
         time.sleep(interval)
 
 
-def stop_process_tree(process: subprocess.Popen, timeout: float = 15.0) -> None:
-    """SIGTERM the process group and every descendant, then SIGKILL what is left."""
-    victims: list[psutil.Process] = []
-    with suppress(psutil.NoSuchProcess):
-        root = psutil.Process(process.pid)
-        victims = [root, *root.children(recursive=True)]
-    _signal_group(process.pid, signal.SIGTERM)
-    for victim in victims:  # descendants may have left the group (setsid)
-        with suppress(psutil.NoSuchProcess):
-            victim.terminate()
-    _gone, alive = psutil.wait_procs(victims, timeout=timeout)
-    _signal_group(process.pid, signal.SIGKILL)
-    for victim in alive:
-        with suppress(psutil.NoSuchProcess):
-            victim.kill()
-    psutil.wait_procs(alive, timeout=5)
+#: A started component: its own process, or a child of the runtime's fork server.
+Process = subprocess.Popen | ForkedProcess
+
+
+def stop_process_tree(process: Process, timeout: float = 15.0) -> None:
+    """SIGTERM the process group and every descendant, then SIGKILL what is left after
+    ``timeout`` seconds (:func:`~fincome_dev.airflow_forkserver.stop_tree`); reap the process."""
+    stop_tree(process.pid, timeout=timeout)
     with suppress(subprocess.TimeoutExpired):
         process.wait(timeout=5)
 
@@ -167,11 +158,6 @@ def _query_server(url: str, sql: str, params: tuple) -> list[tuple]:
         engine.dispose()
 
 
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
-
-
 @dataclass
 class AirflowRuntime:
     """One local Airflow installation; build it with :func:`airflow_runtime`."""
@@ -179,11 +165,14 @@ class AirflowRuntime:
     home: Path
     env: dict[str, str]
     api_port: int
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
-    #: Run :meth:`cli` commands in children of one :mod:`~fincome_dev.airflow_forkserver`
-    #: (Airflow imported once): commands that change no Airflow setting.
+    processes: dict[str, Process] = field(default_factory=dict)
+    #: Run :meth:`cli` commands and :meth:`start` components in children of one
+    #: :mod:`~fincome_dev.airflow_forkserver` (Airflow imported once): those that change no
+    #: Airflow setting.
     fork_commands: bool = False
     _fork_server: ForkServer | None = field(default=None, repr=False)
+    #: Servers whose settings the runtime left while their components ran: stopped with them.
+    _former_servers: list[ForkServer] = field(default_factory=list, repr=False)
 
     @property
     def db_path(self) -> Path:
@@ -254,7 +243,7 @@ class AirflowRuntime:
             return None
         server = self._fork_server
         if server is not None and (not server.alive() or server.settings != settings_of(self.env)):
-            server.stop()
+            self._former_servers.append(server)  # its components, if any, keep running
             server = None
         if server is None:
             server = ForkServer.start(self.env, self.home, self.log_path("forkserver"))
@@ -262,7 +251,13 @@ class AirflowRuntime:
         return server
 
     def start(self, *components: str, env: Mapping[str, str] | None = None) -> None:
-        """Start components (default: all of :data:`COMPONENTS`), each in its own process group.
+        """Start components (default: all of :data:`COMPONENTS`), each in its own process group:
+        forked by the runtime's fork server when ``fork_commands`` and ``env`` changes no Airflow
+        setting, else a process of its own.
+
+        A forked component does what the plain process would: the api-server's uvicorn serves in
+        it (``[api] workers`` is 1; more would be spawned interpreters), the scheduler's
+        LocalExecutor forks its workers from it, SIGTERM stops it.
 
         :param env: extra variables for these components only (e.g. a connection, auth users).
         """
@@ -273,10 +268,17 @@ class AirflowRuntime:
                 continue
             log_file = self.log_path(component)
             log_file.parent.mkdir(parents=True, exist_ok=True)
+            component_env = {**self.env, **(env or {})}
+            server = self._server_for(component_env)
+            if server is not None:
+                self.processes[component] = server.spawn(
+                    [component], component_env, self.home, log_file, log_file
+                )
+                continue
             with log_file.open("ab") as out:
                 self.processes[component] = subprocess.Popen(
                     self.command(component),
-                    env={**self.env, **(env or {})},
+                    env=component_env,
                     cwd=self.home,
                     stdout=out,
                     stderr=subprocess.STDOUT,
@@ -285,15 +287,20 @@ class AirflowRuntime:
                 )
 
     def stop(self, *components: str, timeout: float = 15.0) -> None:
-        """Stop components (default: all started, the last started first, and the fork server),
+        """Stop components (default: all started, the last started first, then the fork
+        servers, which reap them first: their CPU counts for whoever waits for the servers),
         children included."""
-        if not components and self._fork_server is not None:
-            self._fork_server.stop()
-            self._fork_server = None
         for component in components or list(reversed(self.processes)):
             process = self.processes.pop(component, None)
             if process is not None:
                 stop_process_tree(process, timeout=timeout)
+        if not components:
+            servers, self._former_servers = self._former_servers, []
+            if self._fork_server is not None:
+                servers.append(self._fork_server)
+                self._fork_server = None
+            for server in servers:
+                server.stop()
 
     def log_path(self, component: str) -> Path:
         """Where the component's stdout and stderr go."""

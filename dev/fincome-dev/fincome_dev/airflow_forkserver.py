@@ -1,17 +1,23 @@
-"""A fork server for the ``airflow`` commands of one local runtime (tests and tools only).
+"""A fork server for the ``airflow`` commands and components of one local runtime (tests and
+tools only).
 
 Every ``airflow dags test`` pays about 6 s of CPU before its first task: importing Airflow and its
 CLI (~1.7 s) and building the in-process Execution API that ``dags test`` serves its tasks with
 (Cadwyn's versioned routers, ~4.5 s). The server pays that once per runtime, then forks one
-child per command; the child takes the command's environment, working directory, stdout and
-stderr, and runs the ``airflow`` script's own ``main()`` with the command's arguments: the same
-code path as ``airflow <args>``, in a fresh process of its own session.
+child per command or component (``airflow scheduler``...); the child takes the request's
+environment, working directory, stdout and stderr, and runs the ``airflow`` script's own
+``main()`` with its arguments: the same code path as ``airflow <args>``, in a fresh process of its
+own session (its process group, as ``start_new_session`` gives a plain process).
 
-It serves only commands whose Airflow settings (``AIRFLOW__*``, ``AIRFLOW_HOME``, ``PATH``) are
-the ones it was started with: Airflow reads some of them once, at import
-(:func:`settings_of`). Protocol, over a Unix socket: the client sends one JSON line
-``{"argv", "env", "cwd", "stdout", "stderr"}``; the child answers ``{"pid"}`` when it starts and
-``{"returncode"}`` when the command ends.
+It serves only requests whose Airflow settings (``AIRFLOW__*``, ``AIRFLOW_HOME``, ``PATH``) are
+the ones it was started with: Airflow reads some of them once, at import (:func:`settings_of`).
+Protocol, over a Unix socket: the client sends one JSON line
+``{"argv", "env", "cwd", "stdout", "stderr"}`` (output appended to those files); the child
+answers ``{"pid"}`` once in its own session, the server ``{"returncode"}`` when it has reaped it
+(minus the signal's number when a signal ended it, as :mod:`subprocess` gives it), then closes.
+
+The server stays single-threaded (a forked child gets only the thread that forked it): it waits
+for requests and for its signals (SIGCHLD, SIGTERM) in one ``select`` loop.
 """
 
 from __future__ import annotations
@@ -26,17 +32,22 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+import psutil
 
 #: Environment variables Airflow reads once, when it is imported: a command that changes one
 #: cannot run in a child of a server started without it.
 _READ_AT_IMPORT = ("AIRFLOW__", "_AIRFLOW")
 _EXACT = frozenset({"AIRFLOW_HOME", "AIRFLOW_CONFIG", "PATH", "PYTHONPATH"})
 READY = "fincome-forkserver-ready"
+#: Seconds a client waits for the server to fork its child and give its pid.
+_HANDSHAKE_TIMEOUT = 60.0
 
 
 def settings_of(env: Mapping[str, str]) -> dict[str, str]:
@@ -44,11 +55,33 @@ def settings_of(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k in _EXACT or k.startswith(_READ_AT_IMPORT)}
 
 
+def stop_tree(pid: int, timeout: float = 15.0) -> None:
+    """SIGTERM a process, its process group and every descendant (some may have left the group),
+    wait up to ``timeout`` seconds, then SIGKILL what is left (at once when ``timeout`` is 0)."""
+    victims: list[psutil.Process] = []
+    with contextlib.suppress(psutil.NoSuchProcess):
+        root = psutil.Process(pid)
+        victims = [root, *root.children(recursive=True)]
+    alive = victims
+    if timeout > 0:
+        _signal_all(pid, victims, signal.SIGTERM)
+        _gone, alive = psutil.wait_procs(victims, timeout=timeout)
+    _signal_all(pid, alive, signal.SIGKILL)
+    psutil.wait_procs(alive, timeout=5)
+
+
+def _signal_all(group: int, processes: list[psutil.Process], signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signum)
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.send_signal(signum)
+
+
 def _warm() -> None:
     """Import the CLI and build the in-process Execution API's routes, as ``dags test`` would.
 
-    Building them starts no thread (its event loop starts with the first request, in a child):
-    the server forks a single-threaded process.
+    Building them starts no thread (its event loop starts with the first request, in a child).
     """
     import airflow.__main__  # noqa: F401 - the CLI, its parser and settings
     from airflow.sdk.execution_time.supervisor import in_process_api_server
@@ -64,18 +97,18 @@ def _send(conn: socket.socket, message: dict[str, Any]) -> None:
 
 
 def _redirect(path: str, fd: int) -> None:
-    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(target, fd)
     os.close(target)
 
 
-def _child(conn: socket.socket, request: dict[str, Any]) -> None:  # pragma: no cover - forked
-    """Run one command in this forked process; never returns."""
+def _run_airflow(conn: socket.socket, request: dict[str, Any]) -> NoReturn:  # pragma: no cover
+    """Run ``airflow <argv>`` in this forked child of the server; never returns."""
     returncode = 1
     try:
-        os.setsid()
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the server's reaper is not ours
-        _send(conn, {"pid": os.getpid()})
+        os.setsid()  # before the client knows the pid: its group is the pid's
+        with conn:  # the child's processes must not hold the client's connection
+            _send(conn, {"pid": os.getpid()})
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -102,41 +135,153 @@ def _child(conn: socket.socket, request: dict[str, Any]) -> None:  # pragma: no 
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):  # nothing left to report it to
                 stream.flush()
+        os._exit(returncode)
+
+
+def _ignore(_signum: int, _frame: object) -> None:
+    """A Python handler does nothing itself: the wakeup pipe tells the loop which signal came."""
+
+
+class _Server:
+    """The loop: fork a child per request, tell its client when it is reaped."""
+
+    def __init__(self, path: str) -> None:
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(path)
+        self.listener.listen(16)
+        self.wakeup, wakeup_write = os.pipe()
+        os.set_blocking(self.wakeup, False)
+        os.set_blocking(wakeup_write, False)
+        self.own_fds = [self.wakeup, wakeup_write]
+        signal.set_wakeup_fd(wakeup_write)
+        for signum in (signal.SIGCHLD, signal.SIGTERM):
+            signal.signal(signum, _ignore)
+        #: The connection of each child's client, until the child is reaped.
+        self.children: dict[int, socket.socket] = {}
+        self.stopping = False
+
+    def serve(self) -> None:
+        """Serve until SIGTERM, then until every child is reaped."""
+        while not (self.stopping and not self.children):
+            sources = [self.wakeup] if self.stopping else [self.wakeup, self.listener]
+            ready, _, _ = select.select(sources, [], [])
+            if self.listener in ready:
+                self._fork(*self.listener.accept())
+            if self.wakeup in ready:
+                self._on_signals(os.read(self.wakeup, 512))
+
+    def _fork(self, conn: socket.socket, _address: object) -> None:
         try:
-            _send(conn, {"returncode": returncode})
-        finally:
-            os._exit(returncode)
+            with conn.makefile("rb") as lines:
+                request = json.loads(lines.readline())
+        except (OSError, ValueError):  # a client gone before asking: nothing to run
+            conn.close()
+            return
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            self._become_child()
+            _run_airflow(conn, request)
+        self.children[pid] = conn
+
+    def _become_child(self) -> None:  # pragma: no cover - forked
+        """Leave the server's signals and sockets behind."""
+        signal.set_wakeup_fd(-1)
+        for signum in (signal.SIGCHLD, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_DFL)
+        self.listener.close()
+        for conn in self.children.values():
+            conn.close()
+        for fd in self.own_fds:
+            os.close(fd)
+
+    def _on_signals(self, signums: bytes) -> None:
+        if signal.SIGTERM in signums and not self.stopping:
+            self.stopping = True
+            self.listener.close()
+            for pid in self.children:  # they leave in their own time; reaped below
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGTERM)
+        self._reap()
+
+    def _reap(self) -> None:
+        """Wait for every finished child (its CPU then counts in the server's, and in the usage
+        of whoever waits for the server: the tests' CPU report) and tell its client."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            conn = self.children.pop(pid, None)
+            if conn is not None:
+                with contextlib.suppress(OSError):
+                    _send(conn, {"returncode": os.waitstatus_to_exitcode(status)})
+                conn.close()
 
 
-def _reap(_signum: int, _frame: object) -> None:
-    """Wait for every finished child (so that their CPU counts in the server's, and in the
-    usage of whoever waits for the server: the tests' CPU report)."""
-    with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-1, os.WNOHANG)[0]:
-            pass
-
-
-def serve(path: str) -> None:
-    """Warm up, listen on ``path``, fork a child per request (forever)."""
+def serve(path: str) -> NoReturn:
+    """Warm up, serve on ``path`` until SIGTERM, then exit at once: the interpreter's own exit
+    (its ``atexit`` hooks, freeing Airflow's objects) costs ~2 s of CPU for nothing."""
     _warm()
-    signal.signal(signal.SIGCHLD, _reap)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(16)
+    if threading.active_count() > 1:  # its children would lack that thread
+        raise RuntimeError(f"the warm-up started threads: {threading.enumerate()}")
+    server = _Server(path)
     print(READY, flush=True)
-    while True:
-        conn, _ = listener.accept()
-        with conn.makefile("rb") as lines:
-            request = json.loads(lines.readline())
-        if os.fork() == 0:  # pragma: no cover - the child
-            listener.close()
-            _child(conn, request)
-        conn.close()
+    server.serve()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+class ForkedProcess:
+    """A child of the server, with what the runtimes use of :class:`subprocess.Popen`."""
+
+    def __init__(self, args: list[str], pid: int, conn: socket.socket) -> None:
+        self.args = args
+        self.pid = pid
+        self.returncode: int | None = None
+        self._conn = conn
+
+    def poll(self) -> int | None:
+        """The exit status if the child was reaped, else None."""
+        if self.returncode is None:
+            self._receive(0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the exit status.
+
+        :raise subprocess.TimeoutExpired: not reaped after ``timeout`` seconds.
+        """
+        if self.returncode is None and not self._receive(timeout):
+            raise subprocess.TimeoutExpired(self.args, timeout or 0)
+        assert self.returncode is not None
+        return self.returncode
+
+    def _receive(self, timeout: float | None) -> bool:
+        ready, _, _ = select.select([self._conn], [], [], timeout)
+        if not ready:
+            return False
+        answer = _read_line(self._conn)
+        self._conn.close()
+        # No status: the server was killed before it could reap the child.
+        self.returncode = json.loads(answer)["returncode"] if answer else -signal.SIGKILL
+        return True
+
+
+def _read_line(conn: socket.socket) -> bytes:
+    """One message, byte by byte (the next one is read later, maybe after a ``select``); empty
+    when the connection closed first."""
+    line = b""
+    while not line.endswith(b"\n") and (byte := conn.recv(1)):
+        line += byte
+    return line
 
 
 @dataclass
 class ForkServer:
-    """The client of one running server (:meth:`start` it, :meth:`run` commands, :meth:`stop`)."""
+    """The client of one running server (:meth:`start` it, :meth:`run` commands, :meth:`spawn`
+    components, :meth:`stop`)."""
 
     process: subprocess.Popen
     folder: Path
@@ -179,6 +324,26 @@ class ForkServer:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def spawn(
+        self, argv: Sequence[str], env: Mapping[str, str], cwd: Path, stdout: Path, stderr: Path
+    ) -> ForkedProcess:
+        """Start ``airflow <argv>`` in a child, its output appended to ``stdout``, ``stderr``."""
+        request = {"argv": list(argv), "env": dict(env), "cwd": str(cwd)}
+        request |= {"stdout": str(stdout), "stderr": str(stderr)}
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.settimeout(_HANDSHAKE_TIMEOUT)
+            conn.connect(str(self.path))
+            _send(conn, request)
+            started = json.loads(_read_line(conn) or "{}")
+            if "pid" not in started:
+                raise RuntimeError(f"airflow {' '.join(argv)} did not start: {started}")
+            conn.settimeout(None)
+        except BaseException:
+            conn.close()
+            raise
+        return ForkedProcess(["airflow", *argv], started["pid"], conn)
+
     def run(
         self, argv: Sequence[str], env: Mapping[str, str], cwd: Path, timeout: float
     ) -> subprocess.CompletedProcess[str]:
@@ -186,30 +351,24 @@ class ForkServer:
 
         :raise subprocess.TimeoutExpired: still running after ``timeout`` (its tree is stopped).
         """
-        args = ["airflow", *argv]
         with tempfile.TemporaryDirectory(prefix="airflow-cmd-") as tmp:
             out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
-            request = {"argv": list(argv), "env": dict(env), "cwd": str(cwd)}
-            request |= {"stdout": str(out), "stderr": str(err)}
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-                conn.connect(str(self.path))
-                conn.settimeout(timeout)
-                _send(conn, request)
-                with conn.makefile("rb") as answers:
-                    pid = json.loads(answers.readline())["pid"]
-                    try:
-                        last = answers.readline()
-                    except TimeoutError:
-                        _stop_tree(pid)
-                        raise subprocess.TimeoutExpired(args, timeout) from None
-            # No answer: the child was killed before it could give its exit status.
-            returncode = json.loads(last)["returncode"] if last else -signal.SIGKILL
+            child = self.spawn(argv, env, cwd, out, err)
+            try:
+                child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                stop_tree(child.pid, timeout=0)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(5)  # reaped by the server
+                raise subprocess.TimeoutExpired(child.args, timeout) from None
             read = lambda path: path.read_text(errors="replace") if path.exists() else ""  # noqa: E731
-            return subprocess.CompletedProcess(args, returncode, read(out), read(err))
+            return subprocess.CompletedProcess(child.args, child.wait(), read(out), read(err))
 
-    def stop(self) -> None:
-        """Stop the server and any child still running."""
-        _stop_tree(self.process.pid)
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the server and any child still running (SIGTERM, then SIGKILL after
+        ``timeout``): the server exits once it has reaped them."""
+        if self.process.poll() is None:  # a stopped server's pid may be another's by now
+            stop_tree(self.process.pid, timeout=timeout)
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -217,21 +376,6 @@ class ForkServer:
         if self.process.stdout is not None:
             self.process.stdout.close()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _stop_tree(pid: int) -> None:
-    """SIGKILL a process and its descendants (a command's own processes included)."""
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-        victims = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return
-    for victim in victims:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            victim.kill()
-    psutil.wait_procs(victims, timeout=5)
 
 
 if __name__ == "__main__":
