@@ -33,13 +33,14 @@ import subprocess
 import sys
 import tempfile
 import threading
-import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import psutil
+
+from fincome_dev.forkchild import exit_after, redirect_stdio
 
 #: Environment variables Airflow reads once, when it is imported: a command that changes one
 #: cannot run in a child of a server started without it.
@@ -96,46 +97,26 @@ def _send(conn: socket.socket, message: dict[str, Any]) -> None:
     conn.sendall(json.dumps(message).encode() + b"\n")
 
 
-def _redirect(path: str, fd: int) -> None:
-    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(target, fd)
-    os.close(target)
-
-
 def _run_airflow(conn: socket.socket, request: dict[str, Any]) -> NoReturn:  # pragma: no cover
     """Run ``airflow <argv>`` in this forked child of the server; never returns."""
-    returncode = 1
-    try:
+
+    def command() -> None:
         os.setsid()  # before the client knows the pid: its group is the pid's
         with conn:  # the child's processes must not hold the client's connection
             _send(conn, {"pid": os.getpid()})
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        _redirect(os.devnull, 0)
-        _redirect(request["stdout"], 1)
-        _redirect(request["stderr"], 2)
+        redirect_stdio(request["stdout"], request["stderr"], append=True)
         from airflow import settings
         from airflow.__main__ import main
 
         if getattr(settings, "engine", None) is not None:
             settings.engine.dispose(close=False)  # the server's pool, if any, stays its own
         sys.argv = ["airflow", *request["argv"]]
-        try:
-            main()
-            returncode = 0
-        except SystemExit as stop:
-            code = stop.code
-            returncode = code if isinstance(code, int) else (0 if code is None else 1)
-            if isinstance(code, str):
-                print(code, file=sys.stderr)
-        except BaseException:  # reported as the command's failure
-            traceback.print_exc()
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):  # nothing left to report it to
-                stream.flush()
-        os._exit(returncode)
+        main()
+
+    exit_after(command)
 
 
 def _ignore(_signum: int, _frame: object) -> None:

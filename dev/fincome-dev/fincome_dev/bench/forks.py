@@ -30,6 +30,8 @@ import traceback
 from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO, Final, NoReturn
 
+from fincome_dev.forkchild import exit_after, redirect_stdio
+
 #: What the stages import (lazily, in :mod:`fincome_dev.bench.child`), and what they import as
 #: they run: the driver, the state database's migrations, the connection's lookup, the budget.
 WARM: Final = (
@@ -61,16 +63,10 @@ def _send(answers: int, message: dict[str, Any]) -> None:
     os.write(answers, json.dumps(message).encode() + b"\n")
 
 
-def _redirect(path: str, fd: int) -> None:
-    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(target, fd)
-    os.close(target)
-
-
 def _child(request: dict[str, Any], inherited: tuple[int, ...]) -> NoReturn:  # pragma: no cover
     """Run one stage in this forked process, as ``python -m fincome_dev.bench.child`` would."""
-    returncode = 1
-    try:
+
+    def stage() -> int:
         signal.set_wakeup_fd(-1)
         for signum, handler in ((signal.SIGCHLD, signal.SIG_DFL), (signal.SIGTERM, signal.SIG_DFL),
                                 (signal.SIGINT, signal.default_int_handler)):  # fmt: skip
@@ -78,9 +74,7 @@ def _child(request: dict[str, Any], inherited: tuple[int, ...]) -> NoReturn:  # 
         for fd in inherited:
             os.close(fd)
         os.environ.update(request["env"])
-        _redirect(os.devnull, 0)
-        _redirect(request["stdout"], 1)
-        _redirect(request["stderr"], 2)
+        redirect_stdio(request["stdout"], request["stderr"], append=False)
         # streams of their own on the new descriptors, whatever the forking process's were
         sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's, never closed
         sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
@@ -88,16 +82,9 @@ def _child(request: dict[str, Any], inherited: tuple[int, ...]) -> NoReturn:  # 
         logging.root.handlers.clear()  # the bench's; the stage configures its own
         from fincome_dev.bench import child
 
-        returncode = child.main([request["stage"], json.dumps(request["args"])])
-    except SystemExit as stop:
-        returncode = stop.code if isinstance(stop.code, int) else 1
-    except BaseException:  # reported as the stage's failure, in its stderr
-        traceback.print_exc()
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):  # nothing left to report it to
-                stream.flush()
-        os._exit(returncode)
+        return child.main([request["stage"], json.dumps(request["args"])])
+
+    exit_after(stage)
 
 
 def _reap(answers: int) -> None:
