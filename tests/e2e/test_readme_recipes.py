@@ -155,6 +155,7 @@ def recipes_run(tmp_path_factory, create_pg_database, create_airflow_pg_database
             home=work / "home",
             env=env,
             migrate=False,
+            fork_commands=True,  # its components start from one warmed server
         ) as af,
     ):
         for name in [key for key in af.env if key.startswith("AIRFLOW_CONN_")]:
