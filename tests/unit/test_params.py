@@ -6,18 +6,13 @@ from fincome_airflow.month import BillingMonth
 from fincome_airflow.params import RunOptions, dag_params
 
 OCTOBER = BillingMonth(2026, 10)
+#: Every resource, in the order they are loaded (written out: the test's own expectation).
+LOAD_ORDER = ("products", "plans", "customers", "subscriptions", "invoices", "credit_notes")
 
 
 def test_run_options_defaults_load_every_resource_in_order():
     options = RunOptions.from_params({}, OCTOBER)
-    assert options.resources == (
-        "products",
-        "plans",
-        "customers",
-        "subscriptions",
-        "invoices",
-        "credit_notes",
-    )
+    assert options.resources == LOAD_ORDER
     assert (options.dry_run, options.full_resync, options.max_reject_ratio) == (False, False, 0.05)
 
 
@@ -62,11 +57,4 @@ def test_param_schema_refuses_bad_trigger_input(name, value):
 def test_param_schema_accepts_the_defaults():
     resolved = {name: p.resolve() for name, p in dag_params().items()}
     assert resolved["month"] is None
-    assert resolved["resources"] == [
-        "products",
-        "plans",
-        "customers",
-        "subscriptions",
-        "invoices",
-        "credit_notes",
-    ]
+    assert resolved["resources"] == list(LOAD_ORDER)

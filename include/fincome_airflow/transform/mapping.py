@@ -59,14 +59,29 @@ def _put(payload: dict[str, Any], key: str, value: Any) -> None:
         payload[key] = value
 
 
+def _known(
+    table: dict[Any, str], value: Any, field_name: str, issues: list[Problem], code: str
+) -> str | None:
+    """The Fincome value of an ERP code (a status, a billing period), or None with a ``code``
+    problem."""
+    known = table.get(value)
+    if known is None:
+        issues.append(problem(code, field_name, value))
+    return known
+
+
 def _status(
     statuses: dict[str, str], value: Any, field_name: str, issues: list[Problem]
 ) -> str | None:
     """The Fincome status of an ERP status, or None with an ``unknown_status`` problem."""
-    status = statuses.get(value)
-    if status is None:
-        issues.append(problem("unknown_status", field_name, value))
-    return status
+    return _known(statuses, value, field_name, issues, "unknown_status")
+
+
+def _finished(out: Mapped, payload: dict[str, Any]) -> Mapped:
+    """``out``, given ``payload`` when the mapping found no problem (a refused record has none)."""
+    if not out.problems:
+        out.payload = payload
+    return out
 
 
 def map_customer(row: Any) -> Mapped:
@@ -82,9 +97,7 @@ def map_customer(row: Any) -> Mapped:
     parent = v.identifier(row.parent_cust_no, "parent_cust_no", issues, required=False)
     v.passes(issues, "parent_cust_no", parent, rules.not_own_parent, cid, parent)
     _put(payload, "root_parent_id", parent)
-    if not issues:
-        out.payload = payload
-    return out
+    return _finished(out, payload)
 
 
 def map_subscription(row: Any) -> Mapped:
@@ -124,9 +137,7 @@ def map_subscription(row: Any) -> Mapped:
     if fee is not None:
         payload["monthly_value"] = v.money(fee)
     payload["custom_properties"] = {}
-    if not issues:
-        out.payload = payload
-    return out
+    return _finished(out, payload)
 
 
 def blank_issue(issues: Sequence[Problem], field_name: str) -> bool:
@@ -179,9 +190,7 @@ def map_invoice(head: Any, lines: Sequence[Any], today: dt.date) -> Mapped:
         if line_sum is not None and net is not None:
             v.passes(issues, "total_net", net, rules.lines_add_up, line_sum, net)
     payload["custom_properties"] = {}
-    if not issues:
-        out.payload = payload
-    return out
+    return _finished(out, payload)
 
 
 def _map_lines(lines: Sequence[Any], issues: list[Problem]) -> tuple[list[dict], Decimal | None]:
@@ -245,9 +254,7 @@ def map_product(row: Any) -> Mapped:
     payload: dict[str, Any] = {"id": v.identifier(row.product_code, "product_code", issues)}
     _put(payload, "name", v.text(row.product_name, "product_name", issues, required=True))
     payload["custom_properties"] = {}
-    if not issues:
-        out.payload = payload
-    return out
+    return _finished(out, payload)
 
 
 def map_plan(row: Any) -> Mapped:
@@ -257,18 +264,15 @@ def map_plan(row: Any) -> Mapped:
     payload: dict[str, Any] = {"id": v.identifier(row.plan_code, "plan_code", issues)}
     _put(payload, "name", v.text(row.plan_name, "plan_name", issues, required=True))
     payload["product_id"] = v.identifier(row.product_code, "product_code", issues)
-    interval = PLAN_INTERVAL.get(row.billing_period)
-    if interval is None:
-        issues.append(problem("unknown_billing_period", "billing_period", row.billing_period))
-    payload["interval"] = interval
+    payload["interval"] = _known(
+        PLAN_INTERVAL, row.billing_period, "billing_period", issues, "unknown_billing_period"
+    )
     price = v.amount(row.list_price, "list_price", issues, required=False)
     if price is not None:
         payload["amount"] = v.money(price)
     out.currency = payload["currency"] = v.currency(row.currency, "currency", issues)
     payload["custom_properties"] = {}
-    if not issues:
-        out.payload = payload
-    return out
+    return _finished(out, payload)
 
 
 def map_credit_note(head: Any, lines: Sequence[Any], today: dt.date) -> Mapped:
@@ -315,9 +319,7 @@ def map_credit_note(head: Any, lines: Sequence[Any], today: dt.date) -> Mapped:
                 issues, "total_net", net, rules.lines_add_up, line_sum, net, resource="credit_notes"
             )
     payload["custom_properties"] = {}
-    if not issues:
-        out.payload = payload
-    return out
+    return _finished(out, payload)
 
 
 def _map_credit_lines(
