@@ -44,6 +44,8 @@ _MONEY: dict[Decimal, tuple[Decimal, str]] = {}
 _WHOLE_QUANTITY: dict[Decimal, str] = {}
 #: Line ids of integer line numbers.
 _LINE_ID: dict[int, str] = {}
+#: A line's mapped fields (apart from its id) and amount, per content (``_line_content``).
+_LINE: dict[tuple[Any, ...], tuple[dict[str, str], Decimal]] = {}
 
 
 class _Unusual(Exception):
@@ -224,26 +226,66 @@ def _lines(lines: Sequence[Any]) -> tuple[list[dict[str, Any]], Decimal]:
         line_id = _line_id(n) if type(n) is int else _id(n)
         rules.line_id_unique(line_id, seen)
         seen.add(line_id)
-        kind = LINE_TYPE.get(row.line_kind)
-        if kind is None:
-            raise _Unusual
-        line: dict[str, Any] = {"id": line_id, "type": kind}
-        description = _text(row.description)
-        if description is not None:
-            line["description"] = description
-        line["quantity"] = _quantity(row.quantity)
-        amount, line["net_amount"] = _money(row.net_amount)
+        content, amount = _line_content(row)
         total += amount
-        if kind == "subscription":
-            start = _date(row.service_from)
-            end = _date(row.service_to) + ONE_DAY
-            rules.period_in_order(start, end)
-            rules.date_in_range(end)
-            line["period_start"] = _iso(start)
-            line["period_end"] = _iso(end)
-        line["custom_properties"] = {}
-        mapped.append(line)
+        # the reference's key order: id first, custom_properties (a dict of its own) last
+        mapped.append({"id": line_id, **content, "custom_properties": {}})
     return mapped, total
+
+
+def _line_content(row: Any) -> tuple[dict[str, str], Decimal]:
+    """A line's mapped fields apart from its id and ``custom_properties``, and its amount,
+    remembered per content: a month's invoices repeat a few thousand distinct lines.
+
+    The key holds every value the line's mapping reads, in a form that tells apart any two
+    values the mapping could map differently: the type and text of each ``Decimal`` (``str``
+    shows its sign and exponent: ``-0.00`` and ``0.00``, ``1.5`` and ``1.50`` map apart), the
+    exact ``str`` or None of the description, the exact dates of the service period (only a
+    subscription line reads them). Any other type is left to the reference, as before."""
+    kind = LINE_TYPE.get(row.line_kind)
+    if kind is None:
+        raise _Unusual
+    description = row.description
+    quantity = row.quantity
+    net = row.net_amount
+    if (
+        (description is not None and type(description) is not str)
+        or (quantity is not None and type(quantity) is not _DECIMAL)
+        or type(net) is not _DECIMAL
+    ):
+        raise _Unusual
+    if kind == "subscription":
+        start, last = row.service_from, row.service_to
+        if type(start) is not _DATE or type(last) is not _DATE:
+            raise _Unusual
+        key: tuple[Any, ...] = (kind, description, str(quantity), str(net), start, last)
+    else:
+        key = (kind, description, str(quantity), str(net))
+    known = _LINE.get(key)
+    if known is None:
+        known = _map_line_content(row, kind)
+        if len(_LINE) >= _MEMO_SIZE:
+            _LINE.clear()
+        _LINE[key] = known
+    return known
+
+
+def _map_line_content(row: Any, kind: str) -> tuple[dict[str, str], Decimal]:
+    """The line's fields of :func:`_line_content`, by the rules."""
+    line: dict[str, str] = {"type": kind}
+    description = _text(row.description)
+    if description is not None:
+        line["description"] = description
+    line["quantity"] = _quantity(row.quantity)
+    amount, line["net_amount"] = _money(row.net_amount)
+    if kind == "subscription":
+        start = _date(row.service_from)
+        end = _date(row.service_to) + ONE_DAY
+        rules.period_in_order(start, end)
+        rules.date_in_range(end)
+        line["period_start"] = _iso(start)
+        line["period_end"] = _iso(end)
+    return line, amount
 
 
 def _line_id(number: int) -> str:
