@@ -77,10 +77,6 @@ def _date(value: Any) -> dt.date:
     raise _Unusual
 
 
-def _optional_date(value: Any) -> dt.date | None:
-    return None if value is None else _date(value)
-
-
 def _amount(value: Any) -> Decimal:
     if type(value) is _DECIMAL:
         return rules.non_negative(rules.amount(value)).quantize(CENT)
@@ -102,13 +98,21 @@ def _money(value: Any) -> tuple[Decimal, str]:
 
 
 def _iso(value: dt.date) -> str:
-    """``value.isoformat()``, remembered."""
+    """``value.isoformat()`` of a date in range (``rules.date_in_range`` passed), remembered."""
     text = _ISO.get(value)
     if text is None:
         if len(_ISO) >= _MEMO_SIZE:
             _ISO.clear()
         text = _ISO[value] = value.isoformat()
     return text
+
+
+def _day(value: Any) -> str:
+    """The ISO text of :func:`_date`: a remembered date passed the rule already."""
+    if type(value) is not _DATE:
+        raise _Unusual
+    text = _ISO.get(value)
+    return text if text is not None else _iso(rules.date_in_range(value))
 
 
 def _currency(value: Any) -> str:
@@ -159,18 +163,19 @@ def fast_subscription(row: Any) -> Mapped | None:
         if status is None:
             return None
         payload["status"] = status
-        start = _date(row.start_date)
-        end = _optional_date(row.end_date)
-        terminated = _optional_date(row.terminated_on)
-        payload["start_date"] = _iso(start)
-        if end is not None:
+        start, end, terminated = row.start_date, row.end_date, row.terminated_on
+        start_date = _day(start)
+        end_date = None if end is None else _day(end)
+        canceled_at = None if terminated is None else _day(terminated)
+        payload["start_date"] = start_date
+        if end_date is not None:
             rules.end_not_before_start(start, end)
-            payload["end_date"] = _iso(end)
+            payload["end_date"] = end_date
         if status == "canceled":
-            if terminated is None:
+            if canceled_at is None:
                 return None
             rules.canceled_not_before_start(start, terminated)
-            payload["canceled_at"] = _iso(terminated)
+            payload["canceled_at"] = canceled_at
         currency = payload["currency"] = _currency(row.currency)
         fee = row.monthly_fee
         if fee is not None:
@@ -193,14 +198,16 @@ def fast_invoice(head: Any, lines: Sequence[Any], today: dt.date) -> Mapped | No
         payload["customer_id"] = _id(head.cust_no)
         payload["subscription_id"] = _id(head.contract_no)
         payload["status"] = status
-        issued = _date(head.invoice_date)
+        issued = head.invoice_date
+        issue_date = _day(issued)
         if issued > today:
             return None
-        payload["issue_date"] = _iso(issued)
-        due = _optional_date(head.due_date)
+        payload["issue_date"] = issue_date
+        due = head.due_date
         if due is not None:
+            due_date = _day(due)
             rules.due_not_before_issue(issued, due)
-            payload["due_date"] = _iso(due)
+            payload["due_date"] = due_date
         currency = payload["currency"] = _currency(head.currency)
         net, payload["net_amount"] = _money(head.total_net)
         tax = head.total_tax
