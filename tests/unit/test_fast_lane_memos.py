@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from pydantic_core import PydanticCustomError
 from test_mapping_fast_lane import HEAD, LINES
 
 from fincome_airflow.transform import fast
@@ -175,3 +176,35 @@ def test_the_line_memo_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         assert _invoice(RECURRING, line, total_net=amount + 100) is not None
         assert len(fast._LINE) <= 10
     assert len(fast._LINE) > 0
+
+
+class _Day(dt.date):
+    """A ``date`` subclass: equal to its date, but not the exact type the fast lane takes."""
+
+
+@pytest.mark.parametrize(
+    "other",
+    [dt.datetime(2026, 10, 1), _Day(2026, 10, 1), "2026-10-01"],
+    ids=["datetime", "date-subclass", "text"],
+)
+def test_a_remembered_date_is_taken_only_for_a_date_of_the_exact_type(other: Any) -> None:
+    assert fast._day(D(2026, 10, 1)) == "2026-10-01"  # remembered now
+    assert fast._day(D(2026, 10, 1)) == "2026-10-01"
+    with pytest.raises(fast._Unusual):
+        fast._day(other)
+
+
+def test_a_date_out_of_range_is_never_remembered() -> None:
+    for day in (D(1969, 12, 31), D(2101, 1, 1)):
+        for _ in range(2):
+            with pytest.raises(PydanticCustomError, match="year must be between"):
+                fast._day(day)
+        assert day not in fast._ISO
+
+
+def test_the_date_memo_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fast, "_MEMO_SIZE", 10)
+    for n in range(60):
+        day = D(2026, 1, 1) + dt.timedelta(days=n)
+        assert fast._day(day) == day.isoformat()
+        assert len(fast._ISO) <= 10
