@@ -208,3 +208,29 @@ def test_the_date_memo_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         day = D(2026, 1, 1) + dt.timedelta(days=n)
         assert fast._day(day) == day.isoformat()
         assert len(fast._ISO) <= 10
+
+
+def test_a_remembered_amount_is_taken_only_for_a_decimal_of_the_same_text() -> None:
+    for value, text in [
+        (Decimal("10.5"), "10.50"),
+        (Decimal("10.50"), "10.50"),
+        (Decimal("0.00"), "0.00"),
+        (Decimal("-0.00"), "-0.00"),
+        (Decimal("0"), "0.00"),
+        (Decimal("1E+2"), "100.00"),
+    ]:
+        for _ in range(2):  # afresh, then remembered
+            assert fast._money(value) == (value.quantize(Decimal("0.01")), text)
+    for other in (10.5, 10, "10.50", None):
+        with pytest.raises(fast._Unusual):
+            fast._money(other)
+    with pytest.raises(PydanticCustomError):
+        fast._money(Decimal("-1.00"))
+    assert "-1.00" not in fast._MONEY
+
+
+def test_the_amount_memo_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fast, "_MEMO_SIZE", 10)
+    for cents in range(60):
+        assert fast._money(Decimal(cents).scaleb(-2))[0] == Decimal(cents).scaleb(-2)
+        assert len(fast._MONEY) <= 10

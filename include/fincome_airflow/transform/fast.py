@@ -38,14 +38,14 @@ _ONE: Final = money(Decimal(1))
 #: Entries per memo below: a month's dates and amounts repeat (plans, prices, service periods).
 _MEMO_SIZE: Final = 20_000
 _ISO: dict[dt.date, str] = {}
-_MONEY: dict[Decimal, tuple[Decimal, str]] = {}
+_MONEY: dict[str, tuple[Decimal, str]] = {}
 #: The JSON text of accepted whole quantities (equal whole numbers give the same text whatever
 #: their exponent; a fractional quantity keeps its exponent's digits, so it is not remembered).
 _WHOLE_QUANTITY: dict[Decimal, str] = {}
 #: Line ids of integer line numbers.
 _LINE_ID: dict[int, str] = {}
 #: A line's mapped fields (apart from its id) and amount, per content (``_line_content``).
-_LINE: dict[tuple[Any, ...], tuple[dict[str, str], Decimal]] = {}
+_LINE: dict[tuple[Any, ...], tuple[dict[str, Any], Decimal]] = {}
 
 
 class _Unusual(Exception):
@@ -84,16 +84,19 @@ def _amount(value: Any) -> Decimal:
 
 
 def _money(value: Any) -> tuple[Decimal, str]:
-    """:func:`_amount` and its JSON text, remembered per value. Equal amounts other than zero
-    (``-0.00`` is not ``0.00``) give the same cents and text whatever their exponent."""
-    known = _MONEY.get(value) if type(value) is _DECIMAL and value else None
+    """:func:`_amount` and its JSON text, remembered per text of the ``Decimal`` (its sign,
+    digits and exponent: the value itself). Keyed by text, not by the ``Decimal``: a
+    ``Decimal`` computes its hash on first use, and each row brings new ones (~1 us each)."""
+    if type(value) is not _DECIMAL:
+        raise _Unusual
+    text = str(value)
+    known = _MONEY.get(text)
     if known is None:
         amount = _amount(value)
         known = (amount, money(amount))
-        if value:
-            if len(_MONEY) >= _MEMO_SIZE:
-                _MONEY.clear()
-            _MONEY[value] = known
+        if len(_MONEY) >= _MEMO_SIZE:
+            _MONEY.clear()
+        _MONEY[text] = known
     return known
 
 
@@ -233,16 +236,19 @@ def _lines(lines: Sequence[Any]) -> tuple[list[dict[str, Any]], Decimal]:
         line_id = _line_id(n) if type(n) is int else _id(n)
         rules.line_id_unique(line_id, seen)
         seen.add(line_id)
-        content, amount = _line_content(row)
+        template, amount = _line_content(row)
         total += amount
-        # the reference's key order: id first, custom_properties (a dict of its own) last
-        mapped.append({"id": line_id, **content, "custom_properties": {}})
+        line = template.copy()  # the reference's keys, in its order
+        line["id"] = line_id
+        line["custom_properties"] = {}  # a dict of its own per line
+        mapped.append(line)
     return mapped, total
 
 
-def _line_content(row: Any) -> tuple[dict[str, str], Decimal]:
-    """A line's mapped fields apart from its id and ``custom_properties``, and its amount,
-    remembered per content: a month's invoices repeat a few thousand distinct lines.
+def _line_content(row: Any) -> tuple[dict[str, Any], Decimal]:
+    """A line's mapped fields, its id and ``custom_properties`` left None (each line sets
+    its own), and its amount, remembered per content: a month's invoices repeat a few
+    thousand distinct lines.
 
     The key holds every value the line's mapping reads, in a form that tells apart any two
     values the mapping could map differently: the type and text of each ``Decimal`` (``str``
@@ -277,9 +283,9 @@ def _line_content(row: Any) -> tuple[dict[str, str], Decimal]:
     return known
 
 
-def _map_line_content(row: Any, kind: str) -> tuple[dict[str, str], Decimal]:
+def _map_line_content(row: Any, kind: str) -> tuple[dict[str, Any], Decimal]:
     """The line's fields of :func:`_line_content`, by the rules."""
-    line: dict[str, str] = {"type": kind}
+    line: dict[str, Any] = {"id": None, "type": kind}
     description = _text(row.description)
     if description is not None:
         line["description"] = description
@@ -292,6 +298,7 @@ def _map_line_content(row: Any, kind: str) -> tuple[dict[str, str], Decimal]:
         rules.date_in_range(end)
         line["period_start"] = _iso(start)
         line["period_end"] = _iso(end)
+    line["custom_properties"] = None
     return line, amount
 
 
