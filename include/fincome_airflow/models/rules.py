@@ -22,6 +22,8 @@ from pydantic_core import PydanticCustomError
 from fincome_airflow import contract
 from fincome_airflow.reasons import ReasonCode
 
+#: Searched only in a text that is not printable: each control character is unprintable, and
+#: ``str.isprintable`` answers most texts several times faster than the search.
 _CONTROL_CHARS: Final = re.compile("[\x00-\x1f\x7f]")
 _CENT: Final = Decimal(1).scaleb(-contract.AMOUNT_DECIMAL_PLACES)
 _MAX_AMOUNT: Final = Decimal(10) ** (contract.AMOUNT_MAX_DIGITS - contract.AMOUNT_DECIMAL_PLACES)
@@ -60,7 +62,7 @@ def iso_countries() -> frozenset[str]:
 
 
 def identifier(value: str) -> str:
-    if len(value) > _MAX_ID_LENGTH or _CONTROL_CHARS.search(value):
+    if len(value) > _MAX_ID_LENGTH or (not value.isprintable() and _CONTROL_CHARS.search(value)):
         refuse(
             "invalid_identifier",
             f"must be at most {contract.MAX_ID_LENGTH} characters, without control characters",
@@ -71,7 +73,7 @@ def identifier(value: str) -> str:
 def text(value: str) -> str:
     if len(value) > _MAX_TEXT_LENGTH:
         refuse("text_too_long", f"must be at most {contract.MAX_TEXT_LENGTH} characters")
-    if _CONTROL_CHARS.search(value):
+    if not value.isprintable() and _CONTROL_CHARS.search(value):
         refuse("invalid_text", "must not contain control characters")
     return value
 

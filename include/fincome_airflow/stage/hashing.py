@@ -140,16 +140,42 @@ def canonical_with_hash_of_plain(payload: Mapping[str, Any]) -> tuple[str, str]:
     if lines:
         out["lines"] = [_plain_amounts(line) for line in lines]
     fast = orjson.dumps(out, option=_SORTED)
-    return fast.decode("utf-8"), hashlib.sha256(fast).hexdigest()
+    return fast.decode("utf-8"), _sha256_hex(fast)
 
 
 def _plain_amounts(payload: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``payload`` with its amounts (exact ``str``) normalized."""
     out = dict(payload)
     for key in _AMOUNT_KEYS:
-        if key in out:
-            out[key] = _normalized_text(out[key])
+        value = out.get(key)
+        if value is not None:  # (None stays None: normalize_amount keeps it)
+            out[key] = _NORMAL_TEXT.get(value) or _normal_text(value)
     return out
+
+
+#: :func:`normalize_amount` of the amounts' texts seen (a month repeats them), at most
+#: :data:`_NORMAL_TEXT_SIZE`; a plain dict, read before calling (cheaper than ``lru_cache``).
+_NORMAL_TEXT: dict[str, Any] = {}
+_NORMAL_TEXT_SIZE: Final = 1 << 14
+
+
+def _normal_text(value: str) -> Any:
+    if len(_NORMAL_TEXT) >= _NORMAL_TEXT_SIZE:
+        _NORMAL_TEXT.clear()
+    known = _NORMAL_TEXT[value] = normalize_amount(value)
+    return known
+
+
+#: An empty SHA-256 state: copying it is cheaper than making one per hash.
+_SHA256: Final = hashlib.sha256()
+
+
+def _sha256_hex(data: bytes) -> str:
+    """``hashlib.sha256(data).hexdigest()``, from a copy of an empty state (``digest().hex()``
+    is the same text, without ``hexdigest``'s own copy of the state)."""
+    state = _SHA256.copy()
+    state.update(data)
+    return state.digest().hex()
 
 
 def payload_hash(payload: Mapping[str, Any]) -> str:
@@ -166,6 +192,6 @@ def canonical_with_hash(payload: Mapping[str, Any]) -> tuple[str, str]:
     """The canonical JSON of ``payload`` and its hash, serializing once."""
     fast = _fast_canonical(payload)
     if fast is not None:
-        return fast.decode("utf-8"), hashlib.sha256(fast).hexdigest()
+        return fast.decode("utf-8"), _sha256_hex(fast)
     canonical = dumps_sorted(_normalized(payload))
     return canonical, text_hash(canonical)

@@ -71,25 +71,35 @@ class ReportBuilder:
         if c is None:  # (setdefault would build a ResourceCounts per record)
             c = self.report.counts[d.resource] = ResourceCounts()
         c.extracted += 1
-        if d.kind == "stage":
+        kind = d.kind
+        if kind == "stage":  # the common case first, in as few steps as it needs
             c.valid += 1
-        elif d.kind == "delete":
+            if d.month is not None:
+                self._months.add(d.month)
+            if d.resource == "invoices":
+                self._add_net(d, staged=True)
+        elif kind == "delete":
             c.to_delete += 1
-        elif d.kind == "skip":
+            if d.month is not None:
+                self._months.add(d.month)
+        elif kind == "skip":
             c.skipped += 1
         else:
             outcome = d.outcome
             c.blocked += outcome == "blocked"
             c.rejected += outcome == "rejected"
             self._reasons[d.problems[0].reason_code if d.problems else "invalid_value"] += 1
-        if d.month is not None and d.kind in ("stage", "delete"):
-            self._months.add(d.month)
-        counted = d.kind in ("stage", "reject") and d.net_amount is not None
-        if d.resource == "invoices" and counted and d.currency:
-            self._net[d.currency] = self._net.get(d.currency, Decimal(0)) + d.net_amount
-            if d.kind == "stage":
-                total = self._staged_net.get(d.currency, Decimal(0)) + d.net_amount
-                self._staged_net[d.currency] = total
+            if d.resource == "invoices":
+                self._add_net(d, staged=False)
+
+    def _add_net(self, d: Decision, *, staged: bool) -> None:
+        """An invoice staged or refused counts in its currency's net (staged: in both)."""
+        net, currency = d.net_amount, d.currency
+        if net is None or not currency:
+            return
+        self._net[currency] = self._net.get(currency, Decimal(0)) + net
+        if staged:
+            self._staged_net[currency] = self._staged_net.get(currency, Decimal(0)) + net
 
     def finish(self) -> StageReport:
         r = self.report

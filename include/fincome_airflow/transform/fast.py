@@ -38,12 +38,14 @@ _ONE: Final = money(Decimal(1))
 #: Entries per memo below: a month's dates and amounts repeat (plans, prices, service periods).
 _MEMO_SIZE: Final = 20_000
 _ISO: dict[dt.date, str] = {}
-_MONEY: dict[Decimal, tuple[Decimal, str]] = {}
+_MONEY: dict[str, tuple[Decimal, str]] = {}
 #: The JSON text of accepted whole quantities (equal whole numbers give the same text whatever
 #: their exponent; a fractional quantity keeps its exponent's digits, so it is not remembered).
 _WHOLE_QUANTITY: dict[Decimal, str] = {}
 #: Line ids of integer line numbers.
 _LINE_ID: dict[int, str] = {}
+#: A line's mapped fields (apart from its id) and amount, per content (``_line_content``).
+_LINE: dict[tuple[Any, ...], tuple[dict[str, Any], Decimal]] = {}
 
 
 class _Unusual(Exception):
@@ -75,10 +77,6 @@ def _date(value: Any) -> dt.date:
     raise _Unusual
 
 
-def _optional_date(value: Any) -> dt.date | None:
-    return None if value is None else _date(value)
-
-
 def _amount(value: Any) -> Decimal:
     if type(value) is _DECIMAL:
         return rules.non_negative(rules.amount(value)).quantize(CENT)
@@ -86,27 +84,38 @@ def _amount(value: Any) -> Decimal:
 
 
 def _money(value: Any) -> tuple[Decimal, str]:
-    """:func:`_amount` and its JSON text, remembered per value. Equal amounts other than zero
-    (``-0.00`` is not ``0.00``) give the same cents and text whatever their exponent."""
-    known = _MONEY.get(value) if type(value) is _DECIMAL and value else None
+    """:func:`_amount` and its JSON text, remembered per text of the ``Decimal`` (its sign,
+    digits and exponent: the value itself). Keyed by text, not by the ``Decimal``: a
+    ``Decimal`` computes its hash on first use, and each row brings new ones (~1 us each)."""
+    if type(value) is not _DECIMAL:
+        raise _Unusual
+    text = str(value)
+    known = _MONEY.get(text)
     if known is None:
         amount = _amount(value)
         known = (amount, money(amount))
-        if value:
-            if len(_MONEY) >= _MEMO_SIZE:
-                _MONEY.clear()
-            _MONEY[value] = known
+        if len(_MONEY) >= _MEMO_SIZE:
+            _MONEY.clear()
+        _MONEY[text] = known
     return known
 
 
 def _iso(value: dt.date) -> str:
-    """``value.isoformat()``, remembered."""
+    """``value.isoformat()`` of a date in range (``rules.date_in_range`` passed), remembered."""
     text = _ISO.get(value)
     if text is None:
         if len(_ISO) >= _MEMO_SIZE:
             _ISO.clear()
         text = _ISO[value] = value.isoformat()
     return text
+
+
+def _day(value: Any) -> str:
+    """The ISO text of :func:`_date`: a remembered date passed the rule already."""
+    if type(value) is not _DATE:
+        raise _Unusual
+    text = _ISO.get(value)
+    return text if text is not None else _iso(rules.date_in_range(value))
 
 
 def _currency(value: Any) -> str:
@@ -157,18 +166,19 @@ def fast_subscription(row: Any) -> Mapped | None:
         if status is None:
             return None
         payload["status"] = status
-        start = _date(row.start_date)
-        end = _optional_date(row.end_date)
-        terminated = _optional_date(row.terminated_on)
-        payload["start_date"] = _iso(start)
-        if end is not None:
+        start, end, terminated = row.start_date, row.end_date, row.terminated_on
+        start_date = _day(start)
+        end_date = None if end is None else _day(end)
+        canceled_at = None if terminated is None else _day(terminated)
+        payload["start_date"] = start_date
+        if end_date is not None:
             rules.end_not_before_start(start, end)
-            payload["end_date"] = _iso(end)
+            payload["end_date"] = end_date
         if status == "canceled":
-            if terminated is None:
+            if canceled_at is None:
                 return None
             rules.canceled_not_before_start(start, terminated)
-            payload["canceled_at"] = _iso(terminated)
+            payload["canceled_at"] = canceled_at
         currency = payload["currency"] = _currency(row.currency)
         fee = row.monthly_fee
         if fee is not None:
@@ -191,14 +201,16 @@ def fast_invoice(head: Any, lines: Sequence[Any], today: dt.date) -> Mapped | No
         payload["customer_id"] = _id(head.cust_no)
         payload["subscription_id"] = _id(head.contract_no)
         payload["status"] = status
-        issued = _date(head.invoice_date)
+        issued = head.invoice_date
+        issue_date = _day(issued)
         if issued > today:
             return None
-        payload["issue_date"] = _iso(issued)
-        due = _optional_date(head.due_date)
+        payload["issue_date"] = issue_date
+        due = head.due_date
         if due is not None:
+            due_date = _day(due)
             rules.due_not_before_issue(issued, due)
-            payload["due_date"] = _iso(due)
+            payload["due_date"] = due_date
         currency = payload["currency"] = _currency(head.currency)
         net, payload["net_amount"] = _money(head.total_net)
         tax = head.total_tax
@@ -224,26 +236,70 @@ def _lines(lines: Sequence[Any]) -> tuple[list[dict[str, Any]], Decimal]:
         line_id = _line_id(n) if type(n) is int else _id(n)
         rules.line_id_unique(line_id, seen)
         seen.add(line_id)
-        kind = LINE_TYPE.get(row.line_kind)
-        if kind is None:
-            raise _Unusual
-        line: dict[str, Any] = {"id": line_id, "type": kind}
-        description = _text(row.description)
-        if description is not None:
-            line["description"] = description
-        line["quantity"] = _quantity(row.quantity)
-        amount, line["net_amount"] = _money(row.net_amount)
+        template, amount = _line_content(row)
         total += amount
-        if kind == "subscription":
-            start = _date(row.service_from)
-            end = _date(row.service_to) + ONE_DAY
-            rules.period_in_order(start, end)
-            rules.date_in_range(end)
-            line["period_start"] = _iso(start)
-            line["period_end"] = _iso(end)
-        line["custom_properties"] = {}
+        line = template.copy()  # the reference's keys, in its order
+        line["id"] = line_id
+        line["custom_properties"] = {}  # a dict of its own per line
         mapped.append(line)
     return mapped, total
+
+
+def _line_content(row: Any) -> tuple[dict[str, Any], Decimal]:
+    """A line's mapped fields, its id and ``custom_properties`` left None (each line sets
+    its own), and its amount, remembered per content: a month's invoices repeat a few
+    thousand distinct lines.
+
+    The key holds every value the line's mapping reads, in a form that tells apart any two
+    values the mapping could map differently: the type and text of each ``Decimal`` (``str``
+    shows its sign and exponent: ``-0.00`` and ``0.00``, ``1.5`` and ``1.50`` map apart), the
+    exact ``str`` or None of the description, the exact dates of the service period (only a
+    subscription line reads them). Any other type is left to the reference, as before."""
+    kind = LINE_TYPE.get(row.line_kind)
+    if kind is None:
+        raise _Unusual
+    description = row.description
+    quantity = row.quantity
+    net = row.net_amount
+    if (
+        (description is not None and type(description) is not str)
+        or (quantity is not None and type(quantity) is not _DECIMAL)
+        or type(net) is not _DECIMAL
+    ):
+        raise _Unusual
+    if kind == "subscription":
+        start, last = row.service_from, row.service_to
+        if type(start) is not _DATE or type(last) is not _DATE:
+            raise _Unusual
+        key: tuple[Any, ...] = (kind, description, str(quantity), str(net), start, last)
+    else:
+        key = (kind, description, str(quantity), str(net))
+    known = _LINE.get(key)
+    if known is None:
+        known = _map_line_content(row, kind)
+        if len(_LINE) >= _MEMO_SIZE:
+            _LINE.clear()
+        _LINE[key] = known
+    return known
+
+
+def _map_line_content(row: Any, kind: str) -> tuple[dict[str, Any], Decimal]:
+    """The line's fields of :func:`_line_content`, by the rules."""
+    line: dict[str, Any] = {"id": None, "type": kind}
+    description = _text(row.description)
+    if description is not None:
+        line["description"] = description
+    line["quantity"] = _quantity(row.quantity)
+    amount, line["net_amount"] = _money(row.net_amount)
+    if kind == "subscription":
+        start = _date(row.service_from)
+        end = _date(row.service_to) + ONE_DAY
+        rules.period_in_order(start, end)
+        rules.date_in_range(end)
+        line["period_start"] = _iso(start)
+        line["period_end"] = _iso(end)
+    line["custom_properties"] = None
+    return line, amount
 
 
 def _line_id(number: int) -> str:

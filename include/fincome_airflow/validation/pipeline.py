@@ -148,7 +148,8 @@ class LoadValidator:
     # -- helpers ------------------------------------------------------------------------------
 
     def _decide(self, resource: Resource, m: Mapped, row: Any, extra: list[Problem]) -> Decision:
-        problems = m.problems + extra
+        # (the mapping's list is its own: the decision may take it)
+        problems = m.problems + extra if extra else m.problems
         if self.model_gate and not problems and m.payload is not None:
             gate = model_gate.check(resource, m.payload)
             if gate is not None:
@@ -345,7 +346,8 @@ class LoadValidator:
                 continue
             d = self._decide(resource, m, head, rules_fn(m, head))
             d.month = month
-            d.problems = _dated(d.problems, date)
+            if d.problems:
+                d.problems = _dated(d.problems, date)
             yield (head if d.kind == "stage" else None), d
         yield from ((None, c) for c in self._resolve_cancelled(cancelled, resource))
 
@@ -421,6 +423,8 @@ def _header_copies(lines: Sequence[Any]) -> int:
     """How many times the invoice header came back (an ERP without keys may repeat it)."""
     if not lines:
         return 2  # several rows, none with a line: the header itself is repeated
+    if len({line.line_no for line in lines}) == len(lines):
+        return 1  # (the common case: each line once)
     counts: dict[Any, int] = {}
     for line in lines:
         counts[line.line_no] = counts.get(line.line_no, 0) + 1
@@ -433,7 +437,6 @@ def _invoice_rules(m: Mapped, head: Any) -> list[Problem]:
     if m.problems or m.payload is None:
         return []
     out: list[Problem] = []
-    contract = f"subscriptions/{head.contract_no}"
     owner = head.ref_contract_cust_no
     if owner is not None and owner != head.cust_no:
         out.append(
@@ -442,11 +445,12 @@ def _invoice_rules(m: Mapped, head: Any) -> list[Problem]:
                 "contract_no",
                 head.contract_no,
                 owner,
-                refers_to=contract,
+                refers_to=f"subscriptions/{head.contract_no}",
             )
         )
     ccy = head.ref_contract_currency
     if ccy is not None and ccy != head.currency:
+        contract = f"subscriptions/{head.contract_no}"
         out.append(problem("currency_mismatch", "currency", head.currency, ccy, refers_to=contract))
     return out
 
