@@ -16,6 +16,7 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,6 +26,7 @@ from sqlalchemy.engine import Connection
 from fincome_airflow.contract import RESOURCES, Resource
 from fincome_airflow.extract.rereads import watch_of
 from fincome_airflow.stage.hashing import canonical_with_hash, canonical_with_hash_of_plain
+from fincome_airflow.stage.write_behind import WriteBehind
 from fincome_airflow.state import schema
 from fincome_airflow.state.store import StateStore, utcnow
 from fincome_airflow.validation.decisions import Decision
@@ -36,6 +38,9 @@ log = logging.getLogger(__name__)
 
 #: Rows per insert batch (one transaction each).
 BATCH: Final = 5000
+#: Batches that may wait for the background writer (one more is being written): the
+#: extraction goes on while PostgreSQL writes, and memory stays flat.
+WRITE_BEHIND_DEPTH: Final = 2
 #: Bytes handed to ``COPY`` per read of its buffer.
 _COPY_READ_SIZE: Final = 1 << 20
 #: Ids per ``IN`` list when reading the ledger or the pending table.
@@ -137,14 +142,40 @@ class StagingWriter:
         self.max_updated_at: dt.datetime | None = None
         #: No watermark above this (the horizon of changes still uncommitted), if known.
         self.ceiling: dt.datetime | None = None
+        #: The background writer of the batches (PostgreSQL), while the context is open.
+        self._behind: WriteBehind[Connection, _Batch] | None = None
 
     def __enter__(self) -> StagingWriter:
         self.store.ensure_schema()
+        # SQLite stays synchronous: its writes are this process's own work (no server to wait
+        # for; in WAL mode with synchronous=NORMAL a commit does not even wait for the disk),
+        # and an in-memory SQLite database is one per connection, which a writer thread of its
+        # own would not see.
+        if self.store.engine.dialect.name == "postgresql":
+            self._behind = WriteBehind(
+                self.store.engine.connect,
+                self._write_batch,
+                name=f"staging writer of run {self.run_key}",
+                depth=WRITE_BEHIND_DEPTH,
+            )
         return self
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        if exc_type is None:
-            self.flush()
+        """Write what is left and return once every batch is committed; after an exception,
+        stop the writer without writing more (the run restages from scratch when retried)."""
+        behind, self._behind = self._behind, None
+        if exc_type is not None:
+            if behind is not None:
+                behind.abort()
+            return
+        try:
+            self._hand(self._take(last=True), behind)
+        except BaseException:
+            if behind is not None:
+                behind.abort()
+            raise
+        if behind is not None:
+            behind.close()
 
     def add(self, d: Decision) -> None:
         """Record one decision (skips only move the watermark and leave the pending list)."""
@@ -221,26 +252,77 @@ class StagingWriter:
             self.max_updated_at = updated_at
 
     def flush(self) -> None:
-        """Write the buffered rows in one transaction."""
-        with self.store.begin() as conn:
-            if self._staged:
-                _bulk_insert(conn, schema.staged, STAGED_COLUMNS, self._staged)
-            self.store.record_rejects(conn, self._rejects)
-            self.store.mark_pending(conn, self._pending_add)
-            for resource, ids in _group(self._pending_drop).items():
-                for part in id_chunks(ids):
-                    conn.execute(
-                        delete(schema.pending).where(
-                            schema.pending.c.resource == resource,
-                            schema.pending.c.record_id.in_(part),
-                        )
-                    )
-            conn.execute(
-                update(schema.runs)
-                .where(schema.runs.c.run_key == self.run_key)
-                .values(max_updated_at=self.watermark_candidate)
-            )
+        """Write the buffered rows in one transaction: handed to the background writer on
+        PostgreSQL (committed by the context's exit at the latest), else written now.
+
+        :raise WriteBehindError: the background writer failed (the cause is its failure).
+        """
+        self._hand(self._take(last=False), self._behind)
+
+    def _take(self, *, last: bool) -> _Batch:
+        """The buffered rows as a batch, the buffers emptied."""
+        batch = _Batch(
+            self._staged,
+            self._rejects,
+            self._pending_add,
+            self._pending_drop,
+            self.watermark_candidate,
+            last,
+        )
         self._staged, self._rejects, self._pending_add, self._pending_drop = [], [], [], []
+        return batch
+
+    def _hand(self, batch: _Batch, behind: WriteBehind[Connection, _Batch] | None) -> None:
+        if behind is not None:
+            behind.put(batch)
+            return
+        with self.store.begin() as conn:
+            self._write(conn, batch)
+
+    def _write_batch(self, conn: Connection, batch: _Batch) -> None:
+        """The background writer's transaction of one batch (on its own connection)."""
+        with conn.begin():
+            if not batch.last:
+                # Durable at the exit all the same: the last batch commits synchronously, and a
+                # synchronous commit waits for the WAL up to its own commit record, which holds
+                # every earlier commit. A crash before then leaves a run still "extracting",
+                # which its retry restages from scratch (``StateStore.start_run``).
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            self._write(conn, batch)
+
+    def _write(self, conn: Connection, batch: _Batch) -> None:
+        """Write ``batch`` in the transaction of ``conn``."""
+        if batch.staged:
+            _bulk_insert(conn, schema.staged, STAGED_COLUMNS, batch.staged)
+        self.store.record_rejects(conn, batch.rejects)
+        self.store.mark_pending(conn, batch.pending_add)
+        for resource, ids in _group(batch.pending_drop).items():
+            for part in id_chunks(ids):
+                conn.execute(
+                    delete(schema.pending).where(
+                        schema.pending.c.resource == resource,
+                        schema.pending.c.record_id.in_(part),
+                    )
+                )
+        conn.execute(
+            update(schema.runs)
+            .where(schema.runs.c.run_key == self.run_key)
+            .values(max_updated_at=batch.watermark)
+        )
+
+
+@dataclass(slots=True)
+class _Batch:
+    """One write transaction's rows (see :class:`StagingWriter`'s buffers)."""
+
+    staged: list[tuple[Any, ...]]
+    rejects: list[dict[str, Any]]
+    pending_add: list[dict[str, Any]]
+    pending_drop: list[tuple[str, str]]
+    #: The run's watermark candidate when the batch was taken.
+    watermark: dt.datetime | None
+    #: The run's last batch: committed synchronously (see ``StagingWriter._write_batch``).
+    last: bool
 
 
 def _bulk_insert(
