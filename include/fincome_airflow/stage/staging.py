@@ -143,7 +143,7 @@ class StagingWriter:
         #: No watermark above this (the horizon of changes still uncommitted), if known.
         self.ceiling: dt.datetime | None = None
         #: The background writer of the batches (PostgreSQL), while the context is open.
-        self._behind: WriteBehind[Connection, _Batch] | None = None
+        self.behind: WriteBehind[Connection, _Batch] | None = None
 
     def __enter__(self) -> StagingWriter:
         self.store.ensure_schema()
@@ -152,7 +152,7 @@ class StagingWriter:
         # and an in-memory SQLite database is one per connection, which a writer thread of its
         # own would not see.
         if self.store.engine.dialect.name == "postgresql":
-            self._behind = WriteBehind(
+            self.behind = WriteBehind(
                 self.store.engine.connect,
                 self._write_batch,
                 name=f"staging writer of run {self.run_key}",
@@ -163,7 +163,7 @@ class StagingWriter:
     def __exit__(self, exc_type: object, *_: object) -> None:
         """Write what is left and return once every batch is committed; after an exception,
         stop the writer without writing more (the run restages from scratch when retried)."""
-        behind, self._behind = self._behind, None
+        behind, self.behind = self.behind, None
         if exc_type is not None:
             if behind is not None:
                 behind.abort()
@@ -176,6 +176,12 @@ class StagingWriter:
             raise
         if behind is not None:
             behind.close()
+            log.info(
+                "Run %s: %d batches written behind the extraction, which waited %.1f s for them",
+                self.run_key,
+                behind.written,
+                behind.waited,
+            )
 
     def add(self, d: Decision) -> None:
         """Record one decision (skips only move the watermark and leave the pending list)."""
@@ -257,7 +263,7 @@ class StagingWriter:
 
         :raise WriteBehindError: the background writer failed (the cause is its failure).
         """
-        self._hand(self._take(last=False), self._behind)
+        self._hand(self._take(last=False), self.behind)
 
     def _take(self, *, last: bool) -> _Batch:
         """The buffered rows as a batch, the buffers emptied."""

@@ -13,6 +13,7 @@ failure as its cause. Whatever happens, :meth:`~WriteBehind.close` and
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -52,8 +53,16 @@ class WriteBehind(Generic[R, T]):
         self._failure: BaseException | None = None
         #: Items written so far.
         self.written = 0
+        #: Seconds the caller waited for the writer (a full queue, the close).
+        self.waited = 0.0
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+
+    @property
+    def waiting(self) -> int:
+        """The items handed and not yet taken by the writer."""
+        with self._changed:
+            return len(self._waiting)
 
     def put(self, item: T) -> None:
         """Hand ``item`` to the writer, waiting while ``depth`` items wait already.
@@ -61,8 +70,11 @@ class WriteBehind(Generic[R, T]):
         :raise WriteBehindError: the writer failed (the item is not written).
         """
         with self._changed:
-            while len(self._waiting) >= self._depth and self._failure is None:
-                self._changed.wait()
+            if len(self._waiting) >= self._depth:
+                started = time.perf_counter()
+                while len(self._waiting) >= self._depth and self._failure is None:
+                    self._changed.wait()
+                self.waited += time.perf_counter() - started
             self._raise_failure()
             self._waiting.append(item)
             self._changed.notify_all()
@@ -81,12 +93,14 @@ class WriteBehind(Generic[R, T]):
         self._stop(drop=True)
 
     def _stop(self, *, drop: bool) -> None:
+        started = time.perf_counter()
         with self._changed:
             if drop:
                 self._waiting.clear()
             self._closing = True
             self._changed.notify_all()
         self._thread.join()
+        self.waited += time.perf_counter() - started
 
     def _raise_failure(self) -> None:
         if self._failure is not None:
