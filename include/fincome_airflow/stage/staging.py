@@ -291,8 +291,10 @@ class StagingWriter:
             if not batch.last:
                 # Durable at the exit all the same: the last batch commits synchronously, and a
                 # synchronous commit waits for the WAL up to its own commit record, which holds
-                # every earlier commit. A crash before then leaves a run still "extracting",
-                # which its retry restages from scratch (``StateStore.start_run``).
+                # every earlier commit. A server crash before then fails the writer's next batch
+                # (it keeps one connection, so nothing commits after a lost commit) and leaves
+                # the run "extracting", which its retry restages from scratch
+                # (``StateStore.start_run``).
                 conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             self._write(conn, batch)
 
