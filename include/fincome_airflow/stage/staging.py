@@ -7,6 +7,10 @@ amounts, which is what is sent, and its SHA-256), the refusals (:mod:`.rejects`)
 run's ``max_updated_at`` (the watermark candidate: the highest ``updated_at`` seen, at most the
 ``ceiling`` the extraction sets; made the watermark only when the run ends ``done``). A
 retried task restages cleanly: ``StateStore.start_run`` clears the run first.
+
+On PostgreSQL the batches are written behind the extraction, by one thread with its own
+connection (:mod:`.write_behind`): the extraction no longer waits for each COPY and commit,
+and :class:`StagingWriter`'s exit returns once every batch is committed.
 """
 
 from __future__ import annotations
