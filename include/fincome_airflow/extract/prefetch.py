@@ -3,7 +3,7 @@
 On PostgreSQL a server-side cursor makes each ``fetchmany`` a round trip during which Python
 would wait for the server; psycopg2 releases the GIL while it waits, so a reader thread can
 overlap the database's work with the validation's. Memory stays bounded: at most ``depth``
-chunks wait in the queue (and one more in the reader's hands).
+chunks are read ahead of the one being validated.
 """
 
 from __future__ import annotations
@@ -24,42 +24,46 @@ class _Failed:
 
 
 class Prefetcher(Generic[T]):
-    """Read ``chunks`` in a thread of its own from construction on (at most ``depth`` waiting).
+    """Read ``chunks`` in a thread of its own from construction on, at most ``depth`` ahead.
 
-    Iterate it once, in one thread; :meth:`close` (idempotent) stops the reader and waits for
-    it. The reader closes ``chunks`` (a generator's ``finally`` runs in the reader's thread), so
-    a generator that holds a connection releases it before :meth:`close` returns.
+    The reader takes a slot before it reads a chunk and the consumer gives it back when it
+    takes the chunk: at most ``depth`` chunks are read and not yet taken (a source that
+    waits for its turn holds ``depth`` chunks, not more). Iterate it once, in one thread;
+    :meth:`close` (idempotent) stops the reader and waits for it. The reader closes ``chunks``
+    (a generator's ``finally`` runs in the reader's thread), so a generator that holds a
+    connection releases it before :meth:`close` returns.
     """
 
     def __init__(self, chunks: Iterable[T], depth: int = 2, name: str = "fincome-prefetch"):
         self._chunks = chunks
-        self._waiting: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._waiting: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._slots = threading.Semaphore(depth)
         self._stop = threading.Event()
         self._reader = threading.Thread(target=self._read, name=name, daemon=True)
         self._reader.start()
 
-    def _put(self, item: object) -> bool:
+    def _slot(self) -> bool:
+        """Wait for a free slot; False once stopped."""
         while not self._stop.is_set():
-            try:
-                self._waiting.put(item, timeout=_POLL)
+            if self._slots.acquire(timeout=_POLL):
                 return True
-            except queue.Full:
-                continue
         return False
 
     def _read(self) -> None:
         try:
             try:
-                for chunk in self._chunks:
-                    if not self._put(chunk):
+                chunks = iter(self._chunks)
+                while self._slot():
+                    chunk = next(chunks, _END)
+                    self._waiting.put(chunk)
+                    if chunk is _END:
                         return
             finally:
                 close = getattr(self._chunks, "close", None)
                 if close is not None:
                     close()
-            self._put(_END)
         except BaseException as error:  # handed to the consumer, raised in its thread
-            self._put(_Failed(error))
+            self._waiting.put(_Failed(error))
 
     def __iter__(self) -> Iterator[T]:
         while True:
@@ -75,6 +79,7 @@ class Prefetcher(Generic[T]):
                 return
             if isinstance(item, _Failed):
                 raise item.error
+            self._slots.release()
             yield item  # type: ignore[misc]
 
     def close(self) -> None:
