@@ -49,11 +49,10 @@ from fincome_airflow.extract.queries import (
 log = logging.getLogger(__name__)
 
 #: How many queries run ahead of the one being read. Two start products, plans and customers
-#: together (their first rows cost 1.5 + 1.4 + 4.9 s at 1M invoices, in turn); the next query
-#: then starts when its predecessor's turn begins, seconds before it is needed (a turn lasts
-#: 10-34 s, a first row 0.3-0.8 s). Starting all six at once measured no faster: the three
-#: last queries' first rows were ready long before their turn either way, and their
-#: connections sat idle in a transaction for a minute.
+#: together (their first rows cost 1.5 + 1.4 + 4.9 s at 1M invoices, one after another); each
+#: later query then starts when the turn of the one two before it begins, so its first rows
+#: (0.3-0.8 s) are ready long before its turn (a turn lasts 10-34 s at 1M). More would gain
+#: nothing and would hold more connections idle in a transaction, and ``depth`` chunks each.
 AHEAD: Final = 2
 #: Chunks waiting per query.
 DEPTH: Final = 2
