@@ -18,7 +18,7 @@ SQLAlchemy's ``Row`` per row (~6% of the extraction's CPU): a textual query's co
 result processors on psycopg2, so the values are the ones SQLAlchemy would hand over.
 
 Memory stays bounded, whatever the month's size: at most ``ahead + 1`` queries are open, each
-with at most ``depth`` chunks waiting and one in its reader's hands.
+with at most ``depth`` chunks read and not yet taken (``(ahead + 1) x depth x chunk`` rows).
 
 Other ERPs read their queries in turn on the main connection (:class:`InTurn`): MySQL/MariaDB
 cannot hand a snapshot to another session (``START TRANSACTION WITH CONSISTENT SNAPSHOT`` is a
@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 #: (0.3-0.8 s) are ready long before its turn (a turn lasts 10-34 s at 1M). More would gain
 #: nothing and would hold more connections idle in a transaction, and ``depth`` chunks each.
 AHEAD: Final = 2
-#: Chunks waiting per query.
+#: Chunks read ahead per query.
 DEPTH: Final = 2
 
 Query = tuple[str, Mapping[str, Any]]
