@@ -97,7 +97,7 @@ def test_a_query_for_the_driver_expands_its_lists_and_binds_an_empty_one_as_null
 
     query = driver_query(
         "things",
-        {"since": since, "pending_ids": {"b", "a"}, "other_ids": [], "unused": 1},
+        {"since": since, "pending_ids": ["b", "a"], "other_ids": [], "unused": 1},
         PG.dialect,
     )
 
@@ -106,8 +106,8 @@ def test_a_query_for_the_driver_expands_its_lists_and_binds_an_empty_one_as_null
     assert "IN (%(other_ids_1)s)" in query.sql
     assert dict(query.params) == {
         "since": since,
-        "pending_ids_1": "a",
-        "pending_ids_2": "b",
+        "pending_ids_1": "b",
+        "pending_ids_2": "a",
         "other_ids_1": None,
     }
 
