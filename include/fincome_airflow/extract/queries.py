@@ -22,6 +22,7 @@ import os
 import re
 from collections import namedtuple
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import String, TextClause, bindparam, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from fincome_airflow.extract.prefetch import prefetched
 
@@ -113,17 +114,8 @@ def stream_rows(
     match half of the table (every ``OR x IN :ids`` then reads the whole table, and the plans
     built on it are sized for a million rows), while it drops ``x IN (NULL)`` when it plans.
     """
-    clause = load_sql(name)
-    wanted = set(clause._bindparams)
-    bound = {k: _bound(k, v) for k, v in params.items()}
-    if conn.dialect.name == "sqlite":
-        bound = {k: _sqlite_value(v) for k, v in bound.items()}
-    missing = wanted - bound.keys()
-    if missing:
-        raise ValueError(f"query {name} needs parameters {sorted(missing)}")
-    result = conn.execution_options(stream_results=True, yield_per=chunk).execute(
-        clause, {k: bound[k] for k in wanted}
-    )
+    clause, bound = _bind(name, params, conn.dialect.name)
+    result = conn.execution_options(stream_results=True, yield_per=chunk).execute(clause, bound)
     columns = tuple(result.keys())
     log.info("Extracting %s (columns: %s)", name, ", ".join(columns))
     record = _record_type(columns)
@@ -139,6 +131,38 @@ def stream_rows(
     finally:
         partitions.close()
         result.close()
+
+
+def driver_query(name: str, params: Mapping[str, Any], dialect: Dialect) -> DriverQuery:
+    """Query ``name`` as its driver runs it: the SQL in the driver's parameter style, with
+    the lists expanded to one parameter per item, and the values to bind by name."""
+    clause, bound = _bind(name, params, dialect.name)
+    compiled = clause.bindparams(**bound).compile(
+        dialect=dialect, compile_kwargs={"render_postcompile": True}
+    )
+    return DriverQuery(name, compiled.string, compiled.params)
+
+
+@dataclass(frozen=True)
+class DriverQuery:
+    """One query, compiled for a DBAPI cursor (see :func:`driver_query`)."""
+
+    name: str
+    sql: str
+    params: Mapping[str, Any] = field(repr=False)
+
+
+def _bind(name: str, params: Mapping[str, Any], dialect: str) -> tuple[TextClause, dict[str, Any]]:
+    """Query ``name`` and the values of the parameters it names."""
+    clause = load_sql(name)
+    wanted = set(clause._bindparams)
+    bound = {k: _bound(k, v) for k, v in params.items()}
+    if dialect == "sqlite":
+        bound = {k: _sqlite_value(v) for k, v in bound.items()}
+    missing = wanted - bound.keys()
+    if missing:
+        raise ValueError(f"query {name} needs parameters {sorted(missing)}")
+    return clause, {k: bound[k] for k in wanted}
 
 
 @cache

@@ -9,7 +9,8 @@ from dataclasses import replace
 from sqlalchemy.engine import Engine
 
 from fincome_airflow.contract import RESOURCES
-from fincome_airflow.extract.queries import DEFAULT_CHUNK, stream_rows
+from fincome_airflow.extract.ahead import month_queries
+from fincome_airflow.extract.queries import DEFAULT_CHUNK
 from fincome_airflow.extract.rereads import intraday_rereads
 from fincome_airflow.extract.scope import MAX_PENDING_PER_RESOURCE, LoadScope
 from fincome_airflow.extract.watermark import WatermarkSettings, read_horizon
@@ -99,17 +100,23 @@ def extract_and_stage(
             scope.changed_since,
             {r: len(ids) for r, ids in pending.items()},
         )
-        with StagingWriter(
-            store, run_key, pending=pending, track_pending=not dry_run, drop_skipped=rereads
-        ) as writer:
+        # Every query's parameters are known here (the scope, the pending lists): none depends
+        # on an earlier resource's rows, so each can start before its turn (extract/ahead.py).
+        # Each resource's query is named after it: extract/sql/<resource>.sql.
+        queries = [(resource, scope.params_for(resource)) for resource in RESOURCES]
+        with (
+            StagingWriter(
+                store, run_key, pending=pending, track_pending=not dry_run, drop_skipped=rereads
+            ) as writer,
+            month_queries(conn, queries, chunk=chunk) as month_rows,
+        ):
             writer.ceiling = horizon.at
             # The candidate starts at the watermark used: it only moves forward, up to the horizon.
             writer.max_updated_at = scope.watermark
             for resource in RESOURCES:
                 wanted = pending.get(resource, frozenset())
                 seen: set[str] = set()
-                # each resource's query is named after it: extract/sql/<resource>.sql
-                rows = stream_rows(conn, resource, scope.params_for(resource), chunk=chunk)
+                rows = month_rows.rows(resource)
                 for decision in validate[resource](rows):
                     writer.add(decision)
                     builder.add(decision)
