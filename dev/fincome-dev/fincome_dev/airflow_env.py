@@ -31,7 +31,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +143,13 @@ def stop_process_tree(process: Process, timeout: float = 15.0) -> None:
     stop_tree(process.pid, timeout=timeout)
     with suppress(subprocess.TimeoutExpired):
         process.wait(timeout=5)
+
+
+def stop_process_trees(processes: Sequence[Process], timeout: float = 15.0) -> None:
+    """:func:`stop_process_tree` of every process at once (each in a thread): stopping takes
+    the slowest's time, not the sum (an Airflow component takes 0.3 to 2.5 s to leave)."""
+    with ThreadPoolExecutor(max_workers=len(processes) or 1) as stopping:
+        list(stopping.map(lambda process: stop_process_tree(process, timeout=timeout), processes))
 
 
 def _query_server(url: str, sql: str, params: tuple) -> list[tuple]:
@@ -287,13 +295,13 @@ class AirflowRuntime:
                 )
 
     def stop(self, *components: str, timeout: float = 15.0) -> None:
-        """Stop components (default: all started, the last started first, then the fork
-        servers, which reap them first: their CPU counts for whoever waits for the servers),
-        children included."""
-        for component in components or list(reversed(self.processes)):
-            process = self.processes.pop(component, None)
-            if process is not None:
-                stop_process_tree(process, timeout=timeout)
+        """Stop components (default: all started), children included, all at once; then, if
+        all, the fork servers, which reap them first: their CPU counts for whoever waits for
+        the servers."""
+        names = components or list(self.processes)
+        stop_process_trees(
+            [self.processes.pop(name) for name in names if name in self.processes], timeout
+        )
         if not components:
             servers, self._former_servers = self._former_servers, []
             if self._fork_server is not None:
