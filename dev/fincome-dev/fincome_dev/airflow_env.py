@@ -265,7 +265,10 @@ class AirflowRuntime:
 
         A forked component does what the plain process would: the api-server's uvicorn serves in
         it (``[api] workers`` is 1; more would be spawned interpreters), the scheduler's
-        LocalExecutor forks its workers from it, SIGTERM stops it.
+        LocalExecutor forks its workers from it, SIGTERM stops it. Either ends without the
+        interpreter's teardown (:mod:`~fincome_dev.airflow_command`); a command run as its own
+        process keeps it (a SQLite database's last connection folds its write-ahead log into
+        the file).
 
         :param env: extra variables for these components only (e.g. a connection, auth users).
         """
@@ -285,7 +288,7 @@ class AirflowRuntime:
                 continue
             with log_file.open("ab") as out:
                 self.processes[component] = subprocess.Popen(
-                    self.command(component),
+                    [sys.executable, "-P", "-m", "fincome_dev.airflow_command", component],
                     env=component_env,
                     cwd=self.home,
                     stdout=out,
