@@ -298,13 +298,16 @@ class AirflowRuntime:
                 )
 
     def stop(self, *components: str, timeout: float = 15.0) -> None:
-        """Stop components (default: all started), children included, all at once; then, if
-        all, the fork servers, which reap them first: their CPU counts for whoever waits for
-        the servers."""
+        """Stop components (default: all started), children included, all at once but the
+        api-server, after them (a task still running reports to it while it stops: without it,
+        its supervisor retried until killed); then, if all, the fork servers, which reap them
+        first: their CPU counts for whoever waits for the servers."""
         names = components or list(self.processes)
-        stop_process_trees(
-            [self.processes.pop(name) for name in names if name in self.processes], timeout
-        )
+        for last in (False, True):
+            wave = [name for name in names if (name == "api-server") == last]
+            stop_process_trees(
+                [self.processes.pop(name) for name in wave if name in self.processes], timeout
+            )
         if not components:
             servers, self._former_servers = self._former_servers, []
             if self._fork_server is not None:
