@@ -4,35 +4,29 @@ Each test folder sets its tests' marker (:data:`FOLDER_MARKERS`): ``unit`` tests
 network connection (a connect raises ``NetworkInUnitTest``), ``integration`` tests talk to
 real services, ``e2e`` tests run Airflow. Helpers live in the ``support`` package.
 
-Service addresses come from environment variables with this machine's defaults:
-``FINCOME_TEST_PG_URL`` (PostgreSQL server, trust auth), ``FINCOME_TEST_MYSQL_URL`` (MariaDB or
-MySQL server, root without password).
+Service addresses come from environment variables with this machine's defaults
+(:mod:`support.throwaway`): ``FINCOME_TEST_PG_URL`` (PostgreSQL server, trust auth),
+``FINCOME_TEST_MYSQL_URL`` (MariaDB or MySQL server, root without password).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from support import cpu_report, schedule
+from support import cpu_report, schedule, throwaway
 from support.airflow import migrate_template
 from support.dist import build_wheel
 from support.network import refuse_network
 from support.paths import REPO
 from support.pg_airflow import AirflowTemplate
 from support.shared import made_once, session_root
+from support.throwaway import ThrowawayDatabases
 
 TESTS = Path(__file__).resolve().parent
-PG_SERVER_URL = os.environ.get(
-    "FINCOME_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
-MYSQL_SERVER_URL = os.environ.get("FINCOME_TEST_MYSQL_URL", "mysql+mysqldb://root@127.0.0.1:3306")
 
 # Airflow reads these at import time: no examples, the project's folders, a private home.
 # Under pytest-xdist, each worker has an Airflow home of its own (files, SQLite database).
@@ -90,62 +84,57 @@ def _no_network_in_unit_tests(request: pytest.FixtureRequest, monkeypatch) -> No
         refuse_network(monkeypatch, request.node.nodeid)
 
 
-def _throwaway_databases(
-    server_url: str, create: str, drop: str, copy: str | None = None
-) -> Iterator:
-    """Factory of databases named ``<prefix>_<random>`` on a server, dropped when it ends;
-    ``copy`` (``{name}``, ``{template}``) makes one as a copy of a ``template`` database."""
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    created: list[str] = []
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest) -> object:
+    """A database made while a session fixture is set up lives until the session ends."""
+    with throwaway.setting_up(fixturedef.scope):
+        return (yield)
 
-    def _create(prefix: str = "fincome_test", template: str | None = None) -> str:
-        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        if template is not None and copy is None:
-            raise ValueError(f"{server_url}: no copy of a template database here")
-        sql = create if template is None else copy
-        with admin.connect() as conn:
-            conn.execute(text(sql.format(name=name, template=template)))
-        created.append(name)
-        return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
-    yield _create
-    with admin.connect() as conn:
-        for name in created:
-            conn.execute(text(drop.format(name=name)))
-    admin.dispose()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    """After a module's last test (its module fixtures torn down), drop the databases it made,
+    in the background (:mod:`support.throwaway`)."""
+    try:
+        return (yield)
+    finally:
+        module = item.getparent(pytest.Module)
+        if nextitem is None or nextitem.getparent(pytest.Module) is not module:
+            throwaway.module_over()
 
 
 @pytest.fixture(scope="session")
-def create_pg_database() -> Iterator:
-    """Factory of throwaway PostgreSQL databases, all dropped at the end of the session;
-    ``create_pg_database(prefix, template=name)`` copies the database ``name``."""
-    yield from _throwaway_databases(
-        PG_SERVER_URL,
-        'CREATE DATABASE "{name}"',
-        'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-        copy='CREATE DATABASE "{name}" TEMPLATE "{template}"',
-    )
+def pg_databases() -> Iterator[ThrowawayDatabases]:
+    """The session's throwaway PostgreSQL databases, every one dropped when it ends."""
+    databases = throwaway.postgresql()
+    yield databases
+    databases.close()
 
 
 @pytest.fixture(scope="session")
-def create_airflow_pg_database(tmp_path_factory, create_pg_database) -> Iterator:
+def create_pg_database(pg_databases) -> Callable[..., str]:
+    """Factory of throwaway PostgreSQL databases (:mod:`support.throwaway`), each dropped after
+    the module that made it; ``create_pg_database(prefix, template=name)`` copies ``name``."""
+    return pg_databases.create
+
+
+@pytest.fixture(scope="session")
+def create_airflow_pg_database(tmp_path_factory, pg_databases) -> Iterator:
     """Factory of migrated PostgreSQL Airflow metadata databases (throwaway): each a copy of one
     migrated once per session for every worker (:mod:`support.pg_airflow`)."""
-    admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
-    template = AirflowTemplate(admin, session_root(tmp_path_factory) / "airflow_pg_template")
-    yield lambda prefix="airflow_meta": template.clone(create_pg_database, prefix)
-    template.drop_if_made_here()
-    admin.dispose()
+    template = AirflowTemplate(
+        pg_databases.admin, session_root(tmp_path_factory) / "airflow_pg_template"
+    )
+    yield lambda prefix="airflow_meta": template.clone(pg_databases.create, prefix)
+    pg_databases.in_background(template.drop_if_made_here)
 
 
 @pytest.fixture(scope="session")
-def create_mysql_database() -> Iterator:
-    """Factory of throwaway MariaDB/MySQL databases, all dropped at the end of the session."""
-    yield from _throwaway_databases(
-        MYSQL_SERVER_URL,
-        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4",
-        "DROP DATABASE IF EXISTS `{name}`",
-    )
+def create_mysql_database() -> Iterator[Callable[..., str]]:
+    """Factory of throwaway MariaDB/MySQL databases, each dropped after the module that made it."""
+    databases = throwaway.mariadb()
+    yield databases.create
+    databases.close()
 
 
 @pytest.fixture(scope="session")

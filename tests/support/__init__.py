@@ -12,4 +12,5 @@ support.staging import stage_records``).
 - ``dist``, ``deploy``, ``celery_cluster``: the wheel, ``deploy/cluster.env``, the cluster.
 - ``browser``: Chromium pages; ``readme``: the README's recipes.
 - ``shared``, ``schedule``: what a session makes once, and how its tests are spread over workers.
+- ``throwaway``: the throwaway databases, each dropped once the module that made it is over.
 """

@@ -27,7 +27,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +42,7 @@ from fincome_dev.airflow_env import (
     airflow_argv,
     airflow_environ,
     free_port,
-    stop_process_tree,
+    stop_process_trees,
     wait_for,
 )
 from support.deploy import SECRETS, read_env_file
@@ -170,8 +169,7 @@ class Cluster:
         """Stop every member by its PID, children included, all at once (each in a thread)."""
         self.stopped |= {pid for member in self.members.values() for pid in member.pids()}
         started = [m.process for m in self.members.values() if m.process is not None]
-        with ThreadPoolExecutor(max_workers=len(started) or 1) as stopping:
-            list(stopping.map(lambda process: stop_process_tree(process, timeout=20), started))
+        stop_process_trees(started, timeout=20)
         self._client.close()
 
     def still_running(self) -> list[int]:
