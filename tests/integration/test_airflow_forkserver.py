@@ -4,24 +4,53 @@ own process gives; a component started by it serves, stops and dies as its own p
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
+from pathlib import Path
 
 import psutil
 import pytest
 from support.airflow import migrated_airflow
 
-from fincome_dev.airflow_forkserver import ForkedProcess
+from fincome_dev.airflow_forkserver import CPU_LOG, ForkedProcess
 
 pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory, airflow_db_template):
+    """A runtime whose fork server logs its children's CPU (:data:`CPU_LOG`, in its home)."""
     home = tmp_path_factory.mktemp("forkserver") / "home"
-    with migrated_airflow(airflow_db_template, home, fork_commands=True) as af:
+    env = {CPU_LOG: str(home.parent / "cpu.jsonl")}
+    with migrated_airflow(airflow_db_template, home, fork_commands=True, env=env) as af:
         yield af
+
+
+def test_each_reaped_command_is_logged_with_its_cpu_and_the_test_that_ran_it(runtime):
+    runtime.cli("version")
+    lines = Path(runtime.env[CPU_LOG]).read_text().splitlines()
+    mine = [line for line in map(json.loads, lines) if line["argv"] == ["version"]]
+    assert mine, lines
+    assert mine[-1]["user"] + mine[-1]["system"] > 0
+    assert mine[-1]["wall"] > 0
+    assert "test_each_reaped_command_is_logged" in mine[-1]["test"]
+
+
+def test_the_modules_the_server_preloads_read_no_setting_at_import():
+    """``dag_parts`` and the UI read ``FINCOME_*`` variables a command may change: each child
+    imports them with its own environment, so no preloaded module may import them."""
+    code = (
+        "import importlib, sys\n"
+        "from fincome_dev.airflow_forkserver import PRELOAD\n"
+        "for module in PRELOAD: importlib.import_module(module)\n"
+        "print(sorted(m for m in sys.modules if m.startswith("
+        "('fincome_airflow.dag_parts', 'fincome_airflow.ui'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "[]", done.stdout
 
 
 def test_a_forked_command_prints_and_exits_as_the_command_run_alone(runtime):

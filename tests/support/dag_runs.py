@@ -97,7 +97,7 @@ class MonthlyLoad:
     def dags_test(self, dag_id: str, run_after: str, month: str, conf: dict) -> RunResult:
         """One ``airflow dags test``; the run is found in the state database by its month."""
         before = set(self.run_keys(month))
-        args = ("dags", "test", dag_id, run_after, "--conf", json.dumps(conf))
+        args = dags_test_args(self.airflow, dag_id, run_after, "--conf", json.dumps(conf))
         try:
             done = self.airflow.cli(*args, check=False, timeout=RUN_TIMEOUT, env=self.environment())
             returncode, log = done.returncode, f"{done.stdout}\n{done.stderr}"
@@ -137,6 +137,13 @@ class MonthlyLoad:
 
     def ledger(self) -> list[Mapping[str, Any]]:
         return self._state("SELECT * FROM fincome_ledger ORDER BY resource, record_id")
+
+
+def dags_test_args(airflow: AirflowRuntime, dag_id: str, *args: str) -> tuple[str, ...]:
+    """``dags test <dag_id> <args>`` of the DAG's own file: the command parses and saves that
+    DAG alone, not every DAG of the folder (the project's DAG files are named by their ids)."""
+    dag_file = Path(airflow.env["AIRFLOW__CORE__DAGS_FOLDER"]) / f"{dag_id}.py"
+    return ("dags", "test", dag_id, *args, "--dagfile-path", str(dag_file))
 
 
 def ok(result: RunResult) -> RunResult:

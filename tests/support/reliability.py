@@ -13,6 +13,7 @@ from fincome_airflow.contract import DELETION_STEPS, RESOURCES
 from fincome_dev import connections
 from fincome_dev.airflow_env import AirflowRuntime
 from fincome_dev.reliability.results import Comparison, compare_dumps
+from support.dag_runs import dags_test_args
 
 DAG_ID = "fincome_monthly_load"
 #: The known key: every secrets check searches for it.
@@ -32,7 +33,8 @@ def dags_test(
     af: AirflowRuntime, conf: Mapping[str, Any] = CONF, *, timeout: float = 240
 ) -> subprocess.CompletedProcess[str]:
     """``airflow dags test fincome_monthly_load --conf ...`` (retries happen in its loop)."""
-    return af.cli("dags", "test", DAG_ID, "--conf", json.dumps(conf), check=False, timeout=timeout)
+    args = dags_test_args(af, DAG_ID, "--conf", json.dumps(conf))
+    return af.cli(*args, check=False, timeout=timeout)
 
 
 def task_states(af: AirflowRuntime, run_id: str | None = None) -> dict[str, tuple[str, int]]:

@@ -23,6 +23,7 @@ for requests and for its signals (SIGCHLD, SIGTERM) in one ``select`` loop.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import select
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +51,12 @@ _EXACT = frozenset({"AIRFLOW_HOME", "AIRFLOW_CONFIG", "PATH", "PYTHONPATH"})
 READY = "fincome-forkserver-ready"
 #: Seconds a client waits for the server to fork its child and give its pid.
 _HANDSHAKE_TIMEOUT = 60.0
+#: A file the server appends one JSON line to per reaped child: its argv, the test that asked
+#: (``PYTEST_CURRENT_TEST``), its user and system CPU seconds (its own and its reaped
+#: descendants'), its wall seconds (a measuring aid; off when unset).
+CPU_LOG = "FINCOME_FORKSERVER_CPU_LOG"
+#: A folder where each child writes its ``cProfile`` (``<pid>.prof``; off when unset).
+PROFILE = "FINCOME_FORKSERVER_PROFILE"
 
 
 def settings_of(env: Mapping[str, str]) -> dict[str, str]:
@@ -79,8 +87,38 @@ def _signal_all(group: int, processes: list[psutil.Process], signum: signal.Sign
             process.send_signal(signum)
 
 
+#: What a ``dags test`` of the project's DAGs imports after the CLI, imported once by the server
+#: instead of in every child (~1.5 s of CPU a run): the authoring API its DAG files use, the
+#: project's modules its tasks import when they run, their HTTP and schema-migration stacks, the
+#: in-process Execution API's transport. None of them reads a setting at import: not
+#: ``fincome_airflow.dag_parts`` or ``fincome_airflow.ui`` (``FINCOME_*`` variables a test may
+#: give one command), which each child imports with its own environment.
+PRELOAD: tuple[str, ...] = (
+    "a2wsgi",
+    "anyio._backends._asyncio",
+    "alembic.context",
+    "alembic.op",
+    "airflow.providers.standard.decorators.python",
+    "airflow.sdk.definitions.decorators.setup_teardown",
+    "fincome_airflow.assets",
+    "fincome_airflow.deadline",
+    "fincome_airflow.operators",
+    "fincome_airflow.params",
+    "fincome_airflow.timetable",
+    "fincome_airflow.hooks.fincome",
+    "fincome_airflow.load.send_loops",
+    "fincome_airflow.tasks.audit",
+    "fincome_airflow.tasks.chunks",
+    "fincome_airflow.tasks.extract",
+    "fincome_airflow.tasks.prepare",
+    "fincome_airflow.tasks.publish",
+    "fincome_airflow.tasks.reconcile",
+)
+
+
 def _warm() -> None:
-    """Import the CLI and build the in-process Execution API's routes, as ``dags test`` would.
+    """Import the CLI, build the in-process Execution API's routes, as ``dags test`` would, and
+    import :data:`PRELOAD`.
 
     Building them starts no thread (its event loop starts with the first request, in a child).
     """
@@ -91,6 +129,8 @@ def _warm() -> None:
     initialize = getattr(app, "_cadwyn_initialize", None)
     if initialize is not None and not getattr(app, "_cadwyn_initialized", True):
         initialize()
+    for module in PRELOAD:
+        importlib.import_module(module)
 
 
 def _send(conn: socket.socket, message: dict[str, Any]) -> None:
@@ -114,7 +154,17 @@ def _run_airflow(conn: socket.socket, request: dict[str, Any]) -> NoReturn:  # p
         if getattr(settings, "engine", None) is not None:
             settings.engine.dispose(close=False)  # the server's pool, if any, stays its own
         sys.argv = ["airflow", *request["argv"]]
-        main()
+        profile_to = os.environ.get(PROFILE)
+        if not profile_to:
+            main()
+            return
+        import cProfile
+
+        profiler = cProfile.Profile(time.process_time)
+        try:
+            profiler.runcall(main)
+        finally:
+            profiler.dump_stats(os.path.join(profile_to, f"{os.getpid()}.prof"))
 
     exit_after(command)
 
@@ -139,6 +189,9 @@ class _Server:
             signal.signal(signum, _ignore)
         #: The connection of each child's client, until the child is reaped.
         self.children: dict[int, socket.socket] = {}
+        #: The argv and start time of each child, when its CPU is logged (:data:`CPU_LOG`).
+        self.cpu_log = os.environ.get(CPU_LOG)
+        self.started: dict[int, tuple[list[str], str, float]] = {}
         self.stopping = False
 
     def serve(self) -> None:
@@ -163,6 +216,9 @@ class _Server:
             self._become_child()
             _run_airflow(conn, request)
         self.children[pid] = conn
+        if self.cpu_log:
+            test = request["env"].get("PYTEST_CURRENT_TEST", "")
+            self.started[pid] = (request["argv"], test, time.monotonic())
 
     def _become_child(self) -> None:  # pragma: no cover - forked
         """Leave the server's signals and sockets behind."""
@@ -189,16 +245,25 @@ class _Server:
         of whoever waits for the server: the tests' CPU report) and tell its client."""
         while True:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
+            if self.cpu_log:
+                self._log_cpu(pid, usage)
             conn = self.children.pop(pid, None)
             if conn is not None:
                 with contextlib.suppress(OSError):
                     _send(conn, {"returncode": os.waitstatus_to_exitcode(status)})
                 conn.close()
+
+    def _log_cpu(self, pid: int, usage: Any) -> None:
+        argv, test, started = self.started.pop(pid, ([], "", time.monotonic()))
+        line = {"argv": argv, "test": test, "user": usage.ru_utime, "system": usage.ru_stime}
+        line["wall"] = round(time.monotonic() - started, 3)
+        with open(self.cpu_log, "a") as log:  # type: ignore[arg-type]
+            log.write(json.dumps(line) + "\n")
 
 
 def serve(path: str) -> NoReturn:
