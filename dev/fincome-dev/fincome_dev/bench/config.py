@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SMOKE_INVOICES = 300
-#: Lines that ``--only`` can pick, each with what it needs (``budget``: the three budget lines,
+#: Lines that ``--only`` can pick, each with what it needs (``extract``: the extract line beside
+#: the bare ``COPY``, and the memory line of the extract alone; ``budget``: the three budget lines,
 #: after the load-throughput line that loads the references their invoices need; ``intraday``:
 #: the intraday sync's extract after two monthly extracts of the same ERP).
-SELECTABLE = ("budget", "dag_parse", "intraday")
+SELECTABLE = ("extract", "budget", "dag_parse", "intraday")
 
 
 @dataclass(frozen=True)

@@ -95,8 +95,30 @@ def _intraday(
     extract_stage.intraday_figure(report, intraday, monthly)
 
 
+def _extract_lines(
+    cfg: BenchConfig, report: Report, create: Callable[[str], str], erp_url: str, state_url: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The extract line beside the bare ``COPY``, and the extract of a tenth-size month that
+    the memory line compares it with; returns both extracts' figures."""
+    _step(report, "bare COPY of the extraction queries")
+    copy = extract_stage.copy_baseline(cfg, erp_url)
+    _step(report, "extract + validate + stage")
+    first = extract_stage.extract(cfg, erp_url, state_url, "bench-first")
+    extract_stage.figure(cfg, report, first, copy)
+    _step(report, f"memory baseline: {cfg.memory_baseline_invoices:,} invoices")
+    small_erp, small_state = create("erp_small"), create("state_small")
+    build_erp(small_erp, cfg.month, cfg.memory_baseline_invoices)
+    small = extract_stage.extract(cfg, small_erp, small_state, "bench-small")
+    return first, small
+
+
 def _selected(cfg: BenchConfig, report: Report) -> Report:
     """Only the lines of ``--only``, each with the stages it needs."""
+    if "extract" in cfg.only:
+        with throwaway(cfg.pg_url) as create:
+            erp_url, state_url = _erp_and_state(cfg, report, create)
+            first, small = _extract_lines(cfg, report, create, erp_url, state_url)
+            _memory(cfg, report, {"extract": first["max_rss_mb"]}, small["max_rss_mb"])
     if "intraday" in cfg.only:
         with throwaway(cfg.pg_url) as create:
             erp_url, state_url = _erp_and_state(cfg, report, create)
@@ -130,19 +152,10 @@ def run(cfg: BenchConfig) -> Report:
     peaks: dict[str, float] = {}
     with throwaway(cfg.pg_url) as create:
         erp_url, state_url = _erp_and_state(cfg, report, create)
-        _step(report, "bare COPY of the extraction queries")
-        copy = extract_stage.copy_baseline(cfg, erp_url)
-        _step(report, "extract + validate + stage")
-        first = extract_stage.extract(cfg, erp_url, state_url, "bench-first")
-        extract_stage.figure(cfg, report, first, copy)
+        first, small = _extract_lines(cfg, report, create, erp_url, state_url)
         peaks["extract"] = first["max_rss_mb"]
         _step(report, "load chunks of the staged month")
         chunking.figure(report, state_url, "bench-first", first["seconds"])
-
-        _step(report, f"memory baseline: {cfg.memory_baseline_invoices:,} invoices")
-        small_erp, small_state = create("erp_small"), create("state_small")
-        build_erp(small_erp, cfg.month, cfg.memory_baseline_invoices)
-        small = extract_stage.extract(cfg, small_erp, small_state, "bench-small")
 
         state = make_engine(state_url)
         with SandboxProcess(api_key=API_KEY, latency_ms=cfg.latency_ms) as sandbox:
