@@ -32,7 +32,7 @@ lint: venv
 # tests/conftest.py), the slow ones first; a file's tests stay together, so module fixtures start
 # once, but the slow tests of a few files go one by one (tests/support/schedule.py). Most of an
 # end-to-end test's time is spent waiting on Airflow's processes: five workers on two cores
-# (6 min 7 s against 6 min 20 s with four, quiet machine, 2026-11-30).
+# (6 min 7 s against 6 min 20 s with four, the same tree on a quiet machine, 2026-11-30).
 PYTEST_WORKERS ?= 5
 
 test: venv lint
