@@ -24,6 +24,7 @@ from typing import Any, Final
 import orjson
 
 from fincome_airflow.contract import AMOUNT_FIELDS
+from fincome_airflow.memo import remember
 
 _PLAIN_DECIMAL = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]*[1-9])?(\.?0*)$")
 
@@ -149,21 +150,16 @@ def _plain_amounts(payload: Mapping[str, Any]) -> dict[str, Any]:
     for key in _AMOUNT_KEYS:
         value = out.get(key)
         if value is not None:  # (None stays None: normalize_amount keeps it)
-            out[key] = _NORMAL_TEXT.get(value) or _normal_text(value)
+            out[key] = _NORMAL_TEXT.get(value) or remember(
+                _NORMAL_TEXT, value, normalize_amount(value), _NORMAL_TEXT_SIZE
+            )
     return out
 
 
 #: :func:`normalize_amount` of the amounts' texts seen (a month repeats them), at most
-#: :data:`_NORMAL_TEXT_SIZE`; a plain dict, read before calling (cheaper than ``lru_cache``).
+#: :data:`_NORMAL_TEXT_SIZE` (:mod:`fincome_airflow.memo`).
 _NORMAL_TEXT: dict[str, Any] = {}
 _NORMAL_TEXT_SIZE: Final = 1 << 14
-
-
-def _normal_text(value: str) -> Any:
-    if len(_NORMAL_TEXT) >= _NORMAL_TEXT_SIZE:
-        _NORMAL_TEXT.clear()
-    known = _NORMAL_TEXT[value] = normalize_amount(value)
-    return known
 
 
 #: An empty SHA-256 state: copying it is cheaper than making one per hash.

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Final
 
+from fincome_airflow.memo import remember
 from fincome_airflow.models import rules
 from fincome_airflow.transform.mapping import (
     INVOICE_STATUS,
@@ -93,10 +94,7 @@ def _money(value: Any) -> tuple[Decimal, str]:
     known = _MONEY.get(text)
     if known is None:
         amount = _amount(value)
-        known = (amount, money(amount))
-        if len(_MONEY) >= _MEMO_SIZE:
-            _MONEY.clear()
-        _MONEY[text] = known
+        known = remember(_MONEY, text, (amount, money(amount)), _MEMO_SIZE)
     return known
 
 
@@ -104,9 +102,7 @@ def _iso(value: dt.date) -> str:
     """``value.isoformat()`` of a date in range (``rules.date_in_range`` passed), remembered."""
     text = _ISO.get(value)
     if text is None:
-        if len(_ISO) >= _MEMO_SIZE:
-            _ISO.clear()
-        text = _ISO[value] = value.isoformat()
+        text = remember(_ISO, value, value.isoformat(), _MEMO_SIZE)
     return text
 
 
@@ -276,10 +272,7 @@ def _line_content(row: Any) -> tuple[dict[str, Any], Decimal]:
         key = (kind, description, str(quantity), str(net))
     known = _LINE.get(key)
     if known is None:
-        known = _map_line_content(row, kind)
-        if len(_LINE) >= _MEMO_SIZE:
-            _LINE.clear()
-        _LINE[key] = known
+        known = remember(_LINE, key, _map_line_content(row, kind), _MEMO_SIZE)
     return known
 
 
@@ -306,9 +299,7 @@ def _line_id(number: int) -> str:
     """The id of line ``number`` (``rules.identifier`` of its text), remembered."""
     line_id = _LINE_ID.get(number)
     if line_id is None:
-        if len(_LINE_ID) >= _MEMO_SIZE:
-            _LINE_ID.clear()
-        line_id = _LINE_ID[number] = rules.identifier(str(number))
+        line_id = remember(_LINE_ID, number, rules.identifier(str(number)), _MEMO_SIZE)
     return line_id
 
 
@@ -323,8 +314,4 @@ def _quantity(value: Any) -> str:
     rules.quantity(value)
     if value != value.to_integral_value():
         return money(value)
-    text = money(value.normalize())
-    if len(_WHOLE_QUANTITY) >= _MEMO_SIZE:
-        _WHOLE_QUANTITY.clear()
-    _WHOLE_QUANTITY[value] = text
-    return text
+    return remember(_WHOLE_QUANTITY, value, money(value.normalize()), _MEMO_SIZE)

@@ -55,7 +55,7 @@ def _cpu_seconds() -> float:
 def _copy(args: dict[str, Any]) -> dict[str, Any]:
     """A bare ``COPY (query) TO STDOUT`` of the three extraction queries, output discarded."""
     from fincome_airflow.engines import erp_engine
-    from fincome_airflow.extract.queries import load_sql
+    from fincome_airflow.extract.queries import driver_query
     from fincome_airflow.extract.scope import LoadScope
     from fincome_airflow.month import BillingMonth
 
@@ -67,15 +67,11 @@ def _copy(args: dict[str, Any]) -> dict[str, Any]:
     with engine.connect() as conn:
         raw = conn.connection.dbapi_connection
         for name in RESOURCES:
-            clause = load_sql(name)
-            params = {k: v for k, v in scope.params_for(name).items() if k in clause._bindparams}
-            compiled = clause.bindparams(**params).compile(
-                dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
-            )
-            bound = compiled.params
+            # the query as the extraction runs it (extract/ahead.py)
+            query = driver_query(name, scope.params_for(name), conn.dialect)
             with raw.cursor() as cursor:
-                query = cursor.mogrify(compiled.string, bound).decode()
-                cursor.copy_expert(f"COPY ({query}) TO STDOUT", sink)
+                text = cursor.mogrify(query.sql, query.params).decode()
+                cursor.copy_expert(f"COPY ({text}) TO STDOUT", sink)
     return {"seconds": time.perf_counter() - started, "rows": sink.lines, "bytes": sink.size}
 
 
