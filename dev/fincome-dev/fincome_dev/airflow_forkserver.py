@@ -43,6 +43,7 @@ from typing import Any, NoReturn
 import psutil
 
 from fincome_dev.forkchild import exit_after, redirect_stdio
+from fincome_dev.schema_checks import check_each_schema_once
 
 #: Environment variables Airflow reads once, when it is imported: a command that changes one
 #: cannot run in a child of a server started without it.
@@ -117,13 +118,15 @@ PRELOAD: tuple[str, ...] = (
 
 
 def _warm() -> None:
-    """Import the CLI, build the in-process Execution API's routes, as ``dags test`` would, and
-    import :data:`PRELOAD`.
+    """Import the CLI, build the in-process Execution API's routes, as ``dags test`` would, import
+    :data:`PRELOAD`, and check each Param schema once (:mod:`fincome_dev.schema_checks`).
 
     Building them starts no thread (its event loop starts with the first request, in a child).
     """
     import airflow.__main__  # noqa: F401 - the CLI, its parser and settings
     from airflow.sdk.execution_time.supervisor import in_process_api_server
+
+    check_each_schema_once()
 
     app = in_process_api_server().app
     initialize = getattr(app, "_cadwyn_initialize", None)
