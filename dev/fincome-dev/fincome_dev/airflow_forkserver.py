@@ -3,8 +3,9 @@ tools only).
 
 Every ``airflow dags test`` pays about 6 s of CPU before its first task: importing Airflow and its
 CLI (~1.7 s) and building the in-process Execution API that ``dags test`` serves its tasks with
-(Cadwyn's versioned routers, ~4.5 s). The server pays that once per runtime, then forks one
-child per command or component (``airflow scheduler``...); the child takes the request's
+(Cadwyn's versioned routers, ~4.5 s). The server pays that once per runtime (the Execution API
+before its first ``dags test``: a runtime that runs only components does not pay it), then forks
+one child per command or component (``airflow scheduler``...); the child takes the request's
 environment, working directory, stdout and stderr, and runs the ``airflow`` script's own
 ``main()`` with its arguments: the same code path as ``airflow <args>``, in a fresh process of its
 own session (its process group, as ``start_new_session`` gives a plain process).
@@ -118,22 +119,30 @@ PRELOAD: tuple[str, ...] = (
 
 
 def _warm() -> None:
-    """Import the CLI, build the in-process Execution API's routes, as ``dags test`` would, import
-    :data:`PRELOAD`, and check each Param schema once (:mod:`fincome_dev.schema_checks`).
-
-    Building them starts no thread (its event loop starts with the first request, in a child).
-    """
+    """Import the CLI and :data:`PRELOAD`, and check each Param schema once
+    (:mod:`fincome_dev.schema_checks`)."""
     import airflow.__main__  # noqa: F401 - the CLI, its parser and settings
-    from airflow.sdk.execution_time.supervisor import in_process_api_server
 
     check_each_schema_once()
+    for module in PRELOAD:
+        importlib.import_module(module)
+
+
+#: The commands that serve their tasks with the in-process Execution API.
+_IN_PROCESS_API = (("dags", "test"), ("tasks", "test"))
+
+
+def _build_in_process_api() -> None:
+    """Build the in-process Execution API's routes, as ``dags test`` would: ~6 s of CPU, paid
+    by the server before its first such command, not by each (nor by a server that runs only
+    components and other commands). Building them starts no thread (its event loop starts with
+    the first request, in a child)."""
+    from airflow.sdk.execution_time.supervisor import in_process_api_server
 
     app = in_process_api_server().app
     initialize = getattr(app, "_cadwyn_initialize", None)
     if initialize is not None and not getattr(app, "_cadwyn_initialized", True):
         initialize()
-    for module in PRELOAD:
-        importlib.import_module(module)
 
 
 def _send(conn: socket.socket, message: dict[str, Any]) -> None:
@@ -196,6 +205,7 @@ class _Server:
         self.cpu_log = os.environ.get(CPU_LOG)
         self.started: dict[int, tuple[list[str], str, float]] = {}
         self.stopping = False
+        self.api_built = False
 
     def serve(self) -> None:
         """Serve until SIGTERM, then until every child is reaped."""
@@ -214,6 +224,9 @@ class _Server:
         except (OSError, ValueError):  # a client gone before asking: nothing to run
             conn.close()
             return
+        if not self.api_built and tuple(request["argv"][:2]) in _IN_PROCESS_API:
+            _build_in_process_api()
+            self.api_built = True
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
             self._become_child()
