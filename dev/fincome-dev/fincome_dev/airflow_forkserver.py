@@ -145,6 +145,12 @@ def _build_in_process_api() -> None:
         initialize()
 
 
+def _check_single_threaded(step: str) -> None:
+    """Raise if ``step`` left a thread running: the server's children would lack it."""
+    if threading.active_count() > 1:
+        raise RuntimeError(f"{step} started threads: {threading.enumerate()}")
+
+
 def _send(conn: socket.socket, message: dict[str, Any]) -> None:
     conn.sendall(json.dumps(message).encode() + b"\n")
 
@@ -226,6 +232,7 @@ class _Server:
             return
         if not self.api_built and tuple(request["argv"][:2]) in _IN_PROCESS_API:
             _build_in_process_api()
+            _check_single_threaded("building the in-process Execution API")
             self.api_built = True
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
@@ -286,8 +293,7 @@ def serve(path: str) -> NoReturn:
     """Warm up, serve on ``path`` until SIGTERM, then exit at once: the interpreter's own exit
     (its ``atexit`` hooks, freeing Airflow's objects) costs ~2 s of CPU for nothing."""
     _warm()
-    if threading.active_count() > 1:  # its children would lack that thread
-        raise RuntimeError(f"the warm-up started threads: {threading.enumerate()}")
+    _check_single_threaded("the warm-up")
     server = _Server(path)
     print(READY, flush=True)
     server.serve()
