@@ -18,7 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import URL, create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Dialect, Engine, make_url
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -30,6 +30,12 @@ SQLITE_BUSY_TIMEOUT_S: Final = 60
 POSTGRES_SCHEME: Final = "postgresql+psycopg2"
 #: Extra of a connection that bypasses its hook: any database SQLAlchemy reaches.
 URL_EXTRA: Final = "sqlalchemy_url"
+
+
+def on_psycopg2(dialect: Dialect) -> bool:
+    """Whether ``dialect`` is PostgreSQL through psycopg2, whose own means the project uses
+    there: ``COPY``, ``execute_values``, named cursors fed to named tuples."""
+    return dialect.name == "postgresql" and dialect.driver == "psycopg2"
 
 
 def engine_for_connection(conn_id: str, *, erp: bool = False) -> Engine:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import threading
-import time
 from importlib.resources import as_file, files
 
 import pytest
@@ -22,6 +21,7 @@ from fincome_airflow.extract.queries import SQL_DIR_ENV
 from fincome_airflow.extract.scope import LoadScope
 from fincome_airflow.stage.stage_month import extract_and_stage
 from fincome_airflow.state.store import StateStore
+from fincome_dev.airflow_env import wait_for
 
 NOW = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
 RENAMED = "Renamed after the snapshot"
@@ -79,10 +79,13 @@ def _assert_nothing_left(engine: Engine, url: str) -> None:
     assert _reader_threads() == []
     assert [state for state in _backends(url) if state != "idle"] == []
     engine.dispose()
-    deadline = time.monotonic() + 10
-    while (left := _backends(url)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert left == []
+    wait_for(
+        lambda: _backends(url) == [],
+        timeout=10,
+        interval=0.1,
+        what="the pool's sessions to leave",
+        diagnostics=lambda: f"sessions left: {_backends(url)}",
+    )
 
 
 def test_the_queries_read_ahead_see_the_runs_one_snapshot(engine, erp_url):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from collections.abc import Iterator
 
 import psycopg2
@@ -16,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 from fincome_airflow.extract.ahead import named_error, row_type
 from fincome_airflow.extract.prefetch import Prefetcher
 from fincome_airflow.extract.queries import SQL_DIR_ENV, DriverQuery, driver_query
+from fincome_dev.airflow_env import wait_for
 
 PG = create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/none")  # never connects
 
@@ -41,10 +41,7 @@ class Source:
 
 
 def _until(condition) -> None:
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline, "the reader never got there"
-        time.sleep(0.01)
+    wait_for(condition, timeout=10, interval=0.01, what="the reader to get there")
 
 
 def test_a_prefetcher_yields_every_chunk_in_order():

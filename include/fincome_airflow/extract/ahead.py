@@ -37,12 +37,13 @@ from typing import Any, Final, Protocol
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from fincome_airflow.engines import on_psycopg2
 from fincome_airflow.extract.prefetch import Prefetcher
 from fincome_airflow.extract.queries import (
     DEFAULT_CHUNK,
     DriverQuery,
-    _record_type,
     driver_query,
+    record_type,
     stream_rows,
 )
 
@@ -77,7 +78,7 @@ def month_queries(
     transaction's snapshot; elsewhere in turn on ``conn``. Leaving the block stops every reader
     and closes its connection, whether the queries were read to their end or not.
     """
-    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg2":
+    if on_psycopg2(conn.dialect):
         snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
         compiled = [driver_query(name, params, conn.dialect) for name, params in queries]
         with ReadAhead(conn.engine, snapshot, compiled, chunk=chunk, ahead=ahead) as read:
@@ -198,7 +199,7 @@ def snapshot_chunks(engine: Engine, snapshot: str, query: DriverQuery, chunk: in
 def row_type(columns: tuple[str, ...]) -> type[tuple[Any, ...]]:
     """The named tuple of a query's rows; a column that cannot name a field (a duplicate, a
     keyword, ``?column?``) is renamed ``_<position>``."""
-    return _record_type(columns) or namedtuple("ErpRow", columns, rename=True)
+    return record_type(columns) or namedtuple("ErpRow", columns, rename=True)
 
 
 def named_error(error: Exception, query: DriverQuery, engine: Engine) -> Exception:

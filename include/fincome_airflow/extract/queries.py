@@ -118,7 +118,7 @@ def stream_rows(
     result = conn.execution_options(stream_results=True, yield_per=chunk).execute(clause, bound)
     columns = tuple(result.keys())
     log.info("Extracting %s (columns: %s)", name, ", ".join(columns))
-    record = _record_type(columns)
+    record = record_type(columns)
     partitions = result.partitions(chunk)
     if conn.dialect.name == "postgresql":  # SQLite connections stay on their thread
         partitions = prefetched(partitions)
@@ -166,7 +166,7 @@ def _bind(name: str, params: Mapping[str, Any], dialect: str) -> tuple[TextClaus
 
 
 @cache
-def _record_type(columns: tuple[str, ...]) -> type[tuple[Any, ...]] | None:
+def record_type(columns: tuple[str, ...]) -> type[tuple[Any, ...]] | None:
     """The named tuple of a query's rows, or None when its columns cannot name one."""
     try:
         return namedtuple("ErpRow", columns)

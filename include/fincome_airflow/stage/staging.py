@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Select, delete, insert, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from fincome_airflow.contract import RESOURCES, Resource
+from fincome_airflow.engines import on_psycopg2
 from fincome_airflow.extract.rereads import watch_of
 from fincome_airflow.stage.hashing import canonical_with_hash, canonical_with_hash_of_plain
 from fincome_airflow.stage.write_behind import WriteBehind
@@ -164,7 +165,7 @@ class StagingWriter:
                 name=f"staging writer of run {self.run_key}",
                 depth=WRITE_BEHIND_DEPTH,
             )
-            self._copy_ahead = _writes_by_copy(self.store.engine)
+            self._copy_ahead = on_psycopg2(self.store.engine.dialect)
         return self
 
     def __exit__(self, exc_type: object, *_: object) -> None:
@@ -351,9 +352,9 @@ def _bulk_insert(
     conn: Connection, table: Any, cols: Sequence[str], rows: list[tuple[Any, ...]] | str
 ) -> None:
     """Rows (tuples of ``cols``) by ``COPY`` on PostgreSQL with psycopg2 (several times
-    faster), else executemany; ``rows`` may be in COPY's text format already
-    (:func:`_writes_by_copy`)."""
-    if not _writes_by_copy(conn.engine):
+    faster), else executemany; on PostgreSQL ``rows`` may be COPY's text already (made by
+    :meth:`StagingWriter._take` before a batch is written behind)."""
+    if not on_psycopg2(conn.dialect):
         assert not isinstance(rows, str)
         conn.execute(insert(table), [dict(zip(cols, row, strict=True)) for row in rows])
         return
@@ -368,11 +369,6 @@ def _bulk_insert(
         cursor.copy_expert(
             f"COPY {table.name} ({', '.join(cols)}) FROM STDIN", buf, size=_COPY_READ_SIZE
         )
-
-
-def _writes_by_copy(engine: Engine) -> bool:
-    """Whether :func:`_bulk_insert` writes by ``COPY`` on ``engine``."""
-    return engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg2"
 
 
 def _copy_lines(rows: Iterable[Sequence[Any]]) -> str:

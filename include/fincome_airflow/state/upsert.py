@@ -9,6 +9,8 @@ from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from fincome_airflow.engines import on_psycopg2
+
 #: Rows per statement on PostgreSQL with psycopg2 (``execute_values``). SQLAlchemy runs an
 #: ``INSERT ... ON CONFLICT`` of many rows as psycopg2's ``executemany``: one round trip per
 #: row (the 130,000 refusals of a million-invoice month waited minutes on the server).
@@ -44,7 +46,7 @@ def upsert(
         stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=updated)
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-    if dialect == "postgresql" and conn.dialect.driver == "psycopg2":
+    if on_psycopg2(conn.dialect):
         _execute_values(conn, stmt, columns, rows)
     else:
         conn.execute(stmt, list(rows))
