@@ -15,6 +15,8 @@ import psutil
 import pytest
 from support.airflow import migrated_airflow
 
+from fincome_airflow.airflow_cli import airflow_argv
+from fincome_dev import airflow_command
 from fincome_dev.airflow_forkserver import CPU_LOG, ForkedProcess
 
 pytestmark = pytest.mark.timeout(300)
@@ -53,13 +55,30 @@ def test_the_modules_the_server_preloads_read_no_setting_at_import():
     assert done.stdout.splitlines()[-1] == "[]", done.stdout
 
 
-def test_a_forked_command_prints_and_exits_as_the_command_run_alone(runtime):
+def run_alone(runtime, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, env=runtime.env, cwd=runtime.home, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_forked_command_prints_and_exits_as_the_airflow_script_run_alone(runtime):
     command = ("config", "get-value", "core", "dags_folder")
     forked = runtime.cli(*command)
-    alone = runtime._run_process(command, runtime.env, 120)
+    alone = run_alone(runtime, airflow_argv(*command))
     assert runtime._fork_server is not None and runtime._fork_server.alive()
     assert forked.returncode == alone.returncode == 0
     assert forked.stdout == alone.stdout == runtime.env["AIRFLOW__CORE__DAGS_FOLDER"] + "\n"
+
+
+@pytest.mark.parametrize("normal_exit", [True, False], ids=["normal exit", "no teardown"])
+def test_a_command_run_by_airflow_command_exits_as_the_airflow_script(runtime, normal_exit):
+    """The commands of a runtime run as their own processes (``--normal-exit``) and its
+    unforkable components (``os._exit``) give the ``airflow`` script's output and status."""
+    for command, status in ((("version",), 0), (("dags", "list-import-errors", "-o", "x"), 2)):
+        alone = run_alone(runtime, airflow_argv(*command))
+        ours = run_alone(runtime, airflow_command.argv(*command, normal_exit=normal_exit))
+        assert ours.returncode == alone.returncode == status, ours.stderr[-2000:]
+        assert ours.stdout == alone.stdout
 
 
 def test_a_failing_command_gives_its_exit_status_and_error(runtime):

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeVar
 
-from fincome_airflow.airflow_cli import airflow_argv
+from fincome_dev import airflow_command
 from fincome_dev.airflow_forkserver import ForkedProcess, ForkServer, settings_of, stop_tree
 from fincome_sandbox.launcher import free_port
 
@@ -193,8 +193,10 @@ class AirflowRuntime:
         return f"http://127.0.0.1:{self.api_port}"
 
     def command(self, *args: str) -> list[str]:
-        """Return the argv running ``airflow <args>`` with this interpreter's Airflow."""
-        return airflow_argv(*args)
+        """Return the argv running ``airflow <args>`` as a process of its own, with this
+        interpreter's Airflow (:mod:`~fincome_dev.airflow_command`: each Param schema checked
+        once, the interpreter's normal exit)."""
+        return airflow_command.argv(*args, normal_exit=True)
 
     def cli(
         self,
@@ -288,7 +290,7 @@ class AirflowRuntime:
                 continue
             with log_file.open("ab") as out:
                 self.processes[component] = subprocess.Popen(
-                    [sys.executable, "-P", "-m", "fincome_dev.airflow_command", component],
+                    airflow_command.argv(component),
                     env=component_env,
                     cwd=self.home,
                     stdout=out,
