@@ -16,7 +16,9 @@ copy of the one the session migrates:
 4. ``rerun``: scheduler stopped, the headless ``airflow dags test`` of October.
 
 The one shell of each step gets the runtime's environment (``AIRFLOW_HOME`` and settings, the
-venv first on ``PATH``), as a user's terminal would have it.
+venv first on ``PATH``), as a user's terminal would have it; the ``airflow`` its lines call runs
+the ``airflow`` script's ``main()`` in a child of the runtime's fork server
+(``fincome_dev.airflow_shim``), with the shell's environment, directory and exit status.
 """
 
 from __future__ import annotations
@@ -59,10 +61,11 @@ API_TASKS = {
 
 
 def shell(af: AirflowRuntime, code: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run a recipe in bash with the runtime's environment; fail with its output."""
+    """Run a recipe in bash with the runtime's environment, its ``airflow`` the runtime's (run
+    by its fork server, ``AirflowRuntime.shell_env``); fail with its output."""
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", code],
-        env=af.env,
+        env=af.shell_env(),
         cwd=REPO,
         capture_output=True,
         text=True,

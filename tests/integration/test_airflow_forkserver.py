@@ -155,3 +155,31 @@ def test_the_server_stopped_stops_its_component_and_gives_its_status(runtime):
     # Reaped by the server (its CPU counted), not left behind: a status, not the SIGKILL of
     # a server gone without one.
     assert process.wait(timeout=5) != -signal.SIGKILL
+
+
+def forked_argvs(runtime) -> list[list[str]]:
+    lines = Path(runtime.env[CPU_LOG]).read_text().splitlines()
+    return [json.loads(line)["argv"] for line in lines]
+
+
+def test_a_shells_airflow_runs_in_a_child_of_the_server_with_the_shells_status(runtime):
+    shell = runtime.shell_env()
+    code = (
+        "airflow config get-value core dags_folder\n"
+        "airflow variables get no_such_variable_of_the_shim || echo status=$?\n"
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE=Asia/Tokyo airflow config get-value core default_timezone"
+    )
+    done = subprocess.run(
+        ["bash", "-eu", "-c", code], env=shell, cwd=runtime.home, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == [
+        runtime.env["AIRFLOW__CORE__DAGS_FOLDER"],
+        "status=1",
+        "Asia/Tokyo",  # a setting of its own: the plain script, not the server
+    ]
+    assert "no_such_variable_of_the_shim" in done.stderr
+    argvs = forked_argvs(runtime)
+    assert ["config", "get-value", "core", "dags_folder"] in argvs
+    assert ["variables", "get", "no_such_variable_of_the_shim"] in argvs
+    assert ["config", "get-value", "core", "default_timezone"] not in argvs

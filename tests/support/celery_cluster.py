@@ -38,8 +38,8 @@ import psutil
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from fincome_airflow.airflow_cli import airflow_argv
 from fincome_dev.airflow_env import (
-    airflow_argv,
     airflow_environ,
     free_port,
     stop_process_trees,

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeVar
 
-from fincome_dev import airflow_command
+from fincome_dev import airflow_command, airflow_shim
 from fincome_dev.airflow_forkserver import ForkedProcess, ForkServer, settings_of, stop_tree
 from fincome_sandbox.launcher import free_port
 
@@ -246,6 +246,16 @@ class AirflowRuntime:
             process.communicate()
             raise
         return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+    def shell_env(self) -> dict[str, str]:
+        """The environment of a shell whose ``airflow`` is the runtime's: in a child of its fork
+        server (:mod:`~fincome_dev.airflow_shim`, first on ``PATH``) when it forks its commands,
+        else the venv's script."""
+        server = self._server_for(self.env)
+        if server is None:
+            return dict(self.env)
+        shim = airflow_shim.install(self.home / ".airflow-shim", server.path, server.settings)
+        return {**self.env, **shim}
 
     def _server_for(self, env: Mapping[str, str]) -> ForkServer | None:
         """The fork server when it can run a command with ``env`` (started on first use)."""

@@ -374,6 +374,28 @@ def _read_line(conn: socket.socket) -> bytes:
     return line
 
 
+def spawn_at(
+    path: Path, argv: Sequence[str], env: Mapping[str, str], cwd: Path, stdout: Path, stderr: Path
+) -> ForkedProcess:
+    """Ask the server listening on ``path`` to start ``airflow <argv>`` in a child, its output
+    appended to ``stdout``, ``stderr``."""
+    request = {"argv": list(argv), "env": dict(env), "cwd": str(cwd)}
+    request |= {"stdout": str(stdout), "stderr": str(stderr)}
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.settimeout(_HANDSHAKE_TIMEOUT)
+        conn.connect(str(path))
+        _send(conn, request)
+        started = json.loads(_read_line(conn) or "{}")
+        if "pid" not in started:
+            raise RuntimeError(f"airflow {' '.join(argv)} did not start: {started}")
+        conn.settimeout(None)
+    except BaseException:
+        conn.close()
+        raise
+    return ForkedProcess(["airflow", *argv], started["pid"], conn)
+
+
 @dataclass
 class ForkServer:
     """The client of one running server (:meth:`start` it, :meth:`run` commands, :meth:`spawn`
@@ -424,21 +446,7 @@ class ForkServer:
         self, argv: Sequence[str], env: Mapping[str, str], cwd: Path, stdout: Path, stderr: Path
     ) -> ForkedProcess:
         """Start ``airflow <argv>`` in a child, its output appended to ``stdout``, ``stderr``."""
-        request = {"argv": list(argv), "env": dict(env), "cwd": str(cwd)}
-        request |= {"stdout": str(stdout), "stderr": str(stderr)}
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            conn.settimeout(_HANDSHAKE_TIMEOUT)
-            conn.connect(str(self.path))
-            _send(conn, request)
-            started = json.loads(_read_line(conn) or "{}")
-            if "pid" not in started:
-                raise RuntimeError(f"airflow {' '.join(argv)} did not start: {started}")
-            conn.settimeout(None)
-        except BaseException:
-            conn.close()
-            raise
-        return ForkedProcess(["airflow", *argv], started["pid"], conn)
+        return spawn_at(self.path, argv, env, cwd, stdout, stderr)
 
     def run(
         self, argv: Sequence[str], env: Mapping[str, str], cwd: Path, timeout: float
