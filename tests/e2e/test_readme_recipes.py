@@ -200,7 +200,7 @@ def recipes_run(tmp_path_factory, create_pg_database, create_airflow_pg_database
         result["runs"] = dag_runs(af)
         result["audits"] = state_rows(state_url)
         result["sandbox"] = {resource: len(items) for resource, items in sandbox.dump().items()}
-        af.stop()
+        af.stop(*SCHEDULING)  # the fork server stays: the rerun's airflow runs in it too
 
         sandbox.reset_stats()
         result["rerun_output"] = shell(af, recipe("rerun")).stdout

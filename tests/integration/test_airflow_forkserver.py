@@ -17,7 +17,7 @@ from support.airflow import migrated_airflow
 
 from fincome_airflow.airflow_cli import airflow_argv
 from fincome_dev import airflow_command
-from fincome_dev.airflow_forkserver import CPU_LOG, ForkedProcess
+from fincome_dev.airflow_forkserver import CPU_LOG, ForkedProcess, settings_of
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -61,6 +61,24 @@ def run_alone(runtime, argv: list[str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_the_settings_a_child_may_change_are_all_but_airflows_read_at_import():
+    env = {
+        "AIRFLOW_HOME": "/h",
+        "AIRFLOW__CORE__DAGS_FOLDER": "/d",
+        "_AIRFLOW_PATCH_GEVENT": "1",
+        "PATH": "/bin",
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": "{}",
+        "AIRFLOW_CONN_ERP_DB": "sqlite://",
+        "FINCOME_REPORTS_DIR": "/r",
+    }
+    assert settings_of(env) == {
+        "AIRFLOW_HOME": "/h",
+        "AIRFLOW__CORE__DAGS_FOLDER": "/d",
+        "_AIRFLOW_PATCH_GEVENT": "1",
+        "PATH": "/bin",
+    }
+
+
 def test_a_forked_command_prints_and_exits_as_the_airflow_script_run_alone(runtime):
     command = ("config", "get-value", "core", "dags_folder")
     forked = runtime.cli(*command)
@@ -70,15 +88,21 @@ def test_a_forked_command_prints_and_exits_as_the_airflow_script_run_alone(runti
     assert forked.stdout == alone.stdout == runtime.env["AIRFLOW__CORE__DAGS_FOLDER"] + "\n"
 
 
-@pytest.mark.parametrize("normal_exit", [True, False], ids=["normal exit", "no teardown"])
-def test_a_command_run_by_airflow_command_exits_as_the_airflow_script(runtime, normal_exit):
+@pytest.mark.parametrize(
+    ("command", "status", "normal_exit"),
+    [(("version",), 0, True), (("dags", "list-import-errors", "-o", "x"), 2, False)],
+    ids=["normal exit", "no teardown"],
+)
+def test_a_command_run_by_airflow_command_exits_as_the_airflow_script(
+    runtime, command, status, normal_exit
+):
     """The commands of a runtime run as their own processes (``--normal-exit``) and its
     unforkable components (``os._exit``) give the ``airflow`` script's output and status."""
-    for command, status in ((("version",), 0), (("dags", "list-import-errors", "-o", "x"), 2)):
-        alone = run_alone(runtime, airflow_argv(*command))
-        ours = run_alone(runtime, airflow_command.argv(*command, normal_exit=normal_exit))
-        assert ours.returncode == alone.returncode == status, ours.stderr[-2000:]
-        assert ours.stdout == alone.stdout
+    alone = run_alone(runtime, airflow_argv(*command))
+    ours = run_alone(runtime, airflow_command.argv(*command, normal_exit=normal_exit))
+    assert ours.returncode == alone.returncode == status, ours.stderr[-2000:]
+    assert ours.stdout == alone.stdout
+    assert ours.stderr.splitlines()[-1:] == alone.stderr.splitlines()[-1:]
 
 
 def test_a_failing_command_gives_its_exit_status_and_error(runtime):
