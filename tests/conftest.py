@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support import cpu_report, schedule, throwaway
+from support import cpu_report, leftovers, schedule, throwaway
 from support.airflow import migrate_template
 from support.dist import build_wheel
 from support.network import refuse_network
@@ -54,8 +54,10 @@ FOLDER_MARKERS = {
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Where the CPU goes, on demand (:mod:`support.cpu_report`)."""
+    """Where the CPU goes, on demand (:mod:`support.cpu_report`); no process left behind
+    (:mod:`support.leftovers`)."""
     cpu_report.register(config)
+    leftovers.register(config)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

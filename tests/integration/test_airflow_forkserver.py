@@ -61,7 +61,10 @@ def run_alone(runtime, argv: list[str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_settings_a_child_may_change_are_all_but_airflows_read_at_import():
+def test_the_settings_a_child_cannot_change_are_airflows_and_the_paths():
+    """OpenLineage's too: a command setting its transport runs as its own process, whose
+    normal exit shuts the listener's process pool down (a forked child's ``os._exit`` would
+    leave its worker processes behind)."""
     env = {
         "AIRFLOW_HOME": "/h",
         "AIRFLOW__CORE__DAGS_FOLDER": "/d",
@@ -76,6 +79,7 @@ def test_the_settings_a_child_may_change_are_all_but_airflows_read_at_import():
         "AIRFLOW__CORE__DAGS_FOLDER": "/d",
         "_AIRFLOW_PATCH_GEVENT": "1",
         "PATH": "/bin",
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": "{}",
     }
 
 

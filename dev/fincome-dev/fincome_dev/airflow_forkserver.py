@@ -50,10 +50,6 @@ from fincome_dev.schema_checks import check_each_schema_once
 #: cannot run in a child of a server started without it.
 _READ_AT_IMPORT = ("AIRFLOW__", "_AIRFLOW")
 _EXACT = frozenset({"AIRFLOW_HOME", "AIRFLOW_CONFIG", "PATH", "PYTHONPATH"})
-#: Settings whose readers the server never imports (the OpenLineage provider's, imported with
-#: the plugins of a command): a child reads the ones its command gives
-#: (``tests/e2e/test_lineage_events.py`` sets its transport so).
-_READ_IN_CHILDREN = ("AIRFLOW__OPENLINEAGE__",)
 READY = "fincome-forkserver-ready"
 #: Seconds a client waits for the server to fork its child and give its pid.
 _HANDSHAKE_TIMEOUT = 60.0
@@ -67,11 +63,7 @@ PROFILE = "FINCOME_FORKSERVER_PROFILE"
 
 def settings_of(env: Mapping[str, str]) -> dict[str, str]:
     """The part of an environment the server's children cannot change."""
-    return {
-        k: v
-        for k, v in env.items()
-        if (k in _EXACT or k.startswith(_READ_AT_IMPORT)) and not k.startswith(_READ_IN_CHILDREN)
-    }
+    return {k: v for k, v in env.items() if k in _EXACT or k.startswith(_READ_AT_IMPORT)}
 
 
 def stop_tree(pid: int, timeout: float = 15.0) -> None:
