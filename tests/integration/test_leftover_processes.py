@@ -3,10 +3,11 @@ run of its own whose test leaves a process behind, or stops it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
-import textwrap
+import uuid
 from pathlib import Path
 
 import psutil
@@ -23,21 +24,32 @@ def pytest_configure(config):
 """
 
 TEST = """
-import subprocess, sys
-from pathlib import Path
+import subprocess
 
 def test_starts_a_sleeper():
-    sleeper = subprocess.Popen(["sleep", "300"], start_new_session=True)
-    Path("sleeper.pid").write_text(str(sleeper.pid))
+    sleeper = subprocess.Popen(["sleep", "{seconds}"], start_new_session=True)
     if {stop}:
         sleeper.kill()
         sleeper.wait()
 """
 
 
-def inner_run(tmp_path: Path, *, stop: bool) -> tuple[subprocess.CompletedProcess[str], int]:
+def sleepers(seconds: str) -> list[psutil.Process]:
+    """The live ``sleep <seconds>`` processes (the inner test's, by its unique argument)."""
+    found = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if process.cmdline() == ["sleep", seconds] and process.status() != "zombie":
+                found.append(process)
+    return found
+
+
+def inner_run(tmp_path: Path, *, stop: bool) -> tuple[subprocess.CompletedProcess[str], str]:
+    """A pytest run of its own whose test starts ``sleep <seconds>`` (a value of its own) and
+    stops it or not; the sleeper is killed afterwards if it is still there."""
+    seconds = f"300.{uuid.uuid4().int % 10**9}"
     (tmp_path / "conftest.py").write_text(CONFTEST)
-    (tmp_path / "test_inner.py").write_text(textwrap.dedent(TEST.format(stop=stop)))
+    (tmp_path / "test_inner.py").write_text(TEST.format(seconds=seconds, stop=stop))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_XDIST_WORKER", RUN_ENV)}
     env |= {"PYTHONPATH": str(TESTS), GRACE_ENV: "1"}
     done = subprocess.run(
@@ -48,26 +60,24 @@ def inner_run(tmp_path: Path, *, stop: bool) -> tuple[subprocess.CompletedProces
         text=True,
         timeout=120,
     )
-    return done, int((tmp_path / "sleeper.pid").read_text())
-
-
-def stopped(pid: int) -> bool:
-    return not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    return done, seconds
 
 
 def test_a_process_left_behind_is_named_stopped_and_fails_the_run(tmp_path):
-    done, pid = inner_run(tmp_path, stop=False)
-    still_there = not stopped(pid)
-    if still_there:  # the check failed to stop it: not left to the end of this run
-        psutil.Process(pid).kill()
-    assert not still_there
-    assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout[-3000:]
+    done, seconds = inner_run(tmp_path, stop=False)
+    left = sleepers(seconds)
+    for process in left:  # the check failed to stop it: not left to the end of this run
+        process.kill()
+    output = done.stdout[-3000:] + done.stderr[-3000:]
+    assert left == [], output
+    assert done.returncode == pytest.ExitCode.TESTS_FAILED, output
     assert "1 passed" in done.stdout
     assert "Processes left behind by the tests (stopped now):" in done.stdout
-    assert f"pid {pid} (sleep 300" in done.stdout
+    assert f"(sleep {seconds}, cwd {tmp_path})" in done.stdout
 
 
 def test_a_run_whose_processes_all_ended_passes(tmp_path):
-    done, _pid = inner_run(tmp_path, stop=True)
+    done, seconds = inner_run(tmp_path, stop=True)
+    assert sleepers(seconds) == []
     assert done.returncode == pytest.ExitCode.OK, done.stdout[-3000:]
     assert "left behind" not in done.stdout

@@ -61,7 +61,8 @@ class LeftoverCheck:
         for process in psutil.process_iter():
             if process.pid in ours:
                 continue
-            with contextlib.suppress(psutil.Error):
+            # A process gone meanwhile, or one that cannot be read, is not this run's.
+            with contextlib.suppress(psutil.Error, OSError, ValueError):
                 if process.environ().get(RUN_ENV) == self.run and process.status() != "zombie":
                     found.append(process)
         return found
