@@ -31,10 +31,15 @@ def runtime(tmp_path_factory, airflow_db_template):
         yield af
 
 
+def cpu_log(runtime) -> list[dict]:
+    """The lines the server logged, one per reaped child (:data:`CPU_LOG`)."""
+    return [json.loads(line) for line in Path(runtime.env[CPU_LOG]).read_text().splitlines()]
+
+
 def test_each_reaped_command_is_logged_with_its_cpu_and_the_test_that_ran_it(runtime):
     runtime.cli("version")
-    lines = Path(runtime.env[CPU_LOG]).read_text().splitlines()
-    mine = [line for line in map(json.loads, lines) if line["argv"] == ["version"]]
+    lines = cpu_log(runtime)
+    mine = [line for line in lines if line["argv"] == ["version"]]
     assert mine, lines
     assert mine[-1]["user"] + mine[-1]["system"] > 0
     assert mine[-1]["wall"] > 0
@@ -186,11 +191,6 @@ def test_the_server_stopped_stops_its_component_and_gives_its_status(runtime):
     assert process.wait(timeout=5) != -signal.SIGKILL
 
 
-def forked_argvs(runtime) -> list[list[str]]:
-    lines = Path(runtime.env[CPU_LOG]).read_text().splitlines()
-    return [json.loads(line)["argv"] for line in lines]
-
-
 def test_a_shells_airflow_runs_in_a_child_of_the_server_with_the_shells_status(runtime):
     shell = runtime.shell_env()
     code = (
@@ -208,7 +208,7 @@ def test_a_shells_airflow_runs_in_a_child_of_the_server_with_the_shells_status(r
         "Asia/Tokyo",  # a setting of its own: the plain script, not the server
     ]
     assert "no_such_variable_of_the_shim" in done.stderr
-    argvs = forked_argvs(runtime)
+    argvs = [line["argv"] for line in cpu_log(runtime)]
     assert ["config", "get-value", "core", "dags_folder"] in argvs
     assert ["variables", "get", "no_such_variable_of_the_shim"] in argvs
     assert ["config", "get-value", "core", "default_timezone"] not in argvs

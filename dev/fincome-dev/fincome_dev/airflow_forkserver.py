@@ -396,6 +396,37 @@ def spawn_at(
     return ForkedProcess(["airflow", *argv], started["pid"], conn)
 
 
+def run_at(
+    path: Path,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``airflow <argv>`` to its end in a child of the server listening on ``path``; its
+    output captured.
+
+    :raise subprocess.TimeoutExpired: still running after ``timeout`` (its tree is killed).
+    Interrupted otherwise (a signal handler raising, say), the child's tree is stopped first
+    (SIGTERM, SIGKILL after 5 s).
+    """
+    with tempfile.TemporaryDirectory(prefix="airflow-cmd-") as tmp:
+        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        child = spawn_at(path, argv, env, cwd, out, err)
+        try:
+            returncode = child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            stop_tree(child.pid, timeout=0)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(5)  # reaped by the server
+            raise subprocess.TimeoutExpired(child.args, timeout) from None
+        except BaseException:
+            stop_tree(child.pid, timeout=5)
+            raise
+        read = lambda output: output.read_bytes() if output.exists() else b""  # noqa: E731
+        return subprocess.CompletedProcess(child.args, returncode, read(out), read(err))
+
+
 @dataclass
 class ForkServer:
     """The client of one running server (:meth:`start` it, :meth:`run` commands, :meth:`spawn`
@@ -455,18 +486,11 @@ class ForkServer:
 
         :raise subprocess.TimeoutExpired: still running after ``timeout`` (its tree is stopped).
         """
-        with tempfile.TemporaryDirectory(prefix="airflow-cmd-") as tmp:
-            out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
-            child = self.spawn(argv, env, cwd, out, err)
-            try:
-                child.wait(timeout)
-            except subprocess.TimeoutExpired:
-                stop_tree(child.pid, timeout=0)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    child.wait(5)  # reaped by the server
-                raise subprocess.TimeoutExpired(child.args, timeout) from None
-            read = lambda path: path.read_text(errors="replace") if path.exists() else ""  # noqa: E731
-            return subprocess.CompletedProcess(child.args, child.wait(), read(out), read(err))
+        done = run_at(self.path, argv, env, cwd, timeout)
+        text = lambda output: output.decode(errors="replace")  # noqa: E731
+        return subprocess.CompletedProcess(
+            done.args, done.returncode, text(done.stdout), text(done.stderr)
+        )
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the server and any child still running (SIGTERM, then SIGKILL after

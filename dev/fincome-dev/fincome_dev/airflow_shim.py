@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from fincome_airflow.airflow_cli import airflow_argv
-from fincome_dev.airflow_forkserver import ForkedProcess, settings_of, spawn_at, stop_tree
+from fincome_dev.airflow_forkserver import run_at, settings_of
 
 #: The server's socket, its settings (JSON) and the shim's folder, in the shell's environment.
 SOCKET_ENV = "FINCOME_AIRFLOW_SHIM_SOCKET"
@@ -59,28 +57,13 @@ def main(args: list[str]) -> int:
     if SOCKET_ENV not in os.environ or settings_of(env) != server_settings:
         argv = airflow_argv(*args)
         os.execve(argv[0], argv, env)  # noqa: S606 - the plain script, in the shim's place
-    with tempfile.TemporaryDirectory(prefix="airflow-shim-") as tmp:
-        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
-        child = spawn_at(Path(os.environ[SOCKET_ENV]), args, env, Path.cwd(), out, err)
-        returncode = _wait(child)
-        for path, stream in ((out, sys.stdout.buffer), (err, sys.stderr.buffer)):
-            if path.exists():
-                with path.open("rb") as source:
-                    shutil.copyfileobj(source, stream)
-            stream.flush()
-    return returncode
-
-
-def _wait(child: ForkedProcess) -> int:
-    """The child's exit status as a shell gives it (128 + the signal that ended it); a shim
-    told to stop (SIGTERM, SIGINT) stops the child with its tree first."""
-    signal.signal(signal.SIGTERM, _raise_exit)
-    try:
-        returncode = child.wait()
-    except BaseException:
-        stop_tree(child.pid, timeout=5)
-        raise
-    return 128 - returncode if returncode < 0 else returncode
+    signal.signal(signal.SIGTERM, _raise_exit)  # the child's tree is stopped, then the shim
+    done = run_at(Path(os.environ[SOCKET_ENV]), args, env, Path.cwd())
+    for output, stream in ((done.stdout, sys.stdout.buffer), (done.stderr, sys.stderr.buffer)):
+        stream.write(output)
+        stream.flush()
+    # As a shell gives it: 128 + the signal that ended the child.
+    return 128 - done.returncode if done.returncode < 0 else done.returncode
 
 
 def _raise_exit(signum: int, _frame: object) -> None:
