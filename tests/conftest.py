@@ -26,6 +26,8 @@ from support.pg_airflow import AirflowTemplate
 from support.shared import made_once, session_root
 from support.throwaway import ThrowawayDatabases
 
+from fincome_dev import import_gc
+
 TESTS = Path(__file__).resolve().parent
 
 # Airflow reads these at import time: no examples, the project's folders, a private home.
@@ -55,9 +57,17 @@ FOLDER_MARKERS = {
 
 def pytest_configure(config: pytest.Config) -> None:
     """Where the CPU goes, on demand (:mod:`support.cpu_report`); no process left behind
-    (:mod:`support.leftovers`)."""
+    (:mod:`support.leftovers`); no garbage collection while the test modules are imported
+    (:mod:`fincome_dev.import_gc`), unless pytest-xdist's controller, which collects none."""
     cpu_report.register(config)
     leftovers.register(config)
+    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses", 0):
+        import_gc.pause()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The imported modules and collected tests stay for the session: out of its collections."""
+    import_gc.keep_imported()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

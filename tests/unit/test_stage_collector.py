@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 
 import pytest
 
 from fincome_airflow.stage.collector import fewer_collections
 
 
-def test_collector_settings_are_raised_inside_and_restored_after_even_on_error() -> None:
+@pytest.fixture
+def nothing_frozen() -> Iterator[None]:
+    """A process that froze no object (the test session freezes its imports: thawed meanwhile)."""
+    frozen = gc.get_freeze_count()
+    gc.unfreeze()
+    yield
+    if frozen:
+        gc.freeze()
+
+
+def test_collector_settings_are_raised_inside_and_restored_after_even_on_error(
+    nothing_frozen,
+) -> None:
     before = gc.get_threshold()
     assert gc.get_freeze_count() == 0
     with pytest.raises(RuntimeError), fewer_collections(50_000):
@@ -29,3 +42,11 @@ def test_cycles_made_inside_the_block_are_still_collected() -> None:
         node.self = node
         del node
         assert gc.collect() >= 1
+
+
+def test_objects_frozen_before_the_block_stay_frozen_after_it() -> None:
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    with fewer_collections(50_000):
+        assert gc.get_freeze_count() >= frozen
+    assert gc.get_freeze_count() >= frozen > 0

@@ -1,6 +1,7 @@
 """``python -P -m fincome_dev.airflow_command [--normal-exit] <args>``: ``airflow <args>`` (the
 ``airflow`` script's own ``main()``) with each Param schema checked once
-(:mod:`fincome_dev.schema_checks`), ending without the interpreter's teardown, as the fork
+(:mod:`fincome_dev.schema_checks`) and Airflow's imports left out of garbage collections
+(:mod:`fincome_dev.import_gc`), ending without the interpreter's teardown, as the fork
 server's children do (:func:`~fincome_dev.forkchild.exit_after`), unless ``--normal-exit``.
 
 A local runtime's components that cannot be forked run so
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import sys
 
+from fincome_dev import import_gc
 from fincome_dev.forkchild import exit_after
 from fincome_dev.schema_checks import check_each_schema_once
 
@@ -29,9 +31,11 @@ def argv(*args: str, normal_exit: bool = False) -> list[str]:
 
 
 def main() -> None:
+    import_gc.pause()
     from airflow.__main__ import main as airflow_main
 
     check_each_schema_once()
+    import_gc.keep_imported()
 
     args = sys.argv[1:]
     normal_exit = args[:1] == [NORMAL_EXIT]

@@ -44,6 +44,7 @@ from typing import Any, NoReturn
 
 import psutil
 
+from fincome_dev import import_gc
 from fincome_dev.forkchild import exit_after, redirect_stdio
 from fincome_dev.schema_checks import check_each_schema_once
 
@@ -173,15 +174,6 @@ def _check_single_threaded(step: str) -> None:
         raise RuntimeError(f"{step} started threads: {threading.enumerate()}")
 
 
-def _freeze_for_children() -> None:
-    """Move every object the server holds out of the garbage collector's sight
-    (:func:`gc.freeze`, as Airflow's LocalExecutor does before it forks its workers): a child's
-    collections would otherwise traverse Airflow's whole import graph again and again, touching
-    (so copying) every page it shares with the server. It halved the CPU of a ``dags test``
-    child (9.3 -> 3.9 s each, ten monthly runs)."""
-    gc.freeze()
-
-
 def _send(conn: socket.socket, message: dict[str, Any]) -> None:
     conn.sendall(json.dumps(message).encode() + b"\n")
 
@@ -264,7 +256,7 @@ class _Server:
         if not self.api_built and tuple(request["argv"][:2]) in _IN_PROCESS_API:
             _build_in_process_api()
             _check_single_threaded("building the in-process Execution API")
-            _freeze_for_children()
+            import_gc.freeze_kept()
             self.api_built = True
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
@@ -276,7 +268,8 @@ class _Server:
             self.started[pid] = (request["argv"], test, time.monotonic())
 
     def _become_child(self) -> None:  # pragma: no cover - forked
-        """Leave the server's signals and sockets behind."""
+        """Leave the server's signals and sockets behind; collect garbage again."""
+        import_gc.resume()
         signal.set_wakeup_fd(-1)
         for signum in (signal.SIGCHLD, signal.SIGTERM):
             signal.signal(signum, signal.SIG_DFL)
@@ -328,12 +321,13 @@ def serve(path: str) -> NoReturn:
 
     Only :data:`READY` goes to the client's pipe: what the warm-up prints (an import's warning
     on stdout, say) goes to the server's log with its stderr."""
+    import_gc.pause()  # for the server's life: its children resume collections
     sys.stdout.flush()
     to_client = os.dup(1)
     os.dup2(2, 1)
     _warm()
     _check_single_threaded("the warm-up")
-    _freeze_for_children()
+    import_gc.freeze_kept()
     server = _Server(path)
     sys.stdout.flush()
     os.write(to_client, f"{READY}\n".encode())
