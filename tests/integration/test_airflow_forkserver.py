@@ -54,6 +54,30 @@ def test_the_servers_objects_are_frozen_out_of_its_childrens_collections(runtime
     assert mine[-1]["frozen"] > 100_000, mine[-1]
 
 
+def test_a_child_collects_garbage_though_its_server_does_not(tmp_path):
+    """The server pauses the collector for its life; a child it forks starts it again, its
+    server's objects left frozen."""
+    code = (
+        "import gc, os, sys\n"
+        "from fincome_dev import import_gc\n"
+        "from fincome_dev.airflow_forkserver import _Server\n"
+        "import_gc.pause(); import_gc.freeze_kept()\n"
+        "server = _Server(sys.argv[1])\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    server._become_child()\n"
+        "    print(gc.isenabled(), gc.get_freeze_count() > 0, flush=True)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "print(gc.isenabled(), flush=True)\n"
+    )
+    socket_path = str(tmp_path / "socket")
+    done = subprocess.run(
+        [sys.executable, "-c", code, socket_path], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines() == ["True True", "False"], done.stdout + done.stderr
+
+
 def test_the_modules_the_server_preloads_read_no_setting_at_import():
     """``dag_parts`` and the UI read ``FINCOME_*`` variables a command may change: each child
     imports them with its own environment, so no preloaded module may import them."""
