@@ -15,13 +15,16 @@ venv: $(STAMP)
 # The production distribution (include/) and the development ones (dev/: sandbox, reference ERP,
 # demo/bench/reliability tools), all editable.
 DISTS := include dev/fincome-erp dev/fincome-sandbox dev/fincome-dev
+# uv (pinned in constraints.txt) installs the pinned set into the venv: the same packages as pip,
+# in a fraction of its time.
+UV_PIP := $(BIN)/uv pip install --quiet --python $(BIN)/python
 
 $(STAMP): requirements.txt constraints.txt $(addsuffix /pyproject.toml,$(DISTS))
 	.ci/system-packages
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
-	$(BIN)/pip install --quiet --no-deps $(addprefix -e ,$(DISTS))
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt uv
+	$(UV_PIP) -r requirements.txt -c constraints.txt
+	$(UV_PIP) --no-deps $(addprefix -e ,$(DISTS))
 	touch $(STAMP)
 
 lint: venv
