@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from support import cpu_report, leftovers, schedule, throwaway
-from support.airflow import migrate_template
+from support.airflow import FORK_COMMANDS_ENV, migrate_template
 from support.dist import build_wheel
 from support.network import refuse_network
 from support.paths import REPO
@@ -178,6 +178,24 @@ def state_db_url(request, tmp_path) -> str:
 
 # --- Fincome sandbox fixtures (owned by the sandbox; see dev/fincome-sandbox) ------------------
 SANDBOX_API_KEY = "sandbox-test-key"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sandboxes_forked(tmp_path_factory) -> Iterator[None]:
+    """The session's sandboxes forked from one server that imported their code once
+    (:mod:`fincome_dev.sandbox_forks`, started at the first), unless
+    ``FINCOME_TEST_FORK_COMMANDS=0``; stopped last, with any sandbox left."""
+    if os.environ.get(FORK_COMMANDS_ENV, "1") == "0":
+        yield
+        return
+    from fincome_dev.sandbox_forks import ForkedSandboxes
+    from fincome_sandbox import launcher
+
+    spawner = ForkedSandboxes(tmp_path_factory.getbasetemp() / "sandbox-forkserver.log")
+    replaced = launcher.set_spawner(spawner)
+    yield
+    launcher.set_spawner(replaced)
+    spawner.stop()
 
 
 @pytest.fixture

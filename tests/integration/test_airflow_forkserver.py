@@ -1,4 +1,4 @@
-"""The tests' fork server for ``airflow`` commands and components
+"""The tests' fork server (``fincome_dev.forkserver``) running ``airflow`` commands and components
 (``fincome_dev.airflow_forkserver``): a command run by it gives what the same command run as its
 own process gives; a component started by it serves, stops and dies as its own process would."""
 
@@ -17,7 +17,8 @@ from support.airflow import migrated_airflow
 
 from fincome_airflow.airflow_cli import airflow_argv
 from fincome_dev import airflow_command
-from fincome_dev.airflow_forkserver import CPU_LOG, ForkedProcess, settings_of
+from fincome_dev.airflow_forkserver import settings_of
+from fincome_dev.forkserver import CPU_LOG, ForkedProcess
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -60,9 +61,10 @@ def test_a_child_collects_garbage_though_its_server_does_not(tmp_path):
     code = (
         "import gc, os, sys\n"
         "from fincome_dev import import_gc\n"
-        "from fincome_dev.airflow_forkserver import _Server\n"
+        "from fincome_dev import airflow_forkserver\n"
+        "from fincome_dev.forkserver import _Server\n"
         "import_gc.pause(); import_gc.freeze_kept()\n"
-        "server = _Server(sys.argv[1])\n"
+        "server = _Server(sys.argv[1], airflow_forkserver)\n"
         "pid = os.fork()\n"
         "if pid == 0:\n"
         "    server._become_child()\n"

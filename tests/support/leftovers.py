@@ -19,7 +19,7 @@ import uuid
 import psutil
 import pytest
 
-from fincome_dev.airflow_forkserver import stop_tree
+from fincome_dev.forkserver import stop_tree
 
 RUN_ENV = "PYTEST_FINCOME_RUN"
 #: Seconds a process still stopping gets when the run ends (a test of the check shortens it).

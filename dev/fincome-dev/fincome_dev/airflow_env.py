@@ -38,8 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeVar
 
-from fincome_dev import airflow_command, airflow_shim
-from fincome_dev.airflow_forkserver import ForkedProcess, ForkServer, settings_of, stop_tree
+from fincome_dev import airflow_command, airflow_forkserver, airflow_shim
+from fincome_dev.airflow_forkserver import settings_of
+from fincome_dev.forkserver import ForkedProcess, ForkServer, stop_tree
 from fincome_sandbox.launcher import free_port
 
 T = TypeVar("T")
@@ -139,7 +140,7 @@ Process = subprocess.Popen | ForkedProcess
 
 def stop_process_tree(process: Process, timeout: float = 15.0) -> None:
     """SIGTERM the process group and every descendant, then SIGKILL what is left after
-    ``timeout`` seconds (:func:`~fincome_dev.airflow_forkserver.stop_tree`); reap the process."""
+    ``timeout`` seconds (:func:`~fincome_dev.forkserver.stop_tree`); reap the process."""
     stop_tree(process.pid, timeout=timeout)
     with suppress(subprocess.TimeoutExpired):
         process.wait(timeout=5)
@@ -254,7 +255,9 @@ class AirflowRuntime:
         server = self._server_for(self.env)
         if server is None:
             return dict(self.env)
-        shim = airflow_shim.install(self.home / ".airflow-shim", server.path, server.settings)
+        shim = airflow_shim.install(
+            self.home / ".airflow-shim", server.path, settings_of(server.env)
+        )
         return {**self.env, **shim}
 
     def _server_for(self, env: Mapping[str, str]) -> ForkServer | None:
@@ -262,11 +265,14 @@ class AirflowRuntime:
         if not self.fork_commands or settings_of(env) != settings_of(self.env):
             return None
         server = self._fork_server
-        if server is not None and (not server.alive() or server.settings != settings_of(self.env)):
+        stale = server is not None and settings_of(server.env) != settings_of(self.env)
+        if server is not None and (not server.alive() or stale):
             self._former_servers.append(server)  # its components, if any, keep running
             server = None
         if server is None:
-            server = ForkServer.start(self.env, self.home, self.log_path("forkserver"))
+            server = ForkServer.start(
+                airflow_forkserver.__name__, self.env, self.home, self.log_path("forkserver")
+            )
             self._fork_server = server
         return server
 

@@ -1,95 +1,39 @@
-"""A fork server for the ``airflow`` commands and components of one local runtime (tests and
-tools only).
+"""The Airflow program of the tests' fork server (:mod:`fincome_dev.forkserver`): the
+``airflow`` commands and components of one local runtime (tests and tools only).
 
 Every ``airflow dags test`` pays about 6 s of CPU before its first task: importing Airflow and its
 CLI (~1.7 s) and building the in-process Execution API that ``dags test`` serves its tasks with
 (Cadwyn's versioned routers, ~4.5 s). The server pays that once per runtime (the Execution API
 before its first ``dags test``: a runtime that runs only components does not pay it), then forks
-one child per command or component (``airflow scheduler``...); the child takes the request's
-environment, working directory, stdout and stderr, and runs the ``airflow`` script's own
-``main()`` with its arguments: the same code path as ``airflow <args>``, in a fresh process of its
-own session (its process group, as ``start_new_session`` gives a plain process).
+one child per command or component (``airflow scheduler``...), which runs the ``airflow``
+script's own ``main()`` with the command's arguments, environment, directory and output: the
+same code path as ``airflow <args>``.
 
-It serves only requests whose Airflow settings (``AIRFLOW__*``, ``AIRFLOW_HOME``, ``PATH``) are
-the ones it was started with: Airflow reads some of them once, at import (:func:`settings_of`).
-Protocol, over a Unix socket: the client sends one JSON line
-``{"argv", "env", "cwd", "stdout", "stderr"}`` (output appended to those files); the child
-answers ``{"pid"}`` once in its own session, the server ``{"returncode"}`` when it has reaped it
-(minus the signal's number when a signal ended it, as :mod:`subprocess` gives it), then closes.
-
-The server stays single-threaded (a forked child gets only the thread that forked it): it waits
-for requests and for its signals (SIGCHLD, SIGTERM) in one ``select`` loop.
+A server serves only requests whose Airflow settings (``AIRFLOW__*``, ``AIRFLOW_HOME``,
+``PATH``) are the ones it was started with: Airflow reads some of them once, at import
+(:func:`settings_of`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
 import importlib
-import json
-import os
-import select
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, NoReturn
 
-import psutil
-
-from fincome_dev import import_gc
-from fincome_dev.forkchild import exit_after, redirect_stdio
 from fincome_dev.schema_checks import check_each_schema_once
 
+#: The command a child of this program runs (:mod:`fincome_dev.forkserver`).
+NAME = "airflow"
 #: Environment variables Airflow reads once, when it is imported: a command that changes one
 #: cannot run in a child of a server started without it.
 _READ_AT_IMPORT = ("AIRFLOW__", "_AIRFLOW")
 _EXACT = frozenset({"AIRFLOW_HOME", "AIRFLOW_CONFIG", "PATH", "PYTHONPATH"})
-READY = "fincome-forkserver-ready"
-#: Seconds a client waits for the server to fork its child and give its pid.
-_HANDSHAKE_TIMEOUT = 60.0
-#: A file the server appends one JSON line to per reaped child: its argv, the test that asked
-#: (``PYTEST_CURRENT_TEST``), its user and system CPU seconds (its own and its reaped
-#: descendants'), its wall seconds and the number of objects the server had frozen for its
-#: children (a measuring aid; off when unset).
-CPU_LOG = "FINCOME_FORKSERVER_CPU_LOG"
-#: A folder where each child writes its ``cProfile`` (``<pid>.prof``; off when unset).
-PROFILE = "FINCOME_FORKSERVER_PROFILE"
 
 
 def settings_of(env: Mapping[str, str]) -> dict[str, str]:
     """The part of an environment the server's children cannot change."""
     return {k: v for k, v in env.items() if k in _EXACT or k.startswith(_READ_AT_IMPORT)}
-
-
-def stop_tree(pid: int, timeout: float = 15.0) -> None:
-    """SIGTERM a process, its process group and every descendant (some may have left the group),
-    wait up to ``timeout`` seconds, then SIGKILL what is left (at once when ``timeout`` is 0)."""
-    victims: list[psutil.Process] = []
-    with contextlib.suppress(psutil.NoSuchProcess):
-        root = psutil.Process(pid)
-        victims = [root, *root.children(recursive=True)]
-    alive = victims
-    if timeout > 0:
-        _signal_all(pid, victims, signal.SIGTERM)
-        _gone, alive = psutil.wait_procs(victims, timeout=timeout)
-    _signal_all(pid, alive, signal.SIGKILL)
-    psutil.wait_procs(alive, timeout=5)
-
-
-def _signal_all(group: int, processes: list[psutil.Process], signum: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(group, signum)
-    for process in processes:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process.send_signal(signum)
 
 
 #: What a ``dags test`` of the project's DAGs imports after the CLI, imported once by the server
@@ -133,7 +77,7 @@ _METRICS_STATS = (
 )
 
 
-def _warm() -> None:
+def warm() -> None:
     """Import the CLI and :data:`PRELOAD`, check each Param schema once
     (:mod:`fincome_dev.schema_checks`), and fill the per-process caches that depend on no
     setting a command may change: every child would otherwise fill them again."""
@@ -168,351 +112,27 @@ def _build_in_process_api() -> None:
         initialize()
 
 
-def _check_single_threaded(step: str) -> None:
-    """Raise if ``step`` left a thread running: the server's children would lack it."""
-    if threading.active_count() > 1:
-        raise RuntimeError(f"{step} started threads: {threading.enumerate()}")
+#: Whether this server built the in-process Execution API.
+_api_built = False
 
 
-def _send(conn: socket.socket, message: dict[str, Any]) -> None:
-    conn.sendall(json.dumps(message).encode() + b"\n")
+def before_fork(argv: Sequence[str]) -> bool:
+    """Build the in-process Execution API before the runtime's first command that serves its
+    tasks with it; return whether it was built now."""
+    global _api_built
+    if _api_built or tuple(argv[:2]) not in _IN_PROCESS_API:
+        return False
+    _build_in_process_api()
+    _api_built = True
+    return True
 
 
-def _run_airflow(conn: socket.socket, request: dict[str, Any]) -> NoReturn:  # pragma: no cover
-    """Run ``airflow <argv>`` in this forked child of the server; never returns."""
+def run(argv: Sequence[str]) -> None:  # pragma: no cover - in a forked child
+    """``airflow <argv>``: the ``airflow`` script's own ``main()``."""
+    from airflow import settings
+    from airflow.__main__ import main
 
-    def command() -> None:
-        os.setsid()  # before the client knows the pid: its group is the pid's
-        with conn:  # the child's processes must not hold the client's connection
-            _send(conn, {"pid": os.getpid()})
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        redirect_stdio(request["stdout"], request["stderr"], append=True)
-        from airflow import settings
-        from airflow.__main__ import main
-
-        if getattr(settings, "engine", None) is not None:
-            settings.engine.dispose(close=False)  # the server's pool, if any, stays its own
-        sys.argv = ["airflow", *request["argv"]]
-        profile_to = os.environ.get(PROFILE)
-        if not profile_to:
-            main()
-            return
-        import cProfile
-
-        profiler = cProfile.Profile(time.process_time)
-        try:
-            profiler.runcall(main)
-        finally:
-            profiler.dump_stats(os.path.join(profile_to, f"{os.getpid()}.prof"))
-
-    exit_after(command)
-
-
-def _ignore(_signum: int, _frame: object) -> None:
-    """A Python handler does nothing itself: the wakeup pipe tells the loop which signal came."""
-
-
-class _Server:
-    """The loop: fork a child per request, tell its client when it is reaped."""
-
-    def __init__(self, path: str) -> None:
-        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.listener.bind(path)
-        self.listener.listen(16)
-        self.wakeup, wakeup_write = os.pipe()
-        os.set_blocking(self.wakeup, False)
-        os.set_blocking(wakeup_write, False)
-        self.own_fds = [self.wakeup, wakeup_write]
-        signal.set_wakeup_fd(wakeup_write)
-        for signum in (signal.SIGCHLD, signal.SIGTERM):
-            signal.signal(signum, _ignore)
-        #: The connection of each child's client, until the child is reaped.
-        self.children: dict[int, socket.socket] = {}
-        #: The argv and start time of each child, when its CPU is logged (:data:`CPU_LOG`).
-        self.cpu_log = os.environ.get(CPU_LOG)
-        self.started: dict[int, tuple[list[str], str, float]] = {}
-        self.stopping = False
-        self.api_built = False
-
-    def serve(self) -> None:
-        """Serve until SIGTERM, then until every child is reaped."""
-        while not (self.stopping and not self.children):
-            sources = [self.wakeup] if self.stopping else [self.wakeup, self.listener]
-            ready, _, _ = select.select(sources, [], [])
-            if self.listener in ready:
-                self._fork(*self.listener.accept())
-            if self.wakeup in ready:
-                self._on_signals(os.read(self.wakeup, 512))
-
-    def _fork(self, conn: socket.socket, _address: object) -> None:
-        try:
-            with conn.makefile("rb") as lines:
-                request = json.loads(lines.readline())
-        except (OSError, ValueError):  # a client gone before asking: nothing to run
-            conn.close()
-            return
-        if not self.api_built and tuple(request["argv"][:2]) in _IN_PROCESS_API:
-            _build_in_process_api()
-            _check_single_threaded("building the in-process Execution API")
-            import_gc.freeze_kept()
-            self.api_built = True
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child
-            self._become_child()
-            _run_airflow(conn, request)
-        self.children[pid] = conn
-        if self.cpu_log:
-            test = request["env"].get("PYTEST_CURRENT_TEST", "")
-            self.started[pid] = (request["argv"], test, time.monotonic())
-
-    def _become_child(self) -> None:  # pragma: no cover - forked
-        """Leave the server's signals and sockets behind; collect garbage again."""
-        import_gc.resume()
-        signal.set_wakeup_fd(-1)
-        for signum in (signal.SIGCHLD, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_DFL)
-        self.listener.close()
-        for conn in self.children.values():
-            conn.close()
-        for fd in self.own_fds:
-            os.close(fd)
-
-    def _on_signals(self, signums: bytes) -> None:
-        if signal.SIGTERM in signums and not self.stopping:
-            self.stopping = True
-            self.listener.close()
-            for pid in self.children:  # they leave in their own time; reaped below
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGTERM)
-        self._reap()
-
-    def _reap(self) -> None:
-        """Wait for every finished child (its CPU then counts in the server's, and in the usage
-        of whoever waits for the server: the tests' CPU report) and tell its client."""
-        while True:
-            try:
-                pid, status, usage = os.wait4(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            if self.cpu_log:
-                self._log_cpu(pid, usage)
-            conn = self.children.pop(pid, None)
-            if conn is not None:
-                with contextlib.suppress(OSError):
-                    _send(conn, {"returncode": os.waitstatus_to_exitcode(status)})
-                conn.close()
-
-    def _log_cpu(self, pid: int, usage: Any) -> None:
-        argv, test, started = self.started.pop(pid, ([], "", time.monotonic()))
-        line = {"argv": argv, "test": test, "user": usage.ru_utime, "system": usage.ru_stime}
-        line["frozen"] = gc.get_freeze_count()
-        line["wall"] = round(time.monotonic() - started, 3)
-        with open(self.cpu_log, "a") as log:  # type: ignore[arg-type]
-            log.write(json.dumps(line) + "\n")
-
-
-def serve(path: str) -> NoReturn:
-    """Warm up, serve on ``path`` until SIGTERM, then exit at once: the interpreter's own exit
-    (its ``atexit`` hooks, freeing Airflow's objects) costs ~2 s of CPU for nothing.
-
-    Only :data:`READY` goes to the client's pipe: what the warm-up prints (an import's warning
-    on stdout, say) goes to the server's log with its stderr."""
-    import_gc.pause()  # for the server's life: its children resume collections
-    sys.stdout.flush()
-    to_client = os.dup(1)
-    os.dup2(2, 1)
-    _warm()
-    _check_single_threaded("the warm-up")
-    import_gc.freeze_kept()
-    server = _Server(path)
-    sys.stdout.flush()
-    os.write(to_client, f"{READY}\n".encode())
-    os.close(to_client)
-    server.serve()
-    sys.stderr.flush()
-    os._exit(0)
-
-
-class ForkedProcess:
-    """A child of the server, with what the runtimes use of :class:`subprocess.Popen`."""
-
-    def __init__(self, args: list[str], pid: int, conn: socket.socket) -> None:
-        self.args = args
-        self.pid = pid
-        self.returncode: int | None = None
-        self._conn = conn
-
-    def poll(self) -> int | None:
-        """The exit status if the child was reaped, else None."""
-        if self.returncode is None:
-            self._receive(0)
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        """Wait for the exit status.
-
-        :raise subprocess.TimeoutExpired: not reaped after ``timeout`` seconds.
-        """
-        if self.returncode is None and not self._receive(timeout):
-            raise subprocess.TimeoutExpired(self.args, timeout or 0)
-        assert self.returncode is not None
-        return self.returncode
-
-    def _receive(self, timeout: float | None) -> bool:
-        ready, _, _ = select.select([self._conn], [], [], timeout)
-        if not ready:
-            return False
-        answer = _read_line(self._conn)
-        self._conn.close()
-        # No status: the server was killed before it could reap the child.
-        self.returncode = json.loads(answer)["returncode"] if answer else -signal.SIGKILL
-        return True
-
-
-def _read_line(conn: socket.socket) -> bytes:
-    """One message, byte by byte (the next one is read later, maybe after a ``select``); empty
-    when the connection closed first."""
-    line = b""
-    while not line.endswith(b"\n") and (byte := conn.recv(1)):
-        line += byte
-    return line
-
-
-def spawn_at(
-    path: Path, argv: Sequence[str], env: Mapping[str, str], cwd: Path, stdout: Path, stderr: Path
-) -> ForkedProcess:
-    """Ask the server listening on ``path`` to start ``airflow <argv>`` in a child, its output
-    appended to ``stdout``, ``stderr``."""
-    request = {"argv": list(argv), "env": dict(env), "cwd": str(cwd)}
-    request |= {"stdout": str(stdout), "stderr": str(stderr)}
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        conn.settimeout(_HANDSHAKE_TIMEOUT)
-        conn.connect(str(path))
-        _send(conn, request)
-        started = json.loads(_read_line(conn) or "{}")
-        if "pid" not in started:
-            raise RuntimeError(f"airflow {' '.join(argv)} did not start: {started}")
-        conn.settimeout(None)
-    except BaseException:
-        conn.close()
-        raise
-    return ForkedProcess(["airflow", *argv], started["pid"], conn)
-
-
-def run_at(
-    path: Path,
-    argv: Sequence[str],
-    env: Mapping[str, str],
-    cwd: Path,
-    timeout: float | None = None,
-) -> subprocess.CompletedProcess[bytes]:
-    """Run ``airflow <argv>`` to its end in a child of the server listening on ``path``; its
-    output captured.
-
-    :raise subprocess.TimeoutExpired: still running after ``timeout`` (its tree is killed).
-    Interrupted otherwise (a signal handler raising, say), the child's tree is stopped first
-    (SIGTERM, SIGKILL after 5 s).
-    """
-    with tempfile.TemporaryDirectory(prefix="airflow-cmd-") as tmp:
-        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
-        child = spawn_at(path, argv, env, cwd, out, err)
-        try:
-            returncode = child.wait(timeout)
-        except subprocess.TimeoutExpired:
-            stop_tree(child.pid, timeout=0)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(5)  # reaped by the server
-            raise subprocess.TimeoutExpired(child.args, timeout) from None
-        except BaseException:
-            stop_tree(child.pid, timeout=5)
-            raise
-        read = lambda output: output.read_bytes() if output.exists() else b""  # noqa: E731
-        return subprocess.CompletedProcess(child.args, returncode, read(out), read(err))
-
-
-@dataclass
-class ForkServer:
-    """The client of one running server (:meth:`start` it, :meth:`run` commands, :meth:`spawn`
-    components, :meth:`stop`)."""
-
-    process: subprocess.Popen
-    folder: Path
-    settings: dict[str, str]
-
-    @property
-    def path(self) -> Path:
-        return self.folder / "socket"
-
-    @classmethod
-    def start(
-        cls, env: Mapping[str, str], cwd: Path, log: Path, timeout: float = 180.0
-    ) -> ForkServer:
-        """Start a server with ``env`` and wait until it listens.
-
-        :raise RuntimeError: it exited or did not get ready in ``timeout`` seconds (its log).
-        """
-        folder = Path(tempfile.mkdtemp(prefix="airflow-fork-"))  # short: a socket path <= 107
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("ab") as errors:
-            process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(folder / "socket")],
-                env=dict(env),
-                cwd=cwd,
-                stdout=subprocess.PIPE,
-                stderr=errors,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        server = cls(process, folder, settings_of(env))
-        assert process.stdout is not None
-        ready, _, _ = select.select([process.stdout], [], [], timeout)
-        line = process.stdout.readline().decode(errors="replace").strip() if ready else ""
-        if line != READY:
-            server.stop()
-            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-            raise RuntimeError(f"the Airflow fork server did not start ({line!r}):\n{tail}")
-        return server
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def spawn(
-        self, argv: Sequence[str], env: Mapping[str, str], cwd: Path, stdout: Path, stderr: Path
-    ) -> ForkedProcess:
-        """Start ``airflow <argv>`` in a child, its output appended to ``stdout``, ``stderr``."""
-        return spawn_at(self.path, argv, env, cwd, stdout, stderr)
-
-    def run(
-        self, argv: Sequence[str], env: Mapping[str, str], cwd: Path, timeout: float
-    ) -> subprocess.CompletedProcess[str]:
-        """Run ``airflow <argv>`` in a child; its output captured as text.
-
-        :raise subprocess.TimeoutExpired: still running after ``timeout`` (its tree is stopped).
-        """
-        done = run_at(self.path, argv, env, cwd, timeout)
-        text = lambda output: output.decode(errors="replace")  # noqa: E731
-        return subprocess.CompletedProcess(
-            done.args, done.returncode, text(done.stdout), text(done.stderr)
-        )
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """Stop the server and any child still running (SIGTERM, then SIGKILL after
-        ``timeout``): the server exits once it has reaped them."""
-        if self.process.poll() is None:  # a stopped server's pid may be another's by now
-            stop_tree(self.process.pid, timeout=timeout)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    serve(sys.argv[1])
+    if getattr(settings, "engine", None) is not None:
+        settings.engine.dispose(close=False)  # the server's pool, if any, stays its own
+    sys.argv = ["airflow", *argv]
+    main()

@@ -19,7 +19,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from fincome_airflow.airflow_cli import airflow_argv
-from fincome_dev.airflow_forkserver import run_at, settings_of
+from fincome_dev import airflow_forkserver
+from fincome_dev.airflow_forkserver import settings_of
+from fincome_dev.forkserver import run_at
 
 #: The server's socket, its settings (JSON) and the shim's folder, in the shell's environment.
 SOCKET_ENV = "FINCOME_AIRFLOW_SHIM_SOCKET"
@@ -58,7 +60,7 @@ def main(args: list[str]) -> int:
         argv = airflow_argv(*args)
         os.execve(argv[0], argv, env)  # noqa: S606 - the plain script, in the shim's place
     signal.signal(signal.SIGTERM, _raise_exit)  # the child's tree is stopped, then the shim
-    done = run_at(Path(os.environ[SOCKET_ENV]), args, env, Path.cwd())
+    done = run_at(Path(os.environ[SOCKET_ENV]), args, env, Path.cwd(), name=airflow_forkserver.NAME)
     for output, stream in ((done.stdout, sys.stdout.buffer), (done.stderr, sys.stderr.buffer)):
         stream.write(output)
         stream.flush()

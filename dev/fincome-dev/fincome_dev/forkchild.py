@@ -1,5 +1,5 @@
 """What a process forked to run one command does, in either fork server (the tests' Airflow
-commands and components, :mod:`fincome_dev.airflow_forkserver`; the bench's smoke stages,
+commands and components and the sandboxes, :mod:`fincome_dev.forkserver`; the bench's smoke stages,
 :mod:`fincome_dev.bench.forks`): its standard streams on the command's files, its exit code the
 command's, and no interpreter teardown (the forking process's atexit hooks are not its own).
 """

@@ -21,7 +21,9 @@ import tempfile
 import threading
 import time
 import weakref
-from typing import IO, Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
 
 import requests
 
@@ -74,6 +76,51 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+class Process(Protocol):
+    """What the launcher uses of a sandbox's process (:class:`subprocess.Popen` has it)."""
+
+    pid: int
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+#: ``spawn(arguments, env, log)``: start ``python -m fincome_sandbox <arguments>`` with ``env``,
+#: its output and errors appended to the file ``log``; return its process.
+Spawner = Callable[[list[str], dict[str, str], Path], Process]
+
+
+def run_interpreter(arguments: list[str], env: dict[str, str], log: Path) -> Process:
+    """The default :data:`Spawner`: the sandbox in an interpreter of its own."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "fincome_sandbox", *arguments],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            # PR_SET_PDEATHSIG fires when the *thread* that forked exits: main thread only.
+            preexec_fn=_die_with_parent if _in_main_thread() else None,
+        )
+
+
+_spawner: Spawner = run_interpreter
+
+
+def set_spawner(spawner: Spawner | None) -> Spawner:
+    """Start this process's later sandboxes with ``spawner`` (``None``: :func:`run_interpreter`);
+    return the one it replaces. The tests fork them from a server that imported the sandbox's
+    code once (``fincome_dev.sandbox_forks``)."""
+    global _spawner
+    replaced, _spawner = _spawner, spawner or run_interpreter
+    return replaced
+
+
 class SandboxProcess:
     """A sandbox server in a subprocess on a free port; a context manager.
 
@@ -123,8 +170,8 @@ class SandboxProcess:
             "require_plans": require_plans,
         }
         self.startup_timeout = startup_timeout
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+        self._process: Process | None = None
+        self._log: Path | None = None
         self._session = requests.Session()
 
     @property
@@ -146,8 +193,11 @@ class SandboxProcess:
 
     def command(self) -> list[str]:
         """Return the command line that starts the sandbox (without the key)."""
-        argv = [sys.executable, "-m", "fincome_sandbox", "--host", self.host]
-        argv += ["--port", str(self.port)]
+        return [sys.executable, "-m", "fincome_sandbox", *self.arguments()]
+
+    def arguments(self) -> list[str]:
+        """Return the arguments of ``python -m fincome_sandbox`` (without the key)."""
+        argv = ["--host", self.host, "--port", str(self.port)]
         if self.db is not None:
             argv += ["--db", str(self.db)]
         for name, value in self.options.items():
@@ -164,17 +214,11 @@ class SandboxProcess:
             return self
         if self.port is None:
             self.port = free_port(self.host)
-        self._log = tempfile.TemporaryFile(prefix="fincome-sandbox-")  # noqa: SIM115
+        descriptor, log = tempfile.mkstemp(prefix="fincome-sandbox-", suffix=".log")
+        os.close(descriptor)
+        self._log = Path(log)
         env = {**os.environ, API_KEY_ENV: self.api_key}
-        self._process = subprocess.Popen(
-            self.command(),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            # PR_SET_PDEATHSIG fires when the *thread* that forked exits: main thread only.
-            preexec_fn=_die_with_parent if _in_main_thread() else None,
-        )
+        self._process = _spawner(self.arguments(), env, self._log)
         _LIVE.add(self)
         try:
             self._wait_ready()
@@ -202,8 +246,7 @@ class SandboxProcess:
     def _log_tail(self, size: int = 4000) -> str:
         if self._log is None:
             return ""
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")[-size:]
+        return self._log.read_bytes().decode(errors="replace")[-size:]
 
     def stop(self) -> None:
         """Stop the subprocess (SIGTERM, then SIGKILL after 5 s); harmless when stopped."""
@@ -216,7 +259,7 @@ class SandboxProcess:
                 process.kill()
                 process.wait()
         if self._log is not None:
-            self._log.close()
+            self._log.unlink(missing_ok=True)
             self._log = None
         self._session.close()
         _LIVE.discard(self)
