@@ -8,6 +8,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import pytest
@@ -136,3 +137,25 @@ def test_the_session_forks_its_sandboxes_unless_told_not_to(sandbox):
         assert parent.pid == os.getpid()
     else:
         assert "fincome_dev.sandbox_forks" in parent.cmdline()
+
+
+def test_sandboxes_started_at_once_from_threads_share_one_server(forked):
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        sandboxes = list(pool.map(lambda _: SandboxProcess(api_key=KEY).start(), range(3)))
+    try:
+        parents = {psutil.Process(sandbox.pid).ppid() for sandbox in sandboxes}
+        assert parents == {server_pid(forked)}
+    finally:
+        for sandbox in sandboxes:
+            sandbox.stop()
+
+
+def test_a_server_that_died_is_replaced_at_the_next_sandbox(forked):
+    with SandboxProcess(api_key=KEY):
+        dead = forked._server
+    assert dead is not None
+    os.kill(dead.process.pid, signal.SIGKILL)
+    dead.process.wait(timeout=10)
+    with SandboxProcess(api_key=KEY) as sandbox:
+        assert psutil.Process(sandbox.pid).ppid() == server_pid(forked) != dead.process.pid
+    assert not dead.folder.exists()  # the dead server's socket folder is removed

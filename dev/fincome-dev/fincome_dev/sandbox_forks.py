@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,13 +59,20 @@ class ForkedSandboxes:
     def __init__(self, log: Path) -> None:
         self.log = log
         self._server: ForkServer | None = None
+        self._lock = threading.Lock()  # one server, whichever thread starts the first sandbox
 
     def __call__(self, arguments: list[str], env: dict[str, str], log: Path) -> ForkedProcess:
-        if self._server is None or not self._server.alive():
-            self._server = ForkServer.start(__name__, os.environ, Path.cwd(), self.log)
-        return self._server.spawn(arguments, env, Path.cwd(), log, log)
+        with self._lock:
+            if self._server is not None and not self._server.alive():
+                self._server.stop()  # reaped, its socket's folder removed
+                self._server = None
+            if self._server is None:
+                self._server = ForkServer.start(__name__, os.environ, Path.cwd(), self.log)
+            server = self._server
+        return server.spawn(arguments, env, Path.cwd(), log, log)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        with self._lock:
+            server, self._server = self._server, None
+        if server is not None:
+            server.stop()
