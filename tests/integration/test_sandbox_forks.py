@@ -9,6 +9,7 @@ import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import psutil
 import pytest
@@ -24,11 +25,12 @@ from fincome_sandbox.launcher import SandboxProcess, Spawner, free_port
 KEY = "forked-sandbox-key"
 
 
-def spawning_with(spawner: Spawner | None) -> Iterator[Spawner | None]:
-    """Set ``spawner`` as the launcher's and yield it; the session's back after."""
+@contextmanager
+def spawning_with(spawner: Spawner | None) -> Iterator[None]:
+    """The launcher's spawner is ``spawner`` inside; the session's again after."""
     replaced = launcher.set_spawner(spawner)
     try:
-        yield spawner
+        yield
     finally:
         launcher.set_spawner(replaced)
 
@@ -37,14 +39,16 @@ def spawning_with(spawner: Spawner | None) -> Iterator[Spawner | None]:
 def forked(tmp_path) -> Iterator[ForkedSandboxes]:
     """A spawner of this test's own (its server stopped after)."""
     spawner = ForkedSandboxes(tmp_path / "server.log")
-    yield from spawning_with(spawner)  # type: ignore[misc]
+    with spawning_with(spawner):
+        yield spawner
     spawner.stop()
 
 
 @pytest.fixture
 def interpreted() -> Iterator[None]:
     """No spawner: sandboxes in interpreters of their own."""
-    yield from spawning_with(None)  # type: ignore[misc]
+    with spawning_with(None):
+        yield
 
 
 def server_pid(spawner: ForkedSandboxes) -> int:

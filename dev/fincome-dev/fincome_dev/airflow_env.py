@@ -265,8 +265,9 @@ class AirflowRuntime:
         if not self.fork_commands or settings_of(env) != settings_of(self.env):
             return None
         server = self._fork_server
-        stale = server is not None and settings_of(server.env) != settings_of(self.env)
-        if server is not None and (not server.alive() or stale):
+        if server is not None and (
+            not server.alive() or settings_of(server.env) != settings_of(self.env)
+        ):
             self._former_servers.append(server)  # its components, if any, keep running
             server = None
         if server is None:

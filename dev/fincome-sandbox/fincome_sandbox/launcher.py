@@ -191,10 +191,6 @@ class SandboxProcess:
         """Return the subprocess id, if started."""
         return self._process.pid if self._process is not None else None
 
-    def command(self) -> list[str]:
-        """Return the command line that starts the sandbox (without the key)."""
-        return [sys.executable, "-m", "fincome_sandbox", *self.arguments()]
-
     def arguments(self) -> list[str]:
         """Return the arguments of ``python -m fincome_sandbox`` (without the key)."""
         argv = ["--host", self.host, "--port", str(self.port)]
