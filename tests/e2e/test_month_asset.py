@@ -162,19 +162,32 @@ def _intraday_latency(af: Any, erp_db: Path, state_db: Path, sandbox: Any) -> di
     )
     af.wait_for_dag(INTRADAY)
     af.unpause(INTRADAY)
-    af.wait_for(
-        lambda: sandbox.dump()["invoices"][invoice]["status"] == "paid",
+
+    def confirmed_paid() -> tuple[str, str] | None:
+        """The ledger's (run key, confirmed at) once it holds a confirmation made after the
+        change, and Fincome holds the invoice paid. The ledger is written after Fincome
+        answers: for a moment Fincome holds it paid while the ledger still shows the monthly
+        load's confirmation."""
+        if sandbox.dump()["invoices"][invoice]["status"] != "paid":
+            return None
+        with closing(sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=10)) as conn:
+            run_key, confirmed_at = conn.execute(
+                "SELECT run_key, confirmed_at FROM fincome_ledger "
+                "WHERE resource = 'invoices' AND record_id = ?",
+                (invoice,),
+            ).fetchone()
+        return (run_key, confirmed_at) if _utc(confirmed_at) >= changed_at else None
+
+    run_key, confirmed_at = af.wait_for(
+        confirmed_paid,
         timeout=300,
-        what="the payment in Fincome",
+        what="the payment in Fincome, confirmed in the ledger",
+        diagnostics=lambda: _sync_state(af, state_db, invoice),
     )
-    with closing(sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=10)) as conn:
-        run_key, confirmed_at = conn.execute(
-            "SELECT run_key, confirmed_at FROM fincome_ledger "
-            "WHERE resource = 'invoices' AND record_id = ?",
-            (invoice,),
-        ).fetchone()
     dag_id, _, run_id = run_key.partition("/")
-    state = af.wait_for_run(INTRADAY, run_id, timeout=300)
+    state = af.wait_for_run(
+        INTRADAY, run_id, timeout=300, diagnostics=lambda: _sync_state(af, state_db, invoice)
+    )
     ((run_type, run_after, end_date),) = af.query(
         "SELECT run_type, run_after, end_date FROM dag_run WHERE dag_id = ? AND run_id = ?",
         (INTRADAY, run_id),
@@ -188,6 +201,29 @@ def _intraday_latency(af: Any, erp_db: Path, state_db: Path, sandbox: Any) -> di
         "run_after": _utc(run_after),
         "end_date": _utc(end_date),
     }
+
+
+def _sync_state(af: Any, state_db: Path, invoice: str) -> str:
+    """What a stuck intraday sync left: its runs, its unfinished tasks, the month locks, and
+    the invoice's ledger, pending and refusal rows (a timeout's message ends with them)."""
+    runs = af.query("SELECT run_id, state FROM dag_run WHERE dag_id = ?", (INTRADAY,))
+    tasks = af.query(
+        "SELECT run_id, task_id, map_index, state, try_number FROM task_instance "
+        "WHERE dag_id = ? AND state IS NOT 'success' ORDER BY run_id, task_id",
+        (INTRADAY,),
+    )
+    lines = [f"intraday runs: {runs}", f"intraday tasks not succeeded: {tasks}"]
+    with closing(sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=10)) as conn:
+        for what, sql, params in (
+            ("month locks", "SELECT * FROM fincome_month_locks", ()),
+            ("runs", "SELECT run_key, kind, status, max_updated_at FROM fincome_runs", ()),
+            ("ledger", "SELECT * FROM fincome_ledger WHERE record_id = ?", (invoice,)),
+            ("pending", "SELECT * FROM fincome_pending WHERE record_id = ?", (invoice,)),
+            ("refusals", "SELECT * FROM fincome_rejects WHERE record_id = ?", (invoice,)),
+            ("outcomes", "SELECT * FROM fincome_outcomes WHERE record_id = ?", (invoice,)),
+        ):
+            lines.append(f"{what}: {conn.execute(sql, params).fetchall()}")
+    return f"--- invoice {invoice} in the intraday sync ---\n" + "\n".join(lines)
 
 
 def test_dry_run_publishes_no_event(published):

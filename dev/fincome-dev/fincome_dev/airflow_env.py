@@ -364,14 +364,25 @@ class AirflowRuntime:
         with closing(sqlite3.connect(uri, uri=True, timeout=10)) as conn:
             return conn.execute(sql, params).fetchall()
 
-    def wait_for(self, predicate: Callable[[], T], *, timeout: float, what: str) -> T:
-        """:func:`wait_for`, failing fast if a component died, with their logs on timeout."""
+    def wait_for(
+        self,
+        predicate: Callable[[], T],
+        *,
+        timeout: float,
+        what: str,
+        diagnostics: Callable[[], str] | None = None,
+    ) -> T:
+        """:func:`wait_for`, failing fast if a component died, with their logs on timeout
+        (then ``diagnostics``' text, when given)."""
 
         def _checked() -> T:
             self.check_running()
             return predicate()
 
-        return wait_for(_checked, timeout=timeout, what=what, diagnostics=self.log_tail)
+        def _details() -> str:
+            return f"{self.log_tail()}\n{diagnostics()}" if diagnostics else self.log_tail()
+
+        return wait_for(_checked, timeout=timeout, what=what, diagnostics=_details)
 
     def wait_for_api(self, timeout: float = 90.0) -> None:
         """Wait until the api-server answers its health endpoint."""
@@ -427,12 +438,14 @@ class AirflowRuntime:
         *,
         states: tuple[str, ...] = FINISHED_STATES,
         timeout: float = 300.0,
+        diagnostics: Callable[[], str] | None = None,
     ) -> str:
         """Wait until the run reaches one of ``states``; return that state."""
         return self.wait_for(
             lambda: (state := self.run_state(dag_id, run_id)) in states and state,
             timeout=timeout,
             what=f"run {run_id} of {dag_id} to reach {states}",
+            diagnostics=diagnostics,
         )
 
 
