@@ -38,8 +38,9 @@ lint: venv
 # (5 min 32 s against 5 min 59 s with five and 6 min 12 s with seven, the same tree, 2026-11-30).
 PYTEST_WORKERS ?= 6
 
+# The slowest tests are listed at the end of the run: where a CI machine's minutes went.
 test: venv lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 # The CeleryExecutor cluster (deploy/cluster.env) as local processes; `make test` runs it too.
 e2e-celery: venv
