@@ -150,6 +150,17 @@ def _intraday_latency(af: Any, erp_db: Path, state_db: Path, sandbox: Any) -> di
     holds it paid: when the ERP changed, when Fincome confirmed it, and the run that sent it."""
     held = sandbox.dump()["invoices"]
     invoice = next(no for no in sorted(held) if held[no]["status"] == "open")
+
+    def confirmation() -> tuple[str, str]:
+        """The invoice's (run key, confirmed at) in the ledger."""
+        with closing(sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=10)) as conn:
+            return conn.execute(
+                "SELECT run_key, confirmed_at FROM fincome_ledger "
+                "WHERE resource = 'invoices' AND record_id = ?",
+                (invoice,),
+            ).fetchone()
+
+    before = confirmation()  # the monthly load's
     changed_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     assert (
         update_erp(
@@ -164,19 +175,12 @@ def _intraday_latency(af: Any, erp_db: Path, state_db: Path, sandbox: Any) -> di
     af.unpause(INTRADAY)
 
     def confirmed_paid() -> tuple[str, str] | None:
-        """The ledger's (run key, confirmed at) once it holds a confirmation made after the
-        change, and Fincome holds the invoice paid. The ledger is written after Fincome
-        answers: for a moment Fincome holds it paid while the ledger still shows the monthly
-        load's confirmation."""
+        """The ledger's new confirmation, once Fincome holds the invoice paid. The ledger is
+        written after Fincome answers: for a moment Fincome holds it paid while the ledger
+        still holds the monthly load's confirmation."""
         if sandbox.dump()["invoices"][invoice]["status"] != "paid":
             return None
-        with closing(sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=10)) as conn:
-            run_key, confirmed_at = conn.execute(
-                "SELECT run_key, confirmed_at FROM fincome_ledger "
-                "WHERE resource = 'invoices' AND record_id = ?",
-                (invoice,),
-            ).fetchone()
-        return (run_key, confirmed_at) if _utc(confirmed_at) >= changed_at else None
+        return latest if (latest := confirmation()) != before else None
 
     run_key, confirmed_at = af.wait_for(
         confirmed_paid,
