@@ -59,6 +59,12 @@ def dags_test(
     return af.cli(*args, check=False, timeout=240, env=env)
 
 
+def read_state(state_db: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of the state database (SQLite), read-only while the runs write it."""
+    with closing(sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=10)) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
 def delete_by_hand(sandbox: Any) -> None:
     """An invoice deleted in Fincome by hand: the next reconciliation finds it missing."""
     import requests
@@ -153,12 +159,12 @@ def _intraday_latency(af: Any, erp_db: Path, state_db: Path, sandbox: Any) -> di
 
     def confirmation() -> tuple[str, str]:
         """The invoice's (run key, confirmed at) in the ledger."""
-        with closing(sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=10)) as conn:
-            return conn.execute(
-                "SELECT run_key, confirmed_at FROM fincome_ledger "
-                "WHERE resource = 'invoices' AND record_id = ?",
-                (invoice,),
-            ).fetchone()
+        sql = (
+            "SELECT run_key, confirmed_at FROM fincome_ledger "
+            "WHERE resource = 'invoices' AND record_id = ?"
+        )
+        [row] = read_state(state_db, sql, (invoice,))
+        return row
 
     before = confirmation()  # the monthly load's
     changed_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -217,16 +223,15 @@ def _sync_state(af: Any, state_db: Path, invoice: str) -> str:
         (INTRADAY,),
     )
     lines = [f"intraday runs: {runs}", f"intraday tasks not succeeded: {tasks}"]
-    with closing(sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=10)) as conn:
-        for what, sql, params in (
-            ("month locks", "SELECT * FROM fincome_month_locks", ()),
-            ("runs", "SELECT run_key, kind, status, max_updated_at FROM fincome_runs", ()),
-            ("ledger", "SELECT * FROM fincome_ledger WHERE record_id = ?", (invoice,)),
-            ("pending", "SELECT * FROM fincome_pending WHERE record_id = ?", (invoice,)),
-            ("refusals", "SELECT * FROM fincome_rejects WHERE record_id = ?", (invoice,)),
-            ("outcomes", "SELECT * FROM fincome_outcomes WHERE record_id = ?", (invoice,)),
-        ):
-            lines.append(f"{what}: {conn.execute(sql, params).fetchall()}")
+    for what, sql, params in (
+        ("month locks", "SELECT * FROM fincome_month_locks", ()),
+        ("runs", "SELECT run_key, kind, status, max_updated_at FROM fincome_runs", ()),
+        ("ledger", "SELECT * FROM fincome_ledger WHERE record_id = ?", (invoice,)),
+        ("pending", "SELECT * FROM fincome_pending WHERE record_id = ?", (invoice,)),
+        ("refusals", "SELECT * FROM fincome_rejects WHERE record_id = ?", (invoice,)),
+        ("outcomes", "SELECT * FROM fincome_outcomes WHERE record_id = ?", (invoice,)),
+    ):
+        lines.append(f"{what}: {read_state(state_db, sql, params)}")
     return f"--- invoice {invoice} in the intraday sync ---\n" + "\n".join(lines)
 
 
