@@ -8,9 +8,10 @@ fails gets a sentence naming the key, the URL or the network.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from support.browser import chromium_page, require_chromium, screenshot
+from support.browser import chromium, new_page, require_chromium, screenshot
 
 from fincome_dev.airflow_env import AirflowRuntime, free_port
 
@@ -43,9 +44,16 @@ def connections(airflow: AirflowRuntime, sandbox_session) -> Iterator[dict[str, 
             airflow.cli("connections", "delete", conn_id, check=False)
 
 
-def _test_button(airflow: AirflowRuntime, conn_id: str) -> tuple[str, dict]:
+@pytest.fixture(scope="module")
+def browser(connections) -> Iterator[Any]:
+    """One Chromium for the module's tests, each on a page of a context of its own."""
+    with chromium() as launched:
+        yield launched
+
+
+def _test_button(airflow: AirflowRuntime, browser: Any, conn_id: str) -> tuple[str, dict]:
     """Click the row's *Test Connection*; return the toast's text and the API's answer."""
-    with chromium_page() as page:
+    with new_page(browser) as page:
         page.goto(f"{airflow.api_url}/connections")
         row = page.locator("tr", has_text=conn_id)
         with page.expect_response("**/api/v2/connections/test") as answer:
@@ -57,8 +65,8 @@ def _test_button(airflow: AirflowRuntime, conn_id: str) -> tuple[str, dict]:
         return text, answer.value.json()
 
 
-def test_test_button_succeeds_on_a_good_connection(airflow, connections, sandbox_session):
-    text, answer = _test_button(airflow, "fincome_ui_ok")
+def test_test_button_succeeds_on_a_good_connection(airflow, browser, sandbox_session):
+    text, answer = _test_button(airflow, browser, "fincome_ui_ok")
     assert answer == {
         "status": True,
         "message": "Connection successfully tested: authenticated read of /customers",
@@ -74,7 +82,7 @@ def test_test_button_succeeds_on_a_good_connection(airflow, connections, sandbox
         pytest.param("fincome_ui_down", "(connection refused): check the Base URL", id="down"),
     ],
 )
-def test_test_button_names_what_is_wrong(airflow, connections, conn_id, expected):
-    text, answer = _test_button(airflow, conn_id)
+def test_test_button_names_what_is_wrong(airflow, browser, conn_id, expected):
+    text, answer = _test_button(airflow, browser, conn_id)
     assert answer["status"] is False and expected in answer["message"], answer
     assert expected in text and WRONG_KEY not in text

@@ -28,8 +28,9 @@ def require_chromium() -> None:
 
 
 @contextmanager
-def chromium_page() -> Iterator[Any]:
-    """A fresh headless page (1400x1000) that accepts downloads."""
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (Playwright's ``Browser``), closed at the end; each test opens its own
+    context in it (:func:`new_page`), so that one launch can serve a module's tests."""
     from playwright.sync_api import sync_playwright
 
     require_chromium()
@@ -38,12 +39,27 @@ def chromium_page() -> Iterator[Any]:
             executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
         )
         try:
-            context = browser.new_context(
-                accept_downloads=True, viewport={"width": 1400, "height": 1000}
-            )
-            yield context.new_page()
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def new_page(browser: Any) -> Iterator[Any]:
+    """A page (1400x1000, downloads accepted) in a context of its own: no cookie, storage or
+    cache of an earlier page of ``browser``."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@contextmanager
+def chromium_page() -> Iterator[Any]:
+    """A fresh page in a Chromium of its own."""
+    with chromium() as browser, new_page(browser) as page:
+        yield page
 
 
 def screenshot(page: Any, name: str) -> Path:
