@@ -14,9 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import sqlite3
 import subprocess
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,7 @@ from support.reliability import CONF, KNOWN_KEY, MONTH, fincome_conn
 
 from fincome_airflow.assets import BILLING_MONTH
 from fincome_airflow.contract import RESOURCES
-from fincome_dev.airflow_env import SCHEDULING
+from fincome_dev.airflow_env import SCHEDULING, query_sqlite
 
 pytestmark = pytest.mark.timeout(780)
 
@@ -57,12 +55,6 @@ def dags_test(
 ) -> subprocess.CompletedProcess[str]:
     args = ("dags", "test", PRODUCER, "--conf", json.dumps(conf))
     return af.cli(*args, check=False, timeout=240, env=env)
-
-
-def read_state(state_db: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    """Rows of the state database (SQLite), read-only while the runs write it."""
-    with closing(sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=10)) as conn:
-        return conn.execute(sql, params).fetchall()
 
 
 def delete_by_hand(sandbox: Any) -> None:
@@ -163,7 +155,7 @@ def _intraday_latency(af: Any, erp_db: Path, state_db: Path, sandbox: Any) -> di
             "SELECT run_key, confirmed_at FROM fincome_ledger "
             "WHERE resource = 'invoices' AND record_id = ?"
         )
-        [row] = read_state(state_db, sql, (invoice,))
+        [row] = query_sqlite(state_db, sql, (invoice,))
         return row
 
     before = confirmation()  # the monthly load's
@@ -231,7 +223,7 @@ def _sync_state(af: Any, state_db: Path, invoice: str) -> str:
         ("refusals", "SELECT * FROM fincome_rejects WHERE record_id = ?", (invoice,)),
         ("outcomes", "SELECT * FROM fincome_outcomes WHERE record_id = ?", (invoice,)),
     ):
-        lines.append(f"{what}: {read_state(state_db, sql, params)}")
+        lines.append(f"{what}: {query_sqlite(state_db, sql, params)}")
     return f"--- invoice {invoice} in the intraday sync ---\n" + "\n".join(lines)
 
 

@@ -14,14 +14,13 @@ import sqlite3
 import subprocess
 import sys
 import urllib.request
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.readme import recipe
 
-from fincome_dev.airflow_env import free_port, stop_process_tree, wait_for
+from fincome_dev.airflow_env import free_port, query_sqlite, stop_process_tree, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -50,9 +49,8 @@ def dag_parsed(db: Path) -> bool:
     if not db.exists():
         return False
     try:
-        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
-            sql = "SELECT 1 FROM serialized_dag WHERE dag_id = ?"
-            return bool(conn.execute(sql, (DAG_ID,)).fetchall())
+        sql = "SELECT 1 FROM serialized_dag WHERE dag_id = ?"
+        return bool(query_sqlite(db, sql, (DAG_ID,), timeout=5))
     except sqlite3.Error:  # not migrated yet
         return False
 

@@ -153,6 +153,12 @@ def stop_process_trees(processes: Sequence[Process], timeout: float = 15.0) -> N
         list(stopping.map(lambda process: stop_process_tree(process, timeout=timeout), processes))
 
 
+def query_sqlite(path: Path, sql: str, params: tuple = (), *, timeout: float = 10) -> list[tuple]:
+    """Rows of a SQLite database opened read-only (harness polling while processes write it)."""
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
 def _query_server(url: str, sql: str, params: tuple) -> list[tuple]:
     """One query on a PostgreSQL (or other server) metadata database, ``?`` placeholders."""
     from sqlalchemy import create_engine
@@ -360,9 +366,7 @@ class AirflowRuntime:
         url = self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
         if not url.startswith("sqlite"):
             return _query_server(url, sql, params)
-        uri = f"file:{self.db_path}?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True, timeout=10)) as conn:
-            return conn.execute(sql, params).fetchall()
+        return query_sqlite(self.db_path, sql, params)
 
     def wait_for(
         self,
